@@ -1,0 +1,203 @@
+"""The ``errorscope`` command line.
+
+Bad input exits with status 2 and one ``error: ...`` line on stderr. The analysis commands import neither
+streamlit nor scikit-learn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from analysis.errors import ErrorscopeError
+
+#: Files larger than this get a progress line on stderr while they are read.
+PROGRESS_BYTES = 50 * 1024 * 1024
+APP_SCRIPT = Path(__file__).resolve().parent.parent / "app" / "main.py"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_data"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def fraction(text: str) -> float:
+    """A fraction from ``0.04`` or ``4%``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a fraction like 0.04 or 4%") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1; give a fraction like 0.04 or 4%")
+    return value
+
+
+def _load(path: str):
+    from analysis.load import load_predictions
+
+    size = os.path.getsize(path) if os.path.isfile(path) else 0
+    if size < PROGRESS_BYTES:
+        return load_predictions(path)
+    print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB)...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    preds = load_predictions(path)
+    print(f"errorscope: {preds.rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return preds
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def cmd_summary(args: argparse.Namespace) -> None:
+    from analysis.gaps import LABELS, meaning_of
+    from analysis.summary import summarize
+
+    summary = summarize(_load(args.file), human=args.human_error)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    lines = [f"{summary['file']}: {summary['rows']:,} rows, {len(summary['classes'])} classes", ""]
+    header = f"{'split':<10}{'rows':>11}{'labeled':>11}{'errors':>9}{'error':>9}{'accuracy':>10}{'macro F1':>10}"
+    weighted = any(s["weighted_error_rate"] is not None for s in summary["splits"].values())
+    lines.append(header + (f"{'weighted error':>16}" if weighted else ""))
+    for split, s in summary["splits"].items():
+        f1 = "-" if s["macro_f1"] is None else f"{s['macro_f1']:.4f}"
+        row = (f"{split:<10}{s['rows']:>11,}{s['labeled']:>11,}{s['errors']:>9,}{_pct(s['error_rate']):>9}"
+               f"{_pct(s['accuracy']):>10}{f1:>10}")
+        lines.append(row + (f"{_pct(s['weighted_error_rate']):>16}" if weighted else ""))
+    gaps = summary["gaps"]
+    lines += ["", f"{'human-level error':<18}{_pct(gaps['human_error']):>9}"]
+    for name in ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting"):
+        lines.append(f"{LABELS[name].lower():<18}{_pct(gaps[name]):>9}")
+    if gaps["largest"]:
+        lines += ["", f"largest gap: {LABELS[gaps['largest']].lower()} ({meaning_of(gaps['largest'])})"]
+        lines += [f"  try: {tip}" for tip in gaps["advice"]]
+    if gaps["human_error"] is None:
+        lines += ["", "give --human-error to measure avoidable bias"]
+    print("\n".join(lines))
+
+
+def cmd_confusion(args: argparse.Namespace) -> None:
+    from analysis.metrics import confusion_matrix
+
+    preds = _load(args.file)
+    if args.split is not None and args.split not in preds.splits:
+        raise ErrorscopeError(f"{args.file}: no split {args.split!r}; the file has {', '.join(preds.splits)}")
+    conf = confusion_matrix(preds.counts, split=args.split, weighted=args.weighted, normalize=args.normalize)
+    integral = not args.weighted and args.normalize is None
+    matrix = conf.matrix.astype(int).tolist() if integral else conf.matrix.tolist()
+    if args.json:
+        print(json.dumps({"labels": list(conf.labels), "matrix": matrix}))
+        return
+    frame = conf.to_frame()
+    if args.csv:
+        sys.stdout.write(frame.to_csv())
+        return
+    print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
+
+
+def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
+           human: float | None = None) -> int:
+    """Start the dashboard (blocks until it stops)."""
+    import subprocess
+
+    env = dict(os.environ)
+    if file is not None:
+        env["ERRORSCOPE_FILE"] = str(Path(file).resolve())
+    if db is not None:
+        env["ERRORSCOPE_DB"] = str(Path(db).resolve())
+    if dataset is not None:
+        env["ERRORSCOPE_DATASET"] = dataset
+    if human is not None:
+        env["ERRORSCOPE_HUMAN_ERROR"] = str(human)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.address", host, "--server.port", str(port)]
+    print(f"errorscope: serving on http://{host}:{port}", file=sys.stderr, flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        _load(args.file)  # refuse a bad file here, with the usual one-line error
+    return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
+                  human=args.human_error)
+
+
+def demo_config() -> dict:
+    """The demo data set: its file, dataset name and documented human-level error."""
+    config_path = DEMO_DIR / "demo.json"
+    if not config_path.is_file():
+        raise ErrorscopeError(f"no demo data at {DEMO_DIR}; run errorscope from a checkout of the project")
+    config = json.loads(config_path.read_text())
+    config["path"] = str(DEMO_DIR / config["file"])
+    return config
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = demo_config()
+    return _serve(config["path"], db=args.db, host=args.host, port=args.port, dataset=config["dataset"],
+                  human=config["human_error"])
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="tag database (default: $ERRORSCOPE_DB or ./errorscope.db)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="errorscope", description="Error analysis for classifiers.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("summary", help="per-split metrics and the bias/variance gaps of a predictions file")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_summary)
+
+    p = sub.add_parser("confusion", help="the confusion matrix (rows true, columns predicted)")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--split", help="one split (default: all rows)")
+    p.add_argument("--weighted", action="store_true", help="sum example weights instead of counting")
+    p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(run=cmd_confusion)
+
+    p = sub.add_parser("app", help="start the dashboard")
+    p.add_argument("file", nargs="?", help="predictions file to open")
+    p.add_argument("--dataset", help="dataset name for tags (default: the file's name)")
+    p.add_argument("--human-error", type=fraction, help="human-level error, a fraction or percentage")
+    _server_options(p)
+    p.set_defaults(run=cmd_app)
+
+    p = sub.add_parser("demo", help="start the dashboard on the demo data")
+    _server_options(p)
+    p.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except ErrorscopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

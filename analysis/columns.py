@@ -1,0 +1,117 @@
+"""Which column of a predictions file plays which role (the input format of DESIGN.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from analysis.errors import InputError
+
+#: Accepted names of each role, compared case-insensitively; the first is the canonical name.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id",),
+    "y_true": ("y_true", "label", "target", "y", "true", "ground_truth"),
+    "y_pred": ("y_pred", "pred", "prediction", "predicted"),
+    "split": ("split",),
+    "weight": ("weight",),
+    "text": ("text",),
+    "image": ("image",),
+}
+ROLES = tuple(ALIASES)
+
+#: Canonical split names, in the order of the gap table, and the accepted spellings of each.
+SPLITS = ("train", "train_dev", "dev", "test")
+SPLIT_ALIASES: dict[str, str] = {
+    "train": "train",
+    "train_dev": "train_dev",
+    "train-dev": "train_dev",
+    "traindev": "train_dev",
+    "dev": "dev",
+    "val": "dev",
+    "valid": "dev",
+    "validation": "dev",
+    "test": "test",
+}
+
+_PROB = re.compile(r"^p_(.+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """The file's column for each role (``None`` where the file has none).
+
+    ``probs`` maps each class to its ``p_<class>`` column; ``metadata`` lists the remaining columns.
+    """
+
+    y_true: str
+    y_pred: str | None = None
+    id: str | None = None
+    split: str | None = None
+    weight: str | None = None
+    text: str | None = None
+    image: str | None = None
+    probs: dict[str, str] = field(default_factory=dict)
+    metadata: tuple[str, ...] = ()
+
+    def role_columns(self) -> dict[str, str | None]:
+        """Each role with its column, in the order of :data:`ROLES`."""
+        return {role: getattr(self, role) for role in ROLES}
+
+
+def detect_columns(
+    names: Sequence[str], overrides: Mapping[str, str | None] | None = None, *, source: str = "the file"
+) -> ColumnMap:
+    """Map the columns of a file to their roles by name; ``overrides`` (role -> column or None) win.
+
+    >>> detect_columns(["ID", "label", "p_cat", "p_dog"]).probs
+    {'cat': 'p_cat', 'dog': 'p_dog'}
+    """
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - set(ROLES)
+    if unknown:
+        raise InputError(f"unknown column role(s) {sorted(unknown)}; roles are {list(ROLES)}")
+    by_lower: dict[str, str] = {}
+    for name in names:
+        by_lower.setdefault(name.lower(), name)
+    roles: dict[str, str | None] = {}
+    for role, aliases in ALIASES.items():
+        if role in overrides:
+            chosen = overrides[role]
+            if chosen is not None and chosen not in names:
+                raise InputError(f"{source}: no column {chosen!r} to use as {role}; columns are {list(names)}")
+            roles[role] = chosen
+        else:
+            roles[role] = next((by_lower[a] for a in aliases if a in by_lower), None)
+    taken = {c for c in roles.values() if c is not None}
+    probs = {m.group(1): name for name in names if (m := _PROB.match(name)) and name not in taken}
+    if roles["y_true"] is None:
+        raise InputError(
+            f"{source}: no true-label column; name it y_true (or one of {', '.join(ALIASES['y_true'][1:])}). "
+            f"Columns are {list(names)}"
+        )
+    if roles["y_pred"] is None and not probs:
+        raise InputError(
+            f"{source}: no predictions; add a y_pred column (or one of {', '.join(ALIASES['y_pred'][1:])}) "
+            "or one p_<class> probability column per class"
+        )
+    used = taken | set(probs.values())
+    metadata = tuple(n for n in names if n not in used)
+    return ColumnMap(probs=probs, metadata=metadata, **roles)  # type: ignore[arg-type]
+
+
+def natural_key(label: str) -> tuple:
+    """Sort key that puts numeric labels first, in numeric order, then the others alphabetically.
+
+    >>> sorted(["10", "2", "cat", "1.5"], key=natural_key)
+    ['1.5', '2', '10', 'cat']
+    """
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, label.casefold(), label)
+
+
+def canonical_split(name: str) -> str | None:
+    """The canonical split for a spelling, or ``None`` when it is not one we accept."""
+    return SPLIT_ALIASES.get(name.strip().lower())

@@ -1,0 +1,438 @@
+"""Read a predictions file (CSV or Parquet) into a validated :class:`Predictions`.
+
+DuckDB reads the file where it lies, out of core: one scan both validates it and builds the count table, and the
+per-example views (the mistakes of a split, one page at a time) are filtered queries over the same file. Nothing
+is half-loaded: any problem raises :class:`~analysis.errors.InputError` before a :class:`Predictions` exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analysis.columns import SPLIT_ALIASES, SPLITS, ColumnMap, canonical_split, detect_columns, natural_key
+from analysis.counts import CountTable, aggregate_sql
+from analysis.errors import InputError
+
+#: How far probabilities may stray outside [0, 1], and a row's sum from 1, before the file is refused.
+PROB_TOLERANCE = 0.01
+#: Memory DuckDB may use before it spills to disk (keeps the duplicate-id check near 300 MiB on 10M rows).
+MEMORY_LIMIT = "256MB"
+SHOWN_ROWS = 5
+
+_NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
+                      r"FLOAT|DOUBLE|DECIMAL.*|REAL)$")
+_FLOAT = re.compile(r"^(FLOAT|DOUBLE|DECIMAL.*|REAL)$")
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection with errorscope's settings."""
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT})
+    return con
+
+
+def ident(name: str) -> str:
+    """``name`` quoted as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """``text`` quoted as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def label_sql(column: str, sql_type: str) -> str:
+    """SQL that turns a label column into text, so that ``1``, ``1.0`` and ``"1"`` are the same class."""
+    col = ident(column)
+    if _FLOAT.match(sql_type):
+        return (f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) "
+                f"THEN CAST(CAST({col} AS HUGEINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END")
+    if sql_type == "VARCHAR":
+        return rf"NULLIF(regexp_replace(trim({col}), '^(-?[0-9]+)\.0+$', '\1'), '')"
+    return f"CAST({col} AS VARCHAR)"
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """A validated predictions file: its column roles, classes and count table, and queries for its rows.
+
+    Build one with :func:`load_predictions`. It holds no open connection and pickles cheaply.
+    """
+
+    path: Path
+    format: str
+    columns: ColumnMap
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    counts: CountTable
+    split_values: Mapping[str, str]
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.counts.classes
+
+    @property
+    def rows(self) -> int:
+        return self.counts.rows
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return self.counts.splits
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def source_sql(self) -> str:
+        return _reader_sql(self.path, self.format)
+
+    def view_sql(self) -> str:
+        """A SELECT giving every row with normalized columns.
+
+        ``row`` (1-based position in the file), ``id`` (text), ``split`` (canonical), ``y_true`` (text or NULL),
+        ``y_pred``, ``weight``, ``confidence`` (probability of the predicted class, NULL without ``p_*``),
+        ``text``, ``image``, then the metadata columns under their own names.
+        """
+        return _view_sql(self.path, self.format, self.columns, dict(zip(self.names, self.types, strict=True)),
+                         self.split_values)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        """Run ``sql``, in which ``preds`` names the normalized view (see :meth:`view_sql`)."""
+        con = connect()
+        try:
+            con.execute(f"CREATE TEMP VIEW preds AS {self.view_sql()}")
+            return con.execute(sql, list(params)).df()
+        except duckdb.Error as exc:
+            raise InputError(f"{self.path}: {_first_line(exc)}") from exc
+        finally:
+            con.close()
+
+    def probabilities(self, where: str = "TRUE", params: Sequence[object] = ()) -> pd.DataFrame:
+        """``id``, ``y_true`` and one column per class of predicted probabilities, for the rows matching ``where``."""
+        if not self.columns.probs:
+            raise InputError(f"{self.path}: no p_<class> columns, so no probabilities")
+        probs = ", ".join(f"CAST({ident(col)} AS DOUBLE) AS {ident('p_' + cls)}"
+                          for cls, col in sorted(self.columns.probs.items(), key=lambda kv: natural_key(kv[0])))
+        view = self.view_sql().replace(" FROM ", f", {probs} FROM ", 1)
+        con = connect()
+        try:
+            return con.execute(f"SELECT * FROM ({view}) WHERE {where}", list(params)).df()
+        finally:
+            con.close()
+
+
+def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | None] | None = None) -> Predictions:
+    """Read and validate a predictions file.
+
+    Parameters
+    ----------
+    path : str or path
+        A CSV (UTF-8, header row, comma-separated) or Parquet file; see the input format in the README.
+    columns : mapping, optional
+        Role -> column name (or None) for roles whose column the names do not reveal, e.g. ``{"y_true": "gold"}``.
+
+    Returns
+    -------
+    Predictions
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column, the first offending rows and what to do.
+    """
+    path = Path(path)
+    fmt = _check_path(path)
+    con = connect()
+    try:
+        names, types = _describe(con, path, fmt)
+        cmap = detect_columns(names, columns, source=str(path))
+        typed = dict(zip(names, types, strict=True))
+        counts, split_values = _scan(con, path, fmt, cmap, typed)
+    finally:
+        con.close()
+    return Predictions(path, fmt, cmap, tuple(names), tuple(types), counts, split_values)
+
+
+def _check_path(path: Path) -> str:
+    if not path.exists():
+        raise InputError(f"{path}: no such file; give the path of a CSV or Parquet file of predictions")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give the path of a CSV or Parquet file inside it")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".parquet" in suffixes or ".pq" in suffixes:
+        return "parquet"
+    with path.open("rb") as fh:
+        if fh.read(4) == b"PAR1":
+            return "parquet"
+    return "csv"
+
+
+def _reader_sql(path: Path, fmt: str) -> str:
+    if fmt == "parquet":
+        return f"read_parquet({literal(str(path))}, file_row_number = true)"
+    return (f"read_csv({literal(str(path))}, delim = ',', quote = '\"', escape = '\"', header = true, "
+            "strict_mode = true, null_padding = false, encoding = 'utf-8')")
+
+
+def _row_sql(fmt: str) -> str:
+    return "(file_row_number + 1)" if fmt == "parquet" else "row_number() OVER ()"
+
+
+def _where(fmt: str, rows: Sequence[int]) -> str:
+    """How a message names rows: file lines for a CSV (the header is line 1), rows for Parquet."""
+    if fmt == "csv":
+        return "line" + ("s " if len(rows) > 1 else " ") + ", ".join(str(r + 1) for r in rows)
+    return "row" + ("s " if len(rows) > 1 else " ") + ", ".join(str(r) for r in rows)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def _describe(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[str], list[str]]:
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {_reader_sql(path, fmt)}").fetchall()
+    except duckdb.Error as exc:
+        raise _read_error(path, fmt, exc) from exc
+    names = [r[0] for r in rows if not (fmt == "parquet" and r[0] == "file_row_number")]
+    types = [r[1] for r in rows if not (fmt == "parquet" and r[0] == "file_row_number")]
+    if fmt == "csv" and len(names) == 1 and "," not in names[0] and path.read_bytes()[:1] in (b"", b"\n"):
+        raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
+    return names, types
+
+
+def _read_error(path: Path, fmt: str, exc: BaseException) -> InputError:
+    """A clear message for a file DuckDB could not read."""
+    text = str(exc)
+    if fmt == "parquet":
+        return InputError(f"{path}: not a readable Parquet file ({_first_line(exc)}); write it again or use CSV")
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if line and fields:
+        return InputError(f"{path}: line {line.group(1)} has {fields.group(2)} fields but the header has "
+                          f"{fields.group(1)}; quote values that contain commas")
+    if "not utf-8" in text.lower() or "unicode" in text.lower():
+        where = f" (line {line.group(1)})" if line else ""
+        return InputError(f"{path}: the file is not UTF-8{where}; save it as UTF-8 and load it again")
+    found = _diagnose_csv(path)
+    if found:
+        return InputError(f"{path}: {found}")
+    return InputError(f"{path}: could not read the CSV: {_first_line(exc)}")
+
+
+def _diagnose_csv(path: Path) -> str | None:
+    """Find the first line of a CSV that breaks the format (used only after DuckDB failed to read it)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if not header:
+                return "the file is empty; it needs a header row and one row per example"
+            for row in reader:
+                if len(row) != len(header):
+                    return (f"line {reader.line_num} has {len(row)} fields but the header has {len(header)}; "
+                            "quote values that contain commas")
+    except UnicodeDecodeError:
+        return "the file is not UTF-8; save it as UTF-8 and load it again"
+    except csv.Error as exc:
+        return f"not a valid CSV: {exc}"
+    return None
+
+
+def _prob_exprs(cmap: ColumnMap) -> list[str]:
+    return [f"CAST({ident(col)} AS DOUBLE)" for _, col in _sorted_probs(cmap)]
+
+
+def _sorted_probs(cmap: ColumnMap) -> list[tuple[str, str]]:
+    return sorted(cmap.probs.items(), key=lambda kv: natural_key(kv[0]))
+
+
+def _pred_sql(cmap: ColumnMap, typed: Mapping[str, str]) -> str:
+    if cmap.y_pred is not None:
+        return label_sql(cmap.y_pred, typed[cmap.y_pred])
+    classes = ", ".join(literal(c) for c, _ in _sorted_probs(cmap))
+    probs = ", ".join(_prob_exprs(cmap))
+    return f"[{classes}][list_position([{probs}], greatest({probs}))]"
+
+
+def _id_sql(cmap: ColumnMap, typed: Mapping[str, str], fmt: str) -> str:
+    if cmap.id is None:
+        return f"CAST({_row_sql(fmt)} - 1 AS VARCHAR)"
+    return label_sql(cmap.id, typed[cmap.id])
+
+
+def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -> str:
+    """The rows with raw split text, normalized labels and numeric weight (validation runs on this)."""
+    cols = [
+        f"{_row_sql(fmt)} AS row",
+        f"{_id_sql(cmap, typed, fmt)} AS id",
+        (f"lower(trim(CAST({ident(cmap.split)} AS VARCHAR)))" if cmap.split else "'dev'") + " AS raw_split",
+        f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
+        f"{_pred_sql(cmap, typed)} AS y_pred",
+        (f"CAST({ident(cmap.weight)} AS DOUBLE)" if cmap.weight else "1.0") + " AS weight",
+    ]
+    for i, expr in enumerate(_prob_exprs(cmap)):
+        cols.append(f"{expr} AS __p{i}")
+    return f"SELECT {', '.join(cols)} FROM {_reader_sql(path, fmt)}"
+
+
+def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
+              split_values: Mapping[str, str]) -> str:
+    split = "'dev'"
+    if cmap.split:
+        cases = " ".join(f"WHEN {literal(raw)} THEN {literal(canon)}" for raw, canon in split_values.items())
+        split = f"CASE lower(trim(CAST({ident(cmap.split)} AS VARCHAR))) {cases} END"
+    confidence = "NULL"
+    if cmap.probs:
+        confidence = f"greatest({', '.join(_prob_exprs(cmap))})"
+        if cmap.y_pred is not None:
+            pred = label_sql(cmap.y_pred, typed[cmap.y_pred])
+            cases = " ".join(f"WHEN {literal(c)} THEN {expr}"
+                             for (c, _), expr in zip(_sorted_probs(cmap), _prob_exprs(cmap), strict=True))
+            confidence = f"CASE {pred} {cases} END"
+    cols = [
+        f"{_row_sql(fmt)} AS row",
+        f"{_id_sql(cmap, typed, fmt)} AS id",
+        f"{split} AS split",
+        f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
+        f"{_pred_sql(cmap, typed)} AS y_pred",
+        (f"CAST({ident(cmap.weight)} AS DOUBLE)" if cmap.weight else "1.0") + " AS weight",
+        f"{confidence} AS confidence",
+        (f"CAST({ident(cmap.text)} AS VARCHAR)" if cmap.text else "NULL") + " AS text",
+        (f"CAST({ident(cmap.image)} AS VARCHAR)" if cmap.image else "NULL") + " AS image",
+    ]
+    reserved = {"row", "id", "split", "y_true", "y_pred", "weight", "confidence", "text", "image"}
+    cols += [ident(m) for m in cmap.metadata if m.lower() not in reserved]
+    return f"SELECT {', '.join(cols)} FROM {_reader_sql(path, fmt)}"
+
+
+def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
+          typed: Mapping[str, str]) -> tuple[CountTable, dict[str, str]]:
+    """Validate the file and build its count table in one scan (plus one for duplicate ids)."""
+    _check_numeric(con, path, fmt, cmap, typed)
+    base = _base_sql(path, fmt, cmap, typed)
+    k = len(cmap.probs)
+    ps = [f"__p{i}" for i in range(k)]
+    extras = ["count(*) FILTER (WHERE id IS NULL) AS null_id",
+              "count(*) FILTER (WHERE weight IS NULL OR isnan(weight)) AS bad_w", "min(weight) AS min_w"]
+    if k:
+        extras += [f"min(least({', '.join(ps)})) AS min_p", f"max(greatest({', '.join(ps)})) AS max_p",
+                   f"count(*) FILTER (WHERE {' OR '.join(f'{p} IS NULL OR isnan({p})' for p in ps)}) AS bad_p",
+                   f"max(abs({' + '.join(ps)} - 1)) AS max_dev"]
+    sql = aggregate_sql(f"({base})", {"raw_split": "raw_split", "y_true": "y_true", "y_pred": "y_pred"}, extras)
+    try:
+        groups = con.execute(sql).df()
+    except duckdb.Error as exc:
+        raise _scan_error(path, fmt, exc) from exc
+    if groups.empty:
+        raise InputError(f"{path}: the file has a header but no rows; add one row per example")
+
+    def offending(cond: str, what: str, fix: str) -> InputError:
+        rows = [r[0] for r in con.execute(
+            f"SELECT row FROM ({base}) WHERE {cond} ORDER BY row LIMIT {SHOWN_ROWS}").fetchall()]
+        return InputError(f"{path}: {what} at {_where(fmt, rows)}; {fix}")
+
+    if groups["null_id"].sum():
+        raise offending("id IS NULL", f"column {cmap.id!r} is blank", "give every example an id")
+    if groups["y_pred"].isna().any():
+        column = cmap.y_pred or "p_*"
+        raise offending("y_pred IS NULL", f"column {column!r} is blank", "every example needs a prediction")
+    if groups["bad_w"].sum():
+        raise offending("weight IS NULL OR isnan(weight)", f"column {cmap.weight!r} is blank",
+                        "give every example a weight (1 for the usual)")
+    if groups["min_w"].min() < 0:
+        raise offending("weight < 0", f"column {cmap.weight!r} is negative", "weights must be >= 0")
+    if k:
+        _check_probs(groups, offending, cmap, ps)
+
+    unknown = sorted(set(groups["raw_split"].dropna()) - set(SPLIT_ALIASES))
+    if unknown or groups["raw_split"].isna().any():
+        value = unknown[0] if unknown else None
+        cond = f"raw_split = {literal(value)}" if value else "raw_split IS NULL OR raw_split = ''"
+        shown = repr(value) if value else "blank"
+        raise offending(cond, f"column {cmap.split!r} has the unknown split {shown}",
+                        f"use one of {', '.join(SPLITS)} (also accepted: train-dev, traindev, val, valid, "
+                        "validation)")
+
+    labels = set(groups["y_true"].dropna()) | set(groups["y_pred"])
+    if k:
+        missing = sorted(labels - set(cmap.probs), key=natural_key)
+        if missing:
+            col = cmap.y_true
+            raise offending(f"y_true = {literal(missing[0])} OR y_pred = {literal(missing[0])}",
+                            f"class {missing[0]!r} (in {col!r} or the predictions) has no p_{missing[0]} column",
+                            "add one p_<class> column per class")
+        labels |= set(cmap.probs)
+    classes = tuple(sorted(labels, key=natural_key))
+
+    if cmap.id is not None:
+        dup = con.execute(f"SELECT count(*) - count(DISTINCT id) FROM ({base})").fetchone()[0]
+        if dup:
+            first = con.execute(f"SELECT id FROM ({base}) GROUP BY id HAVING count(*) > 1 "
+                                f"ORDER BY min(row) LIMIT 1").fetchone()[0]
+            raise offending(f"id = {literal(first)}", f"duplicate id {first!r} in column {cmap.id!r} "
+                            f"({dup} duplicate{'s' if dup > 1 else ''} in all)", "make every id unique")
+
+    split_values = {raw: SPLIT_ALIASES[raw] for raw in sorted(set(groups["raw_split"]))}
+    frame = groups.assign(split=groups["raw_split"].map(canonical_split))
+    frame = frame.groupby(["split", "y_true", "y_pred"], dropna=False, as_index=False, sort=False)[["n", "w"]].sum()
+    frame["y_true"] = frame["y_true"].astype(object).where(frame["y_true"].notna(), None)
+    frame["n"] = frame["n"].astype("int64")
+    frame["w"] = frame["w"].astype("float64")
+    return CountTable(frame.reset_index(drop=True), classes, weighted=cmap.weight is not None), split_values
+
+
+def _check_numeric(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
+                   typed: Mapping[str, str]) -> None:
+    """Probability and weight columns must be numbers: name the first rows that are not."""
+    numeric = [(col, "probability") for _, col in _sorted_probs(cmap)]
+    if cmap.weight:
+        numeric.append((cmap.weight, "weight"))
+    for col, what in numeric:
+        if _NUMERIC.match(typed[col]):
+            continue
+        c = ident(col)
+        bad = con.execute(
+            f"SELECT row, v FROM (SELECT {_row_sql(fmt)} AS row, CAST({c} AS VARCHAR) AS v "
+            f"FROM {_reader_sql(path, fmt)}) WHERE v IS NOT NULL AND trim(v) <> '' AND TRY_CAST(v AS DOUBLE) IS NULL "
+            f"ORDER BY row LIMIT {SHOWN_ROWS}").fetchall()
+        if bad:
+            raise InputError(f"{path}: column {col!r} has the non-numeric {what} {bad[0][1]!r} at "
+                             f"{_where(fmt, [r[0] for r in bad])}; it must hold numbers")
+
+
+def _check_probs(groups: pd.DataFrame, offending, cmap: ColumnMap, ps: list[str]) -> None:
+    tol = PROB_TOLERANCE
+    cols = ", ".join(col for _, col in _sorted_probs(cmap))
+    if groups["bad_p"].sum():
+        raise offending(" OR ".join(f"{p} IS NULL OR isnan({p})" for p in ps),
+                        f"a probability ({cols}) is blank", "give every p_<class> column a number")
+    if groups["min_p"].min() < -tol:
+        raise offending(f"least({', '.join(ps)}) < {-tol}", f"a probability ({cols}) is negative",
+                        "probabilities must lie in [0, 1]")
+    if groups["max_p"].max() > 1 + tol:
+        raise offending(f"greatest({', '.join(ps)}) > {1 + tol}", f"a probability ({cols}) is above 1",
+                        "probabilities must lie in [0, 1]")
+    if groups["max_dev"].max() > tol:
+        raise offending(f"abs({' + '.join(ps)} - 1) > {tol}", f"the probabilities ({cols}) do not sum to 1",
+                        "give each row's p_<class> values summing to 1 (softmax outputs, not logits)")
+
+
+def _scan_error(path: Path, fmt: str, exc: BaseException) -> InputError:
+    text = str(exc)
+    conv = re.search(r"""converting column "(.*?)"\. Could not convert string "(.*?)" to '(\w+)'""", text)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    if conv and line:
+        column, value, sql_type = conv.groups()
+        return InputError(f"{path}: column {column!r} has {value!r} at line {line.group(1)} where the rows above "
+                          f"hold {sql_type.lower()} values; fix that value")
+    return _read_error(path, fmt, exc)

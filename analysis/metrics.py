@@ -1,0 +1,163 @@
+"""Metrics as pure functions of a :class:`~analysis.counts.CountTable`, with scikit-learn's conventions.
+
+Confusion matrices have true classes as rows and predicted classes as columns; a ratio whose denominator is zero
+takes ``zero_division`` (0 by default) instead of raising; averages over classes use the classes present in the
+split's true or predicted labels, as scikit-learn does when ``labels`` is not given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.counts import CountTable
+
+Normalize = Literal["true", "pred", "all"] | None
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """A confusion matrix: ``matrix[i, j]`` counts examples of class ``labels[i]`` predicted as ``labels[j]``."""
+
+    labels: tuple[str, ...]
+    matrix: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.matrix, index=pd.Index(self.labels, name="true"),
+                            columns=pd.Index(self.labels, name="predicted"))
+
+
+@dataclass(frozen=True)
+class SplitMetrics:
+    """The single-number metrics of one split (errors are fractions; ``None`` where undefined)."""
+
+    split: str
+    rows: int
+    labeled: int
+    errors: int
+    error_rate: float | None
+    accuracy: float | None
+    macro_f1: float | None
+    weighted_error_rate: float | None
+
+
+def _divide(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarray:
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    out = np.full(np.broadcast(num, den).shape, float(zero_division))
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def confusion_matrix(counts: CountTable, *, split: str | None = None, weighted: bool = False,
+                     normalize: Normalize = None) -> Confusion:
+    """The confusion matrix of a split (all splits when ``split`` is None).
+
+    Parameters
+    ----------
+    weighted : bool
+        Sum example weights instead of counting examples.
+    normalize : {'true', 'pred', 'all'} or None
+        Divide by the row sums (recall per class), the column sums, or the total; empty rows or columns give 0.
+    """
+    if normalize not in (None, "true", "pred", "all"):
+        raise ValueError(f"normalize must be 'true', 'pred', 'all' or None, not {normalize!r}")
+    m = counts.select(split).matrix(weighted=weighted)
+    if normalize == "true":
+        m = _divide(m, m.sum(axis=1, keepdims=True), 0.0)
+    elif normalize == "pred":
+        m = _divide(m, m.sum(axis=0, keepdims=True), 0.0)
+    elif normalize == "all":
+        m = _divide(m, m.sum(), 0.0)
+    return Confusion(counts.classes, m)
+
+
+def _present(m: np.ndarray) -> np.ndarray:
+    """Classes that occur as a true or a predicted label."""
+    return (m.sum(axis=0) + m.sum(axis=1)) > 0
+
+
+def accuracy(counts: CountTable, *, split: str | None = None, weighted: bool = False) -> float | None:
+    """Share of labeled examples predicted right (weighted by example weight if asked); None without any."""
+    m = counts.select(split).matrix(weighted=weighted)
+    total = m.sum()
+    return float(np.trace(m) / total) if total else None
+
+
+def error_rate(counts: CountTable, *, split: str | None = None, weighted: bool = False) -> float | None:
+    """1 - accuracy: the share of labeled examples (or of their weight) that are mistakes."""
+    m = counts.select(split).matrix(weighted=weighted)
+    total = m.sum()
+    return float((total - np.trace(m)) / total) if total else None
+
+
+def per_class(counts: CountTable, *, split: str | None = None, zero_division: float = 0.0) -> pd.DataFrame:
+    """Precision, recall, F1 and support of each class present in the split.
+
+    Returns
+    -------
+    DataFrame
+        Index ``class``; columns ``precision``, ``recall``, ``f1``, ``support`` (true examples), ``predicted``.
+    """
+    m = counts.select(split).matrix()
+    tp = np.diag(m).astype(float)
+    predicted, support = m.sum(axis=0), m.sum(axis=1)
+    precision = _divide(tp, predicted, zero_division)
+    recall = _divide(tp, support, zero_division)
+    f1 = _divide(2 * tp, predicted + support, zero_division)
+    frame = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support,
+                          "predicted": predicted}, index=pd.Index(counts.classes, name="class"))
+    return frame[_present(m)]
+
+
+def f1_score(counts: CountTable, *, split: str | None = None,
+             average: Literal["macro", "micro", "weighted"] = "macro", zero_division: float = 0.0) -> float | None:
+    """F1 averaged over classes as scikit-learn's ``f1_score(average=...)``; None without labeled examples."""
+    table = per_class(counts, split=split, zero_division=zero_division)
+    if table.empty:
+        return None
+    if average == "macro":
+        return float(table["f1"].mean())
+    if average == "weighted":
+        total = table["support"].sum()
+        return float((table["f1"] * table["support"]).sum() / total) if total else float(zero_division)
+    if average == "micro":
+        return accuracy(counts, split=split)
+    raise ValueError(f"average must be 'macro', 'micro' or 'weighted', not {average!r}")
+
+
+def split_metrics(counts: CountTable, split: str) -> SplitMetrics:
+    """The single-number metrics of one split."""
+    table = counts.select(split)
+    m = table.matrix()
+    labeled = int(m.sum())
+    errors = labeled - int(np.trace(m))
+    return SplitMetrics(
+        split=split,
+        rows=table.rows,
+        labeled=labeled,
+        errors=errors,
+        error_rate=error_rate(table),
+        accuracy=accuracy(table),
+        macro_f1=f1_score(table),
+        weighted_error_rate=error_rate(table, weighted=True) if counts.weighted else None,
+    )
+
+
+def most_confused(counts: CountTable, *, split: str | None = None, top: int = 10) -> pd.DataFrame:
+    """The off-diagonal (true, predicted) pairs with the most examples, largest first.
+
+    Columns ``true``, ``predicted``, ``count`` and ``share_of_errors``.
+    """
+    m = counts.select(split).matrix()
+    off = m.copy()
+    np.fill_diagonal(off, 0)
+    errors = off.sum()
+    i, j = np.nonzero(off)
+    frame = pd.DataFrame({"true": [counts.classes[a] for a in i], "predicted": [counts.classes[b] for b in j],
+                          "count": off[i, j]})
+    frame["share_of_errors"] = frame["count"] / errors if errors else 0.0
+    return frame.sort_values(["count", "true", "predicted"], ascending=[False, True, True]).head(top).reset_index(
+        drop=True)

@@ -1,0 +1,211 @@
+"""The loader: the input format, and a clear error for each bad input."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import InputError, load_predictions, split_metrics
+
+GOOD = "id,y_true,y_pred\n1,a,a\n2,b,a\n"
+
+
+def refused(path, *patterns):
+    with pytest.raises(InputError) as info:
+        load_predictions(path)
+    message = str(info.value)
+    assert str(path) in message
+    for pattern in patterns:
+        assert pattern in message, message
+    return message
+
+
+# --- what the format accepts --------------------------------------------------------------------------------
+
+
+def test_aliases_are_case_insensitive(write):
+    preds = load_predictions(write("p.csv", "ID,Label,Prediction,Split\n1,a,a,TRAIN\n2,b,a,Validation\n"))
+    cm = preds.columns
+    assert (cm.id, cm.y_true, cm.y_pred, cm.split) == ("ID", "Label", "Prediction", "Split")
+    assert preds.splits == ("train", "dev")
+
+
+@pytest.mark.parametrize("spelling,canonical", [("train-dev", "train_dev"), ("traindev", "train_dev"),
+                                                ("val", "dev"), ("valid", "dev"), ("validation", "dev"),
+                                                (" Test ", "test")])
+def test_split_aliases(write, spelling, canonical):
+    preds = load_predictions(write("p.csv", f"y_true,y_pred,split\na,a,{spelling}\n"))
+    assert preds.splits == (canonical,)
+    assert preds.query("SELECT DISTINCT split FROM preds")["split"].tolist() == [canonical]
+
+
+def test_no_split_column_means_all_dev(write):
+    assert load_predictions(write("p.csv", GOOD)).splits == ("dev",)
+
+
+def test_labels_compare_as_text_so_1_and_1_0_are_one_class(write):
+    # y_true is read as integers, y_pred as floats (a blank makes pandas write 1.0)
+    preds = load_predictions(write("p.csv", "y_true,y_pred\n1,1.0\n2,1.0\n10,10.0\n2,2.5\n"))
+    assert preds.classes == ("1", "2", "2.5", "10")
+    assert split_metrics(preds.counts, "dev").errors == 2
+
+
+def test_string_labels_1_0_match_integer_labels(write):
+    preds = load_predictions(write("p.csv", "y_true,y_pred\n1,x1.0\n1,1.0\n"))
+    assert set(preds.classes) == {"1", "x1.0"}
+
+
+def test_prediction_is_the_argmax_of_probabilities(write):
+    preds = load_predictions(write("p.csv", "y_true,p_cat,p_dog\ncat,0.9,0.1\ncat,0.2,0.8\ndog,0.3,0.7\n"))
+    rows = preds.query("SELECT y_true, y_pred, confidence FROM preds ORDER BY row")
+    assert rows["y_pred"].tolist() == ["cat", "dog", "dog"]
+    assert rows["confidence"].tolist() == pytest.approx([0.9, 0.8, 0.7])
+
+
+def test_probabilities_within_tolerance_are_accepted(write):
+    # real models stray a hair: 1.00001 sums and -1e-9 values
+    preds = load_predictions(write("p.csv", "y_true,y_pred,p_a,p_b\na,a,1.00001,-0.000000001\n"))
+    assert preds.rows == 1
+
+
+def test_unlabeled_rows(write):
+    preds = load_predictions(write("p.csv", "id,y_true,y_pred\n1,a,a\n2,,b\n3,b,b\n"))
+    m = split_metrics(preds.counts, "dev")
+    assert (m.rows, m.labeled) == (3, 2)
+
+
+def test_without_id_the_row_number_is_the_id(write):
+    preds = load_predictions(write("p.csv", "y_true,y_pred\na,a\nb,a\n"))
+    assert preds.query("SELECT id FROM preds ORDER BY row")["id"].tolist() == ["0", "1"]
+
+
+def test_weights_and_metadata(write):
+    preds = load_predictions(write("p.csv", "id,y_true,y_pred,weight,city\n1,a,b,10,Oslo\n2,a,a,1,Rome\n"))
+    assert preds.counts.weighted
+    assert split_metrics(preds.counts, "dev").weighted_error_rate == pytest.approx(10 / 11)
+    assert preds.columns.metadata == ("city",)
+    assert preds.query("SELECT city FROM preds ORDER BY row")["city"].tolist() == ["Oslo", "Rome"]
+
+
+def test_parquet_gives_the_same_counts_as_csv(tmp_path, mnist_path):
+    parquet = tmp_path / "mnist.parquet"
+    pd.read_csv(mnist_path).to_parquet(parquet)
+    a, b = load_predictions(mnist_path), load_predictions(parquet)
+    assert a.classes == b.classes
+    assert (a.counts.matrix() == b.counts.matrix()).all()
+    assert b.format == "parquet"
+
+
+def test_real_imdb_file_with_sums_of_1_00001(imdb_path):
+    preds = load_predictions(imdb_path)
+    assert preds.classes == ("negative", "positive")
+    assert preds.rows == 25_000
+
+
+# --- each bad input: a clear error naming file, column, rows and fix; nothing loaded ---------------------
+
+
+def test_missing_file(tmp_path):
+    refused(tmp_path / "nope.csv", "no such file")
+
+
+def test_a_folder(tmp_path):
+    refused(tmp_path, "is a folder")
+
+
+def test_empty_file(write):
+    refused(write("p.csv", ""), "empty")
+
+
+def test_header_only(write):
+    refused(write("p.csv", "id,y_true,y_pred\n"), "no rows")
+
+
+def test_no_true_label_column(write):
+    refused(write("p.csv", "id,guess\n1,a\n"), "no true-label column", "y_true")
+
+
+def test_neither_prediction_nor_probabilities(write):
+    refused(write("p.csv", "id,y_true\n1,a\n"), "no predictions", "y_pred", "p_<class>")
+
+
+def test_non_numeric_probability(write):
+    refused(write("p.csv", "y_true,p_a,p_b\na,0.5,0.5\na,high,0.5\n"), "'p_a'", "'high'", "line 3", "numbers")
+
+
+def test_negative_probability(write):
+    refused(write("p.csv", "y_true,p_a,p_b\na,0.5,0.5\na,-0.5,1.5\n"), "negative", "line 3", "[0, 1]")
+
+
+def test_probabilities_not_summing_to_1(write):
+    refused(write("p.csv", "y_true,p_a,p_b\na,0.5,0.5\na,0.9,0.9\na,3,4\n"), "above 1", "line 4")
+    refused(write("q.csv", "y_true,p_a,p_b\na,0.5,0.5\na,0.9,0.9\n"), "do not sum to 1", "line 3", "logits")
+
+
+def test_class_without_probability_column(write):
+    refused(write("p.csv", "y_true,p_a,p_b\na,0.5,0.5\nc,0.5,0.5\n"), "'c'", "p_c", "line 3")
+
+
+def test_duplicate_ids(write):
+    refused(write("p.csv", "id,y_true,y_pred\n7,a,a\n8,a,a\n7,b,a\n"), "duplicate id '7'", "lines 2, 4", "unique")
+
+
+def test_blank_id(write):
+    refused(write("p.csv", "id,y_true,y_pred\n7,a,a\n,a,a\n"), "blank", "line 3")
+
+
+def test_blank_prediction(write):
+    refused(write("p.csv", "id,y_true,y_pred\n7,a,a\n8,a,\n"), "'y_pred' is blank", "line 3")
+
+
+def test_unknown_split_lists_the_accepted_ones(write):
+    refused(write("p.csv", "y_true,y_pred,split\na,a,dev\na,a,holdout\n"), "'holdout'", "line 3",
+            "train, train_dev, dev, test")
+
+
+def test_negative_weight(write):
+    refused(write("p.csv", "y_true,y_pred,weight\na,a,1\na,a,-2\n"), "'weight' is negative", "line 3")
+
+
+def test_non_numeric_weight(write):
+    refused(write("p.csv", "y_true,y_pred,weight\na,a,1\na,a,heavy\n"), "'weight'", "'heavy'", "line 3")
+
+
+def test_corrupt_parquet(write):
+    refused(write("p.parquet", b"PAR1 this is not really parquet"), "not a readable Parquet file")
+
+
+def test_truncated_parquet(tmp_path, mnist_path):
+    good = tmp_path / "good.parquet"
+    pd.read_csv(mnist_path).to_parquet(good)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    refused(bad, "not a readable Parquet file")
+
+
+def test_csv_row_with_extra_fields(write):
+    refused(write("p.csv", "id,y_true,y_pred\n1,a,a\n2,a,a,extra\n3,b,b\n"), "line 3", "4 fields", "header has 3")
+
+
+def test_csv_row_with_extra_fields_far_down(write):
+    body = "".join(f"{i},a,a\n" for i in range(30_000))
+    refused(write("p.csv", "id,y_true,y_pred\n" + body + "30000,a,a,extra\n"), "line 30002", "4 fields")
+
+
+def test_not_utf8(write):
+    refused(write("p.csv", "id,y_true,y_pred\n1,caf\xe9,a\n".encode("latin-1")), "not UTF-8")
+
+
+def test_unknown_column_override(write):
+    with pytest.raises(InputError, match="no column 'gold'"):
+        load_predictions(write("p.csv", GOOD), columns={"y_true": "gold"})
+
+
+def test_column_override(write):
+    preds = load_predictions(write("p.csv", "gold,guess\na,a\nb,a\n"), columns={"y_true": "gold", "y_pred": "guess"})
+    assert split_metrics(preds.counts, "dev").errors == 1
+
+
+def test_non_numeric_value_far_down_a_numeric_column(write):
+    body = "".join("a,0.5,0.5\n" for _ in range(30_000))
+    refused(write("p.csv", "y_true,p_a,p_b\n" + body + "a,zz,0.5\n"), "'p_a'", "'zz'", "line 30002")
