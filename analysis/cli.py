@@ -19,7 +19,6 @@ from analysis.errors import ErrorscopeError
 #: Files larger than this get a progress line on stderr while they are read.
 PROGRESS_BYTES = 50 * 1024 * 1024
 APP_SCRIPT = Path(__file__).resolve().parent.parent / "app" / "main.py"
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_data"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -118,6 +117,7 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
     if human is not None:
         env["ERRORSCOPE_HUMAN_ERROR"] = str(human)
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.headless", "true",
+           "--client.toolbarMode", "minimal",
            "--browser.gatherUsageStats", "false", "--server.address", host, "--server.port", str(port)]
     print(f"errorscope: serving on http://{host}:{port}", file=sys.stderr, flush=True)
     try:
@@ -133,17 +133,9 @@ def cmd_app(args: argparse.Namespace) -> int:
                   human=args.human_error)
 
 
-def demo_config() -> dict:
-    """The demo data set: its file, dataset name and documented human-level error."""
-    config_path = DEMO_DIR / "demo.json"
-    if not config_path.is_file():
-        raise ErrorscopeError(f"no demo data at {DEMO_DIR}; run errorscope from a checkout of the project")
-    config = json.loads(config_path.read_text())
-    config["path"] = str(DEMO_DIR / config["file"])
-    return config
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
+    from analysis.demo import demo_config
+
     config = demo_config()
     return _serve(config["path"], db=args.db, host=args.host, port=args.port, dataset=config["dataset"],
                   human=config["human_error"])

@@ -1,0 +1,33 @@
+"""errorscope's dashboard: ``streamlit run app/main.py`` (or ``errorscope app FILE``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run app/main.py` from a checkout
+
+from app import widgets  # noqa: E402
+
+st.set_page_config(page_title="errorscope", page_icon=":material/troubleshoot:", layout="wide")
+
+pages = [
+    st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+    st.Page("pages/confusion.py", title="Confusion matrix", icon=":material/grid_on:"),
+    st.Page("pages/review.py", title="Review", icon=":material/checklist:"),
+    st.Page("pages/tallies.py", title="Tallies", icon=":material/bar_chart:"),
+    st.Page("pages/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    cur = widgets.current()
+    if cur is not None:
+        st.caption("Dataset")
+        st.text(cur.dataset)
+        st.caption(f"{widgets.plain(cur.preds.path.name)} · {cur.preds.rows:,} rows · {len(cur.preds.classes)} classes")
+
+widgets.timed_page(page)

@@ -1,0 +1,132 @@
+"""Data: open a predictions file, check how its columns were read, name the dataset, set human-level error."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis import InputError
+from analysis.columns import ROLES
+from analysis.demo import demo_config
+from app import widgets
+
+st.title("Data")
+
+ROLE_HELP = {
+    "y_true": "true class (blank = unlabeled)", "y_pred": "predicted class (else the argmax of p_*)",
+    "id": "unique example id (else the row number)", "split": "train, train_dev, dev or test (else all dev)",
+    "weight": "example weight >= 0", "text": "text shown when reviewing",
+    "image": "image path (relative to the file), URL or data URI",
+}
+UPLOAD_LIMIT_MB = int(st.get_option("server.maxUploadSize"))
+
+
+def _open(path: str | Path, *, dataset: str | None = None, overrides: dict | None = None,
+          human: float | None = None) -> None:
+    try:
+        widgets.open_file(path, dataset=dataset, overrides=overrides)
+    except InputError as exc:
+        st.session_state["load_error"] = str(exc)
+        return
+    st.session_state.pop("load_error", None)
+    if human is not None:
+        st.session_state["human"] = human
+
+
+cur = widgets.current()
+
+st.subheader("Open predictions")
+source = st.radio("Source", ["Demo data", "File path", "Upload"], horizontal=True, label_visibility="collapsed")
+if source == "Demo data":
+    st.caption("Scikit-learn's handwritten digits: a model's predictions on four splits, with images.")
+    if st.button("Open the demo", type="primary"):
+        config = demo_config()
+        _open(config["path"], dataset=config["dataset"], human=config["human_error"])
+elif source == "File path":
+    with st.form("open_path", border=False):
+        path = st.text_input("Path of a CSV or Parquet file on the server", placeholder="predictions.parquet")
+        if st.form_submit_button("Open", type="primary") and path.strip():
+            _open(Path(path.strip()).expanduser())
+else:
+    upload = st.file_uploader(f"CSV or Parquet, up to {UPLOAD_LIMIT_MB} MB", type=["csv", "parquet", "pq"])
+    if upload is not None and st.session_state.get("uploaded") != upload.file_id:
+        st.session_state["uploaded"] = upload.file_id
+        folder = Path(tempfile.mkdtemp(prefix="errorscope-upload-"))
+        target = folder / Path(upload.name).name
+        target.write_bytes(upload.getvalue())
+        _open(target)
+
+if st.session_state.get("load_error"):
+    st.error(st.session_state["load_error"], icon=":material/error:")
+    if cur is not None:
+        st.caption("The data set that was open stays open, and no tag was changed.")
+
+cur = widgets.current()
+if cur is None:
+    st.info("No predictions file is open. Open the demo, a path, or upload a file above.")
+    st.stop()
+
+preds = cur.preds
+st.divider()
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("Open file")
+    st.text(str(preds.path))
+    facts = pd.DataFrame({
+        "split": list(preds.splits),
+        "rows": [preds.counts.select(s).rows for s in preds.splits],
+        "labeled": [int(preds.counts.select(s).labeled()["n"].sum()) for s in preds.splits],
+    })
+    st.dataframe(facts, hide_index=True, width="content")
+    st.caption(f"{preds.rows:,} rows · {len(preds.classes)} classes · "
+               f"{'weighted' if preds.counts.weighted else 'no weight column'}")
+
+    st.subheader("Columns")
+    st.caption("How errorscope read each column. Correct a role if it guessed wrong.")
+    names = list(preds.names)
+    roles = preds.columns.role_columns()
+    with st.form("columns"):
+        chosen = {}
+        cols = st.columns(2)
+        for i, role in enumerate(ROLES):
+            options = [None, *names]
+            chosen[role] = cols[i % 2].selectbox(
+                role, options, index=options.index(roles[role]),
+                format_func=lambda v: "(none)" if v is None else v, help=ROLE_HELP[role])
+        if st.form_submit_button("Apply"):
+            changed = {r: c for r, c in chosen.items() if c != roles[r]}
+            if changed:
+                _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed})
+                st.rerun()
+    probs = ", ".join(preds.columns.probs.values()) or "none"
+    st.caption(f"Probability columns: {widgets.plain(probs)}")
+    st.caption(f"Metadata columns: {widgets.plain(', '.join(preds.columns.metadata) or 'none')}")
+
+with right:
+    st.subheader("Dataset name")
+    st.caption("Tags are saved under this name, so a newer model's predictions of the same examples, "
+               "opened under the same name, show the same tags.")
+    known = widgets.store().datasets()
+    name = st.text_input("Dataset", value=cur.dataset, key=f"dataset_{cur.dataset}")
+    if name.strip() and name.strip() != cur.dataset:
+        st.session_state["dataset"] = name.strip()
+        st.rerun()
+    if known:
+        st.caption("Datasets with tags in this database: " + widgets.plain(", ".join(known)))
+
+    st.subheader("Human-level error")
+    st.caption("The error of an expert (a proxy for the Bayes error); avoidable bias is measured from it.")
+    human = st.number_input("Human-level error (%)", min_value=0.0, max_value=100.0, step=0.1, format="%.2f",
+                            value=None if cur.human is None else round(100 * cur.human, 4),
+                            placeholder="unknown")
+    new_human = None if human is None else human / 100
+    if new_human != cur.human:
+        st.session_state["human"] = new_human
+        st.rerun()
+
+    st.subheader("Tag database")
+    st.text(str(widgets.db_path()))
+    st.caption("Every tag edit is saved here at once. Choose another with --db or ERRORSCOPE_DB.")

@@ -1,0 +1,108 @@
+"""Gaps: human-level, train, train-dev, dev and test error, and what the largest gap between them says to try."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analysis import Gaps, decompose, gaps_from_counts
+from analysis.gaps import GAP_TABLE, LABELS, meaning_of
+from app import widgets
+
+st.title("Bias and variance")
+st.caption("Each gap between two errors points to a different fix: work on the largest first.")
+
+
+def chart(g: Gaps) -> go.Figure:
+    """The errors as grey steps, and each gap as a bar between the two errors it separates."""
+    fig = go.Figure()
+    largest = g.largest
+    x, levels = [], []
+    for level in ("human", "train", "train_dev", "dev", "test"):
+        value = getattr(g, level)
+        if value is not None:
+            levels.append((LABELS[level], value))
+    fig.add_bar(x=[name for name, _ in levels], y=[100 * v for _, v in levels], name="error",
+                marker_color="#D9D9D9", marker_line=dict(color=widgets.GREY, width=1),
+                text=[f"{100 * v:.2f}%" for _, v in levels], textposition="outside",
+                hovertemplate="%{x} error: %{y:.2f}%<extra></extra>")
+    for name, low, high, *_ in GAP_TABLE:
+        value = getattr(g, name)
+        below = getattr(g, low)
+        if value is None or below is None:
+            continue
+        if name == "variance" and g.train_dev is None:  # without train-dev it spans train to dev
+            below = g.train
+        colour = widgets.VERMILION if name == largest else (widgets.BLUE if value >= 0 else widgets.GREEN)
+        fig.add_bar(x=[LABELS[name]], y=[100 * value], base=[100 * below], name=LABELS[name], width=0.6,
+                    marker_color=colour, text=[f"{100 * value:+.2f} pp"], textposition="outside",
+                    hovertemplate=f"{LABELS[name]}: %{{y:+.2f}} percentage points<extra></extra>")
+        x.append(LABELS[name])
+    order = []
+    for level, gap in (("human", "avoidable_bias"), ("train", "variance"), ("train_dev", "data_mismatch"),
+                       ("dev", "dev_overfitting"), ("test", None)):
+        if getattr(g, level) is not None:
+            order.append(LABELS[level])
+        if gap and LABELS[gap] in x:
+            order.append(LABELS[gap])
+    fig.update_layout(
+        showlegend=False, barmode="overlay", height=440, margin=dict(t=30, l=60, r=20, b=60),
+        xaxis=dict(type="category", categoryorder="array", categoryarray=order, title=None),
+        yaxis=dict(title="error (%)", rangemode="tozero", ticksuffix="%"), plot_bgcolor="white",
+    )
+    fig.update_yaxes(gridcolor="#EEEEEE")
+    return fig
+
+
+def report(g: Gaps) -> None:
+    if not g.known:
+        st.info("No gap can be measured from these numbers: give at least two errors next to each other "
+                "(human-level and train, train and train-dev or dev, dev and test).")
+        return
+    st.plotly_chart(chart(g), config={"displayModeBar": False})
+    largest = g.largest
+    if largest is not None and g.known[largest] > 0:
+        st.warning(f"**Largest gap: {LABELS[largest].lower()}, {100 * g.known[largest]:.2f} percentage points**"
+                   f" — {meaning_of(largest)}.  \nWhat to try: " + "; ".join(g.advice) + ".",
+                   icon=":material/priority_high:")
+    elif largest is not None:
+        st.success("No gap is positive: the model is as good on each set as on the one before it.")
+    rows = []
+    for name, low, high, meaning, advice in GAP_TABLE:
+        value = getattr(g, name)
+        rows.append({"gap": LABELS[name], "between": f"{LABELS[low]} → {LABELS[high]}",
+                     "percentage points": None if value is None else round(100 * value, 2),
+                     "what it means": meaning, "what to try": "; ".join(advice)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+        "percentage points": st.column_config.NumberColumn(format="%+.2f"),
+        "what to try": st.column_config.TextColumn(width="large")})
+    missing = []
+    if g.human is None:
+        missing.append("the human-level error (on the Data page, or below) for avoidable bias")
+    if g.train_dev is None and g.train is not None:
+        missing.append("a train_dev split (held-out data like train) to tell variance from data mismatch")
+    if missing:
+        st.caption("Unknown gaps need " + " and ".join(missing) + ".")
+
+
+cur = widgets.current()
+from_file, typed = st.tabs(["From the open file", "Typed in"])
+with from_file:
+    if cur is None:
+        st.info("No predictions file is open: type the errors in the other tab, or open a file on the Data page.")
+    else:
+        report(gaps_from_counts(cur.preds.counts, human=cur.human))
+with typed:
+    st.caption("Errors in percent; leave a box empty when you do not know it.")
+    defaults = gaps_from_counts(cur.preds.counts, human=cur.human) if cur else decompose()
+    with st.form("typed_gaps"):
+        cols = st.columns(5)
+        values = {}
+        for col, level in zip(cols, ("human", "train", "train_dev", "dev", "test"), strict=True):
+            start = getattr(defaults, level)
+            values[level] = col.number_input(f"{LABELS[level]} error (%)", min_value=0.0, max_value=100.0,
+                                             value=None if start is None else round(100 * start, 2), step=0.1,
+                                             format="%.2f", key=f"typed_{level}")
+        st.form_submit_button("Show the gaps", type="primary")
+    report(decompose(**{k: None if v is None else v / 100 for k, v in values.items()}))

@@ -1,0 +1,217 @@
+"""What the pages share: the open data set, the tag store, cached queries, formatting and colours.
+
+The pages stay thin: every number comes from ``analysis``; this module only caches and formats.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from analysis import InputError, Predictions, load_predictions
+from analysis.tags import TagStore, default_db_path
+
+#: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
+BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, GREY = (
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#999999")
+SPLIT_COLOURS = {"train": BLUE, "train_dev": SKY, "dev": ORANGE, "test": VERMILION}
+SPLIT_LABELS = {"train": "Train", "train_dev": "Train-dev", "dev": "Dev", "test": "Test"}
+
+
+@dataclass(frozen=True)
+class Current:
+    """The data set the pages show: its predictions, the name its tags go under, the human-level error."""
+
+    preds: Predictions
+    dataset: str
+    human: float | None
+
+    @property
+    def key(self) -> str:
+        """Identifies the file's content for caches (path, size, modification time, column roles)."""
+        stat = self.preds.path.stat()
+        return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{sorted(self.preds.columns.role_columns().items())}"
+
+
+@st.cache_data(show_spinner="Reading the predictions file...", max_entries=8)
+def _load(path: str, overrides: tuple[tuple[str, str | None], ...], size: int, mtime: int) -> Predictions:
+    return load_predictions(path, columns=dict(overrides) or None)
+
+
+def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Predictions:
+    """Read a predictions file once; later calls with the same unchanged file come from the cache."""
+    stat = Path(path).stat() if Path(path).is_file() else None
+    return _load(str(path), tuple(sorted((overrides or {}).items())), stat.st_size if stat else -1,
+                 stat.st_mtime_ns if stat else -1)
+
+
+def db_path() -> Path:
+    return Path(os.environ.get("ERRORSCOPE_DB") or default_db_path()).resolve()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> TagStore:
+    return TagStore(path)
+
+
+def store() -> TagStore:
+    """The tag store, one per database file, shared by all sessions."""
+    return _store(str(db_path()))
+
+
+def _env_human() -> float | None:
+    value = os.environ.get("ERRORSCOPE_HUMAN_ERROR")
+    return float(value) if value else None
+
+
+def open_file(path: str | Path, *, dataset: str | None = None,
+              overrides: dict[str, str | None] | None = None) -> Predictions:
+    """Make ``path`` the open data set; on bad input raise InputError and leave the open one as it was."""
+    preds = load(path, overrides)
+    state = st.session_state
+    state["file"] = str(Path(path).resolve())
+    state["overrides"] = dict(overrides or {})
+    if dataset or state.get("file_for_dataset") != state["file"]:
+        state["dataset"] = dataset or Path(path).stem
+        state["file_for_dataset"] = state["file"]
+    return preds
+
+
+def current() -> Current | None:
+    """The open data set (the one given on the command line until the user opens another), or None."""
+    state = st.session_state
+    if "file" not in state:
+        path = os.environ.get("ERRORSCOPE_FILE")
+        if not path:
+            return None
+        state["human"] = _env_human()
+        try:
+            open_file(path, dataset=os.environ.get("ERRORSCOPE_DATASET"))
+        except InputError as exc:
+            state["load_error"] = str(exc)
+            state["file"] = None
+            return None
+    if not state.get("file"):
+        return None
+    try:
+        preds = load(state["file"], state.get("overrides"))
+    except InputError as exc:  # the file changed on disk since it was opened
+        state["load_error"] = str(exc)
+        return None
+    return Current(preds, state["dataset"], state.get("human"))
+
+
+def require() -> Current:
+    """The open data set, or a pointer to the Data page and the end of this page's run."""
+    cur = current()
+    if cur is None:
+        st.info("No predictions file is open yet. Open one on the **Data** page.")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/folder_open:")
+        st.stop()
+    return cur
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def plain(text: object) -> str:
+    """``text`` escaped for use inside Markdown, so that user text shows as typed and never as markup."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def pct(value: float | None, digits: int = 2) -> str:
+    """A fraction as a percentage (``0.0712`` -> ``7.12%``); a dash when unknown."""
+    return "-" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def file_stem(cur: Current) -> str:
+    """A safe base for download names: the dataset name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", cur.dataset).strip("_") or "errorscope"
+
+
+def timed_page(page) -> None:
+    """Run a page and show how long the server took (read by the benchmarks)."""
+    start = time.perf_counter()
+    page.run()
+    ms = (time.perf_counter() - start) * 1000
+    st.sidebar.caption(f"Page ran in {ms:.0f} ms", help="Server-side time of this run of the page")
+
+
+# --- examples: the rows behind a confusion cell, a review sample --------------------------------------------
+
+PAGE_SIZE = 24
+
+
+@st.cache_data(show_spinner="Finding the examples...", max_entries=64)
+def _cell_examples(key: str, _preds: Predictions, split: str, true_class: str, pred_class: str,
+                   limit: int, offset: int):
+    from analysis.review import examples
+
+    return examples(_preds, split=split, true_class=true_class, pred_class=pred_class, limit=limit, offset=offset)
+
+
+def image_uri(cur: Current, value: object) -> str | None:
+    """An ``image`` cell as a URL or data URI; None when missing or outside the data file's folder."""
+    from analysis.review import resolve_image
+
+    return resolve_image(cur.preds.folder, value)
+
+
+def image_of(cur: Current, value: object) -> bytes | str | None:
+    """What ``st.image`` can show for an ``image`` cell: bytes of a file inside the data's folder, or a URL."""
+    uri = image_uri(cur, value)
+    if uri is None:
+        return None
+    if uri.startswith("data:"):
+        import base64
+
+        return base64.b64decode(uri.split(",", 1)[1])
+    return uri
+
+
+def _details(row, preds: Predictions) -> str:
+    parts = [f"true {row['y_true']}", f"pred {row['y_pred']}"]
+    if row.get("confidence") is not None and row["confidence"] == row["confidence"]:
+        parts.append(f"conf {row['confidence']:.2f}")
+    return " · ".join(parts)
+
+
+def show_examples(cur: Current, frame, *, columns: int = 6) -> None:
+    """Examples as a gallery when they have images, else as a table of their text and metadata."""
+    preds = cur.preds
+    if frame.empty:
+        st.info("No examples to show.")
+        return
+    if preds.columns.image:
+        grid = st.columns(columns)
+        for i, (_, row) in enumerate(frame.iterrows()):
+            with grid[i % columns]:
+                picture = image_of(cur, row["image"])
+                if picture is None:
+                    st.caption(":material/broken_image: image not found or outside the data folder")
+                else:
+                    st.image(picture, width="stretch")
+                st.caption(f"**{plain(row['id'])}**  \n{plain(_details(row, preds))}")
+        return
+    shown = ["id", "y_true", "y_pred", "confidence"] + (["text"] if preds.columns.text else [])
+    shown += [c for c in frame.columns if c in preds.columns.metadata]
+    st.dataframe(frame[shown], hide_index=True, column_config={
+        "text": st.column_config.TextColumn("text", width="large"),
+        "confidence": st.column_config.NumberColumn("confidence", format="%.3f"),
+    })
+
+
+def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, total: int) -> None:
+    """The examples of one confusion cell, a page at a time."""
+    pages = -(-total // PAGE_SIZE)
+    page = 1
+    if pages > 1:
+        page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
+                               key=f"page_{split}_{true_class}_{pred_class}")
+    frame = _cell_examples(cur.key, cur.preds, split, true_class, pred_class, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    show_examples(cur, frame)
