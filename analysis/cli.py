@@ -102,6 +102,83 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
+def _open_store(db: str | None, *, must_exist: bool):
+    from analysis.tags import TagStore, default_db_path
+
+    path = Path(db) if db else default_db_path()
+    if must_exist and not path.exists():
+        raise ErrorscopeError(f"no tag store at {path}; give its path with --db (or set ERRORSCOPE_DB)")
+    return TagStore(path)
+
+
+def cmd_tags_import(args: argparse.Namespace) -> None:
+    from analysis.export import import_sheet
+
+    preds = _load(args.predictions)
+    store = _open_store(args.db, must_exist=False)
+    try:
+        changed = import_sheet(store, args.dataset, preds, args.sheet,
+                               create_categories=args.create_categories)
+    finally:
+        store.close()
+    print(f"imported {args.sheet} into dataset {args.dataset!r}: {changed:,} example(s) changed")
+
+
+def cmd_tags_export(args: argparse.Namespace) -> None:
+    from analysis.export import export_sheet, write_sheet
+
+    preds = _load(args.predictions) if args.predictions else None
+    store = _open_store(args.db, must_exist=True)
+    try:
+        sheet = export_sheet(store, args.dataset, preds)
+    finally:
+        store.close()
+    if args.output:
+        try:
+            write_sheet(sheet, args.output)
+        except OSError as exc:
+            raise ErrorscopeError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"wrote {len(sheet):,} tagged example(s) to {args.output}", file=sys.stderr)
+    else:
+        write_sheet(sheet, sys.stdout)
+
+
+def cmd_tallies(args: argparse.Namespace) -> None:
+    from analysis.tallies import tally
+
+    preds = _load(args.predictions)
+    store = _open_store(args.db, must_exist=True)
+    try:
+        if not store.categories(args.dataset) and store.tags(args.dataset).empty:
+            raise ErrorscopeError(f"dataset {args.dataset!r} has no categories and no tags in the tag store "
+                                  f"{store.path}; check the dataset name")
+        result = tally(preds, store, args.dataset, split=args.split)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return
+    if args.csv:
+        sys.stdout.write(result.to_frame().to_csv(index=False, lineterminator="\n"))
+        return
+    reviewed = result.reviewed_errors
+    lines = [f"{args.predictions} [{result.split}]: {result.errors:,} errors ({_pct(result.error_rate)} "
+             f"error), {reviewed:,} of them reviewed in dataset {args.dataset!r}", ""]
+    width = max([len(c.category) for c in result.categories] + [len("mislabeled"), len("category")]) + 2
+    lines.append(f"{'category':<{width}}{'count':>7}{'share':>9}{'95% interval':>20}{'ceiling':>10}")
+    for c in [*result.categories, result.mislabeled]:
+        interval = f"{_pct(c.share_low)}-{_pct(c.share_high)}"
+        lines.append(f"{c.category:<{width}}{c.count:>7,}{_pct(c.share):>9}{interval:>20}"
+                     f"{_pct(c.ceiling):>10}")
+    lines += ["", "share: of the reviewed errors; ceiling: share x error rate, the most that fixing that "
+              "cause could lower the error",
+              f"reviewed correct predictions: {result.reviewed_correct:,}, "
+              f"mislabeled among them: {result.mislabeled_among_correct:,}"]
+    if not reviewed:
+        lines.append(f"no reviewed errors in {result.split} yet: tag some in the app or import a sheet")
+    print("\n".join(lines))
+
+
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
            human: float | None = None) -> int:
     """Start the dashboard (blocks until it stops)."""
@@ -147,6 +224,11 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
 
 
+def _tag_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="tag database (default: $ERRORSCOPE_DB or ./errorscope.db)")
+    parser.add_argument("--dataset", required=True, help="dataset name of the tags")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="errorscope", description="Error analysis for classifiers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -166,6 +248,33 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print JSON")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
     p.set_defaults(run=cmd_confusion)
+
+    p = sub.add_parser("tags", help="import or export the tag sheet (one column per error category)")
+    tags = p.add_subparsers(dest="tags_command", metavar="{import,export}", required=True,
+                            parser_class=_Parser)
+    t = tags.add_parser("import", help="read a tag sheet (CSV) into the tag store: all of it or nothing")
+    t.add_argument("predictions", help="predictions file the sheet's ids come from (CSV or Parquet)")
+    t.add_argument("sheet", help="the tag sheet (CSV)")
+    _tag_options(t)
+    t.add_argument("--create-categories", action="store_true",
+                   help="add the categories of unknown columns instead of refusing the sheet")
+    t.set_defaults(run=cmd_tags_import)
+    t = tags.add_parser("export", help="write the tag sheet as CSV")
+    _tag_options(t)
+    t.add_argument("--predictions",
+                   help="predictions file: adds y_true, y_pred, split (and confidence) columns")
+    t.add_argument("-o", "--output", help="file to write (default: standard output)")
+    t.set_defaults(run=cmd_tags_export)
+
+    p = sub.add_parser("tallies",
+                       help="which error category explains what share of a split's reviewed errors")
+    p.add_argument("predictions", help="predictions file (CSV or Parquet)")
+    _tag_options(p)
+    p.add_argument("--split", default="dev", help="split to tally (default: dev)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(run=cmd_tallies)
 
     p = sub.add_parser("app", help="start the dashboard")
     p.add_argument("file", nargs="?", help="predictions file to open")

@@ -103,10 +103,16 @@ class Predictions:
         return _view_sql(self.path, self.format, self.columns, dict(zip(self.names, self.types, strict=True)),
                          self.split_values)
 
-    def query(self, sql: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        """Run ``sql``, in which ``preds`` names the normalized view (see :meth:`view_sql`)."""
+    def query(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None
+              ) -> pd.DataFrame:
+        """Run ``sql``, in which ``preds`` names the normalized view (see :meth:`view_sql`).
+
+        ``frames`` are small in-memory tables (pandas or Arrow: tags, ids) to join with it, each under its name.
+        """
         con = connect()
         try:
+            for name, frame in (frames or {}).items():
+                con.register(name, frame)
             con.execute(f"CREATE TEMP VIEW preds AS {self.view_sql()}")
             return con.execute(sql, list(params)).df()
         except duckdb.Error as exc:

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.export import export_sheet, sheet_csv
-from analysis.tallies import tallies, tallies_frame
+from analysis.tallies import tally
 from app import widgets
 
 cur = widgets.require()
@@ -20,7 +20,7 @@ st.caption("Share = the fraction of reviewed mistakes a category explains (an ex
 
 splits = [s for s in ("dev", "test") if s in cur.preds.splits] or list(cur.preds.splits)
 with st.spinner("Counting tags..."):
-    results = [tallies(cur.preds, store, cur.dataset, split=s) for s in splits]
+    results = [tally(cur.preds, store, cur.dataset, split=s) for s in splits]
 
 
 def chart(t) -> go.Figure:
@@ -56,7 +56,9 @@ for col, t in zip(st.columns(len(results), gap="large"), results, strict=True):
         if not t.categories:
             st.caption("No error categories yet: add them on the Review page.")
         st.plotly_chart(chart(t), config={"displayModeBar": False}, key=f"tally_chart_{t.split}")
-        table = tallies_frame(t)
+        table = t.to_frame()
+        percent = ["share", "share_low", "share_high", "ceiling"]
+        table[percent] = 100 * table[percent]
         st.dataframe(table, hide_index=True, column_config={
             "category": st.column_config.TextColumn("category"),
             "count": st.column_config.NumberColumn("count"),
@@ -73,7 +75,7 @@ for col, t in zip(st.columns(len(results), gap="large"), results, strict=True):
 st.divider()
 st.subheader("Downloads")
 stem = widgets.file_stem(cur)
-frames = [tallies_frame(t, percent=False).assign(split=t.split) for t in results]
+frames = [t.to_frame().assign(split=t.split) for t in results]
 long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 a, b, c = st.columns(3)
 a.download_button("Tallies (CSV)", sheet_csv(long), file_name=f"{stem}-tallies.csv", mime="text/csv",

@@ -1,0 +1,406 @@
+"""The per-example side of error analysis: a reproducible sample of mistakes to review, the rows of one
+confusion-matrix cell, and images made safe to show.
+
+Everything here is a filtered query over the predictions file (DuckDB reads it where it lies), so a review
+sample of a split never loads the whole file.
+
+The sample is the ``n`` mistakes with the smallest hash of ``f"{seed}:{id}"`` (MD5, hexadecimal, ties by id).
+It depends only on the ids and the seed: the same ids come out whatever the order of the file, and when a
+newer model's predictions of the same examples are opened, every id of the old sample that is still a mistake
+stays in the new one.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import numbers
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from analysis.columns import SPLITS, canonical_split, natural_key
+from analysis.errors import ErrorscopeError, InputError
+from analysis.load import Predictions, connect
+
+if TYPE_CHECKING:
+    from analysis.tags import TagStore
+
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "count_mistakes",
+    "examples",
+    "resolve_image",
+    "review_sample",
+    "tagged_ids",
+]
+
+#: Local images up to this size are inlined as they are; larger ones are shrunk to a thumbnail.
+MAX_IMAGE_BYTES = 512 * 1024
+#: Longest side of the thumbnail made of a large local image.
+THUMBNAIL_PX = 256
+
+_IMAGE_TYPES = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+)
+_DATA_IMAGE = re.compile(r"^data:image/[a-z0-9.+-]+[;,]", re.IGNORECASE)
+_URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+_INTEGRAL_TEXT = re.compile(r"^(-?[0-9]+)\.0+$")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Queries
+# ----------------------------------------------------------------------------------------------------------
+
+
+def check_split(preds: Predictions, split: str) -> str:
+    """The canonical name of ``split`` (aliases such as ``val`` accepted), refusing one the file lacks."""
+    if not isinstance(split, str):
+        raise ErrorscopeError(f"split must be a string such as 'dev', got {split!r}")
+    canonical = canonical_split(split)
+    if canonical is None:
+        raise ErrorscopeError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if canonical not in preds.splits:
+        raise ErrorscopeError(f"{preds.path}: no split {split!r}; the file has {', '.join(preds.splits)}")
+    return canonical
+
+
+def _count(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ErrorscopeError(f"{what} must be a whole number, got {value!r}")
+    if value < 0:
+        raise ErrorscopeError(f"{what} must be >= 0, got {value}")
+    return int(value)
+
+
+def _label(value: object, what: str) -> str:
+    """A class label as the view has it: text, ``3``, ``3.0`` and ``"3"`` alike."""
+    if isinstance(value, bool) or value is None:
+        raise ErrorscopeError(f"{what} must be a class label, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isfinite(number) and number == int(number):
+            return str(int(number))
+        return str(number)
+    if isinstance(value, str) and value.strip():
+        return _INTEGRAL_TEXT.sub(r"\1", value.strip())
+    raise ErrorscopeError(f"{what} must be a class label, got {value!r}")
+
+
+def _class(preds: Predictions, value: object, what: str) -> str:
+    label = _label(value, what)
+    if label not in preds.classes:
+        shown = ", ".join(preds.classes[:20]) + (", ..." if len(preds.classes) > 20 else "")
+        raise ErrorscopeError(f"{preds.path}: no class {label!r} ({what}); the classes are {shown}")
+    return label
+
+
+def _id_frame(ids: Iterable[object], what: str) -> pd.DataFrame:
+    if isinstance(ids, str | bytes):
+        raise ErrorscopeError(f"{what} must be a collection of ids, not one string")
+    out = []
+    for value in ids:
+        if isinstance(value, bool) or value is None:
+            raise ErrorscopeError(f"{what}: {value!r} is not an example id")
+        out.append(str(int(value)) if isinstance(value, numbers.Integral) else str(value))
+    return pd.DataFrame({"id": pd.Series(list(dict.fromkeys(out)), dtype=object)})
+
+
+def count_mistakes(preds: Predictions, split: str = "dev", *, true_class: object = None,
+                   pred_class: object = None) -> int:
+    """How many labeled examples of a split are predicted wrong, from the count table (no scan of the file).
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
+    >>> _ = path.write_text("id,y_true,y_pred\\n1,a,a\\n2,a,b\\n3,b,a\\n4,,a\\n")
+    >>> from analysis.load import load_predictions
+    >>> count_mistakes(load_predictions(path)), count_mistakes(load_predictions(path), true_class="a")
+    (2, 1)
+    """
+    split = check_split(preds, split)
+    frame = preds.counts.select(split).labeled()
+    frame = frame[frame["y_true"] != frame["y_pred"]]
+    if true_class is not None:
+        frame = frame[frame["y_true"] == _class(preds, true_class, "true_class")]
+    if pred_class is not None:
+        frame = frame[frame["y_pred"] == _class(preds, pred_class, "pred_class")]
+    return int(frame["n"].sum())
+
+
+def _allocate(n: int, sizes: Mapping[str, int]) -> dict[str, int]:
+    """Split ``n`` across groups in proportion to their sizes (largest remainders), never above a size.
+
+    >>> _allocate(10, {"a": 50, "b": 30, "c": 20})
+    {'a': 5, 'b': 3, 'c': 2}
+    >>> _allocate(4, {"a": 1, "b": 1, "c": 1})
+    {'a': 1, 'b': 1, 'c': 1}
+    >>> _allocate(2, {"a": 1, "b": 1, "c": 1})
+    {'a': 1, 'b': 1, 'c': 0}
+    """
+    total = sum(sizes.values())
+    if n >= total:
+        return dict(sizes)
+    exact = {k: n * v / total for k, v in sizes.items()}
+    quota = {k: int(math.floor(x)) for k, x in exact.items()}
+    left = n - sum(quota.values())
+    order = sorted(sizes, key=lambda k: (-(exact[k] - quota[k]), -sizes[k], natural_key(k)))
+    for k in order[:left]:
+        quota[k] += 1
+    return quota
+
+
+def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed: int = 0,
+                  stratify: bool = False, correct: int = 0, true_class: object = None,
+                  pred_class: object = None, ids: Iterable[object] | None = None,
+                  exclude_ids: Iterable[object] | None = None) -> pd.DataFrame:
+    """A reproducible random sample of the mistakes of a split, to review and tag.
+
+    Parameters
+    ----------
+    preds : Predictions
+        The predictions file.
+    split : str, default "dev"
+        The split to sample (aliases such as ``val`` accepted).
+    n : int, default 100
+        How many mistakes (labeled rows with ``y_true != y_pred``); all of them when there are fewer.
+    seed : int, default 0
+        Another seed gives another sample. Each row's place is the MD5 of ``f"{seed}:{id}"``.
+    stratify : bool, default False
+        Allocate ``n`` across true classes in proportion to their mistakes (largest remainders), and take
+        each class's share in hash order.
+    correct : int, default 0
+        Also take this many correctly predicted examples, drawn the same way (mislabels hide there too).
+    true_class, pred_class : optional
+        Only rows of this true (predicted) class.
+    ids : iterable of str, optional
+        Only rows with these ids (for example the ids tagged with a category: :func:`tagged_ids`).
+    exclude_ids : iterable of str, optional
+        Leave these ids out (for example those already reviewed).
+
+    Returns
+    -------
+    DataFrame
+        The view's columns (``row``, ``id``, ``split``, ``y_true``, ``y_pred``, ``weight``, ``confidence``,
+        ``text``, ``image``, metadata) and a bool column ``correct``, in sample order: ``n`` mistakes and
+        ``correct`` correct predictions at most, mixed in hash order.
+
+    Raises
+    ------
+    ErrorscopeError
+        For a split the file lacks, ``n`` or ``correct`` below 0, or a class the file lacks.
+    """
+    split = check_split(preds, split)
+    n = _count(n, "n")
+    correct = _count(correct, "correct")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ErrorscopeError(f"seed must be a whole number, got {seed!r}")
+    where = ["split = ?", "y_true IS NOT NULL"]
+    params: list[object] = [split]
+    frames: dict[str, pd.DataFrame] = {}
+    if true_class is not None:
+        where.append("y_true = ?")
+        params.append(_class(preds, true_class, "true_class"))
+    if pred_class is not None:
+        where.append("y_pred = ?")
+        params.append(_class(preds, pred_class, "pred_class"))
+    if ids is not None:
+        frames["__keep"] = _id_frame(ids, "ids")
+        where.append("id IN (SELECT id FROM __keep)")
+    if exclude_ids is not None:
+        frames["__drop"] = _id_frame(exclude_ids, "exclude_ids")
+        where.append("id NOT IN (SELECT id FROM __drop)")
+    base = (f"SELECT *, y_true = y_pred AS __c, md5(CAST(? AS VARCHAR) || ':' || id) AS __h "
+            f"FROM preds WHERE {' AND '.join(where)}")
+    params = [int(seed), *params]
+
+    if not stratify:
+        sql = (f"WITH base AS ({base}), "
+               "picked AS (SELECT * FROM (SELECT * FROM base WHERE NOT __c ORDER BY __h, id LIMIT ?) "
+               "UNION ALL SELECT * FROM (SELECT * FROM base WHERE __c ORDER BY __h, id LIMIT ?)) "
+               "SELECT * EXCLUDE (__h) FROM picked ORDER BY __h, id")
+        out = preds.query(sql, [*params, n, correct], frames=frames)
+    else:
+        sizes = preds.query(f"SELECT __c, y_true, count(*) AS k FROM ({base}) GROUP BY ALL", params,
+                            frames=frames)
+        quotas = []
+        for is_correct, wanted in ((False, n), (True, correct)):
+            part = sizes[sizes["__c"] == is_correct]
+            alloc = _allocate(wanted, dict(zip(part["y_true"], part["k"].astype(int), strict=True)))
+            quotas += [(is_correct, cls, k) for cls, k in alloc.items() if k]
+        frames["__quota"] = pd.DataFrame(quotas, columns=["__c", "y_true", "k"]).astype(
+            {"__c": bool, "y_true": object, "k": "int64"})
+        sql = (f"WITH base AS ({base}), "
+               "ranked AS (SELECT *, row_number() OVER (PARTITION BY __c, y_true ORDER BY __h, id) AS __r "
+               "FROM base) "
+               "SELECT r.* EXCLUDE (__h, __r) FROM ranked r "
+               "JOIN __quota q ON q.__c = r.__c AND q.y_true = r.y_true "
+               "WHERE r.__r <= q.k ORDER BY r.__h, r.id")
+        out = preds.query(sql, params, frames=frames)
+    flags = out.pop("__c").astype(bool)
+    out["correct"] = flags
+    return out.reset_index(drop=True)
+
+
+def examples(preds: Predictions, *, split: str | None = None, true_class: object, pred_class: object,
+             limit: int = 50, offset: int = 0) -> pd.DataFrame:
+    """The rows of one confusion-matrix cell, one page at a time, in file order.
+
+    Parameters
+    ----------
+    split : str, optional
+        One split; all splits when None.
+    true_class, pred_class
+        The cell: rows with this true and this predicted class.
+    limit, offset : int
+        The page: at most ``limit`` rows after skipping ``offset``. The cell's size is the matrix's count.
+
+    Returns
+    -------
+    DataFrame
+        The view's columns, ordered by ``row``.
+    """
+    where, params = ["y_true = ?", "y_pred = ?"], [_class(preds, true_class, "true_class"),
+                                                   _class(preds, pred_class, "pred_class")]
+    if split is not None:
+        where.append("split = ?")
+        params.append(check_split(preds, split))
+    limit = _count(limit, "limit")
+    offset = _count(offset, "offset")
+    return preds.query(f"SELECT * FROM preds WHERE {' AND '.join(where)} ORDER BY row LIMIT ? OFFSET ?",
+                       [*params, limit, offset])
+
+
+def tagged_ids(store: TagStore, dataset: str, *, category: str | None = None, reviewed: bool | None = None,
+               mislabeled: bool | None = None) -> list[str]:
+    """Ids of a dataset's tagged examples, for the ``ids`` and ``exclude_ids`` of :func:`review_sample`.
+
+    Parameters
+    ----------
+    category : str, optional
+        Only examples ticked with this category.
+    reviewed, mislabeled : bool, optional
+        Only examples with this flag.
+
+    Raises
+    ------
+    ErrorscopeError
+        For a category the dataset does not have.
+    """
+    tags = store.tags(dataset)
+    keep = pd.Series(True, index=tags.index)
+    if category is not None:
+        if category not in store.categories(dataset):
+            known = ", ".join(repr(c) for c in store.categories(dataset)) or "none yet"
+            raise ErrorscopeError(f"dataset {dataset!r} has no category {category!r} (it has: {known})")
+        keep &= tags[category].astype(bool)
+    if reviewed is not None:
+        keep &= tags["reviewed"] == reviewed
+    if mislabeled is not None:
+        keep &= tags["mislabeled"] == mislabeled
+    return tags.loc[keep, "id"].tolist()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Images
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _image_type(head: bytes) -> str | None:
+    for magic, kind in _IMAGE_TYPES:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _thumbnail(path: Path) -> str | None:
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    import io
+
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = io.BytesIO()
+            if image.mode not in ("RGB", "RGBA", "L", "LA"):
+                image = image.convert("RGBA")
+            image.save(out, format="PNG")
+    except (OSError, ValueError):
+        return None
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def resolve_image(folder: str | os.PathLike[str], value: object) -> str | None:
+    """Turn an ``image`` cell into something safe to show, or None.
+
+    Parameters
+    ----------
+    folder : str or path
+        The folder of the predictions file; relative image paths are read from inside it.
+    value : str or None
+        The cell: an http(s) URL, a ``data:image/...`` URI, or a path relative to ``folder``.
+
+    Returns
+    -------
+    str or None
+        URLs and image data URIs as they are; for a local file, a ``data:image/<type>;base64,...`` URI (shrunk
+        to a thumbnail when larger than :data:`MAX_IMAGE_BYTES`). None for a blank cell, another scheme, an
+        absolute path, a path that leaves ``folder`` (``..``, a symlink pointing out), a missing file, or a
+        file that is not a PNG, JPEG, GIF, BMP or WebP image.
+
+    Examples
+    --------
+    >>> resolve_image(".", "https://example.org/cat.png")
+    'https://example.org/cat.png'
+    >>> resolve_image(".", "../../etc/passwd") is None
+    True
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text or "\x00" in text:
+        return None
+    if _URL.match(text):
+        return text
+    if _DATA_IMAGE.match(text):
+        return text
+    if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE) and not re.match(r"^[a-z]:[\\/]", text, re.I):
+        return None  # another scheme: file:, javascript:, data:text/html, ...
+    relative = Path(text)
+    if relative.is_absolute() or re.match(r"^([a-z]:)?[\\/]", text, re.IGNORECASE):
+        return None
+    try:
+        root = Path(folder).resolve(strict=True)
+        target = (root / relative).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError):
+        return None  # missing, or a symlink loop
+    if not target.is_relative_to(root) or not target.is_file():
+        return None
+    try:
+        size = target.stat().st_size
+        with target.open("rb") as fh:
+            head = fh.read(16)
+            kind = _image_type(head)
+            if kind is None:
+                return None
+            if size > MAX_IMAGE_BYTES:
+                return _thumbnail(target)
+            data = head + fh.read()
+    except OSError:
+        return None
+    return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")

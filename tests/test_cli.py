@@ -1,0 +1,120 @@
+"""The command line, run as a user runs it: the installed `errorscope` console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from analysis import load_predictions, summarize
+
+ERRORSCOPE = shutil.which("errorscope", path=str(Path(sys.executable).parent)) or "errorscope"
+
+
+def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([ERRORSCOPE, *map(str, args)], capture_output=True, text=True, timeout=120)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_summary_json_on_the_demo_shows_four_gaps(demo_path, demo_config):
+    human = demo_config["human_error"]
+    out = json.loads(run("summary", demo_path, "--human-error", human, "--json").stdout)
+    assert set(out) >= {"rows", "classes", "splits", "gaps"}
+    assert set(out["splits"]) == {"train", "train_dev", "dev", "test"}
+    for split in out["splits"].values():
+        assert set(split) == {"rows", "labeled", "errors", "error_rate", "accuracy", "macro_f1",
+                              "weighted_error_rate"}
+        assert split["weighted_error_rate"] is not None
+    gaps = out["gaps"]
+    assert gaps["human_error"] == human
+    for name in ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting"):
+        assert gaps[name] > 0, name
+    assert gaps["largest"] in ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting")
+    assert gaps["advice"]
+    # the same numbers as the Python API
+    api = json.loads(json.dumps(summarize(load_predictions(demo_path), human=human)))
+    assert out["splits"] == api["splits"] and out["gaps"] == api["gaps"]
+
+
+def test_summary_on_mnist_equals_sklearn(mnist_path):
+    import pandas as pd
+
+    df = pd.read_csv(mnist_path)
+    out = json.loads(run("summary", mnist_path, "--json").stdout)
+    dev = out["splits"]["dev"]
+    assert dev["rows"] == len(df)
+    assert dev["accuracy"] == pytest.approx(skm.accuracy_score(df.y_true, df.y_pred), abs=1e-12)
+    assert dev["macro_f1"] == pytest.approx(skm.f1_score(df.y_true, df.y_pred, average="macro"), abs=1e-12)
+    assert dev["errors"] == int((df.y_true != df.y_pred).sum())
+    assert dev["weighted_error_rate"] is None
+    assert out["gaps"]["avoidable_bias"] is None and out["gaps"]["largest"] is None
+
+
+def test_confusion_json_on_mnist_equals_sklearn(mnist_path):
+    import pandas as pd
+
+    df = pd.read_csv(mnist_path)
+    out = json.loads(run("confusion", mnist_path, "--json").stdout)
+    assert out["labels"] == [str(i) for i in range(10)]
+    np.testing.assert_array_equal(out["matrix"], skm.confusion_matrix(df.y_true, df.y_pred, labels=range(10)))
+
+
+def test_confusion_normalized_weighted_and_csv(demo_path):
+    import pandas as pd
+
+    df = pd.read_csv(demo_path, dtype={"y_true": str, "y_pred": str})
+    dev = df[df.split == "dev"]
+    labels = sorted(set(df.y_true) | set(df.y_pred), key=int)
+    out = json.loads(run("confusion", demo_path, "--split", "dev", "--weighted", "--normalize", "true",
+                         "--json").stdout)
+    expected = skm.confusion_matrix(dev.y_true, dev.y_pred, labels=labels, sample_weight=dev.weight,
+                                    normalize="true")
+    np.testing.assert_allclose(out["matrix"], expected)
+    csv = run("confusion", demo_path, "--split", "test", "--csv").stdout.splitlines()
+    assert csv[0].split(",")[1:] == labels
+    assert len(csv) == len(labels) + 1
+
+
+def test_summary_table_is_readable(demo_path):
+    out = run("summary", demo_path, "--human-error", "1%").stdout
+    assert "train_dev" in out and "avoidable bias" in out and "largest gap" in out and "try:" in out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["summary", "nope.csv"], "no such file"),
+    (["summary", "{bad}"], "duplicate id"),
+    (["summary", "{good}", "--human-error", "2"], "not between 0 and 1"),
+    (["summary", "{good}", "--human-error", "lots"], "not a number"),
+    (["confusion", "{good}", "--split", "train"], "no split 'train'"),
+    (["confusion", "{good}", "--normalize", "rows"], "invalid choice"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_exits_2_with_one_error_line(tmp_path, args, message):
+    good = tmp_path / "good.csv"
+    good.write_text("id,y_true,y_pred\n1,a,a\n2,a,b\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,y_true,y_pred\n1,a,a\n1,a,b\n")
+    proc = run(*[a.format(good=good, bad=bad) for a in args], ok=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert message in lines[0]
+    assert proc.stdout == ""
+
+
+def test_summary_stays_light(demo_path):
+    code = ("import sys; from analysis.cli import main; main(['summary', sys.argv[1], '--json']); "
+            "heavy = [m for m in ('streamlit', 'sklearn', 'cleanlab', 'plotly') if m in sys.modules]; "
+            "print('HEAVY', heavy, file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code, str(demo_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stderr
