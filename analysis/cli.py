@@ -102,20 +102,26 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
-def _open_store(db: str | None, *, must_exist: bool):
+def _open_store(db: str | None, *, dataset: str | None = None):
+    """The tag store; with ``dataset``, it must exist and know that dataset (a typo would give empty output)."""
     from analysis.tags import TagStore, default_db_path
 
     path = Path(db) if db else default_db_path()
-    if must_exist and not path.exists():
+    if dataset is not None and not path.exists():
         raise ErrorscopeError(f"no tag store at {path}; give its path with --db (or set ERRORSCOPE_DB)")
-    return TagStore(path)
+    store = TagStore(path)
+    if dataset is not None and not store.categories(dataset) and store.tags(dataset).empty:
+        store.close()
+        raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store {path}; "
+                              "check the dataset name")
+    return store
 
 
 def cmd_tags_import(args: argparse.Namespace) -> None:
     from analysis.export import import_sheet
 
     preds = _load(args.predictions)
-    store = _open_store(args.db, must_exist=False)
+    store = _open_store(args.db)
     try:
         changed = import_sheet(store, args.dataset, preds, args.sheet,
                                create_categories=args.create_categories)
@@ -128,7 +134,7 @@ def cmd_tags_export(args: argparse.Namespace) -> None:
     from analysis.export import export_sheet, write_sheet
 
     preds = _load(args.predictions) if args.predictions else None
-    store = _open_store(args.db, must_exist=True)
+    store = _open_store(args.db, dataset=args.dataset)
     try:
         sheet = export_sheet(store, args.dataset, preds)
     finally:
@@ -147,11 +153,8 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     from analysis.tallies import tally
 
     preds = _load(args.predictions)
-    store = _open_store(args.db, must_exist=True)
+    store = _open_store(args.db, dataset=args.dataset)
     try:
-        if not store.categories(args.dataset) and store.tags(args.dataset).empty:
-            raise ErrorscopeError(f"dataset {args.dataset!r} has no categories and no tags in the tag store "
-                                  f"{store.path}; check the dataset name")
         result = tally(preds, store, args.dataset, split=args.split)
     finally:
         store.close()

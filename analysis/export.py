@@ -73,12 +73,6 @@ def unneutralize(text: str) -> str:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _check_dataset(store: TagStore, dataset: str, categories: list[str], tags: pd.DataFrame) -> None:
-    if not categories and tags.empty:
-        raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store "
-                              f"{store.path}; check the dataset name")
-
-
 def export_sheet(store: TagStore, dataset: str, preds: Predictions | None = None) -> pd.DataFrame:
     """The tag sheet of a dataset as a frame: one row per tagged example, sorted by id.
 
@@ -99,15 +93,9 @@ def export_sheet(store: TagStore, dataset: str, preds: Predictions | None = None
         ``id``, the context columns, one int column (1/0) per category in category order, ``mislabeled``
         (1/0), ``corrected_label``, ``note`` (str or None), and ``reviewed`` (1/0) only when some example is
         not marked reviewed. The cells are as stored; :func:`write_sheet` neutralizes formulas.
-
-    Raises
-    ------
-    ErrorscopeError
-        When the dataset has neither categories nor tags (most likely a misspelt name).
     """
     categories = store.categories(dataset)
     tags = store.tags(dataset)
-    _check_dataset(store, dataset, categories, tags)
     sheet = pd.DataFrame({"id": tags["id"].astype(object).to_numpy()})
     if preds is not None:
         folded = {c.casefold() for c in categories}

@@ -17,17 +17,15 @@ import math
 import numbers
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from analysis.columns import SPLITS, canonical_split, natural_key
-from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, connect
+from analysis.errors import ErrorscopeError
+from analysis.load import Predictions
 
 if TYPE_CHECKING:
     from analysis.tags import TagStore

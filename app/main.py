@@ -14,12 +14,12 @@ from app import widgets  # noqa: E402
 st.set_page_config(page_title="errorscope", page_icon=":material/troubleshoot:", layout="wide")
 
 pages = [
-    st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
-    st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
-    st.Page("pages/confusion.py", title="Confusion matrix", icon=":material/grid_on:"),
-    st.Page("pages/review.py", title="Review", icon=":material/checklist:"),
-    st.Page("pages/tallies.py", title="Tallies", icon=":material/bar_chart:"),
-    st.Page("pages/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
+    st.Page("views/data.py", title="Data", icon=":material/folder_open:"),
+    st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+    st.Page("views/confusion.py", title="Confusion matrix", icon=":material/grid_on:"),
+    st.Page("views/review.py", title="Review", icon=":material/checklist:"),
+    st.Page("views/tallies.py", title="Tallies", icon=":material/bar_chart:"),
+    st.Page("views/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
 ]
 page = st.navigation(pages)
 

@@ -35,7 +35,8 @@ class Current:
     def key(self) -> str:
         """Identifies the file's content for caches (path, size, modification time, column roles)."""
         stat = self.preds.path.stat()
-        return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{sorted(self.preds.columns.role_columns().items())}"
+        roles = sorted(self.preds.columns.role_columns().items())
+        return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{roles}"
 
 
 @st.cache_data(show_spinner="Reading the predictions file...", max_entries=8)
@@ -111,7 +112,7 @@ def require() -> Current:
     cur = current()
     if cur is None:
         st.info("No predictions file is open yet. Open one on the **Data** page.")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/folder_open:")
+        st.page_link("views/data.py", label="Go to the Data page", icon=":material/folder_open:")
         st.stop()
     return cur
 
@@ -137,9 +138,11 @@ def file_stem(cur: Current) -> str:
 def timed_page(page) -> None:
     """Run a page and show how long the server took (read by the benchmarks)."""
     start = time.perf_counter()
-    page.run()
-    ms = (time.perf_counter() - start) * 1000
-    st.sidebar.caption(f"Page ran in {ms:.0f} ms", help="Server-side time of this run of the page")
+    try:
+        page.run()
+    finally:  # also when the page ends early with st.stop()
+        ms = (time.perf_counter() - start) * 1000
+        st.sidebar.caption(f"Page ran in {ms:.0f} ms", help="Server-side time of this run of the page")
 
 
 # --- examples: the rows behind a confusion cell, a review sample --------------------------------------------

@@ -104,9 +104,10 @@ def test_reviewed_column_only_when_some_example_is_not_reviewed(tagged):
     assert dict(zip(sheet["id"], sheet["reviewed"], strict=True)) == {"-7": 1, "1": 1, "2": 0, "4": 1}
 
 
-def test_export_of_an_unknown_dataset_is_refused(tagged):
-    with pytest.raises(ErrorscopeError, match="dataset 'pest' has no categories and no tags"):
-        export_sheet(tagged, "pest")
+def test_export_of_a_dataset_without_tags_is_a_header_only_sheet(tagged):
+    sheet = export_sheet(tagged, "pest")
+    assert sheet.empty
+    assert sheet_csv(sheet) == "id,mislabeled,corrected_label,note\r\n"
 
 
 # --- round trips --------------------------------------------------------------------------------------------

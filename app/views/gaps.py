@@ -27,7 +27,7 @@ def chart(g: Gaps) -> go.Figure:
                 marker_color="#D9D9D9", marker_line=dict(color=widgets.GREY, width=1),
                 text=[f"{100 * v:.2f}%" for _, v in levels], textposition="outside",
                 hovertemplate="%{x} error: %{y:.2f}%<extra></extra>")
-    for name, low, high, *_ in GAP_TABLE:
+    for name, low, _, *_ in GAP_TABLE:
         value = getattr(g, name)
         below = getattr(g, low)
         if value is None or below is None:

@@ -114,11 +114,6 @@ sheet["true"] = sample["y_true"].to_numpy()
 sheet["predicted"] = sample["y_pred"].to_numpy()
 if preds.columns.probs:
     sheet["confidence"] = sample["confidence"].to_numpy()
-if "correct" in sample and sample["correct"].any():
-    sheet["correct"] = sample["correct"].to_numpy()
-meta = [c for c in preds.columns.metadata if c in sample.columns]
-for c in meta:
-    sheet[f"meta:{c}"] = sample[c].to_numpy()
 
 
 def _tag(column: str, fill):
@@ -133,6 +128,11 @@ sheet["mislabeled"] = [bool(v) for v in _tag("mislabeled", False)]
 sheet["corrected_label"] = [v if isinstance(v, str) else None for v in _tag("corrected_label", None)]
 sheet["note"] = [v if isinstance(v, str) else "" for v in _tag("note", "")]
 sheet["reviewed"] = [bool(v) for v in _tag("reviewed", False)]
+if "correct" in sample and sample["correct"].any():
+    sheet["correct"] = sample["correct"].to_numpy()
+meta = [c for c in preds.columns.metadata if c in sample.columns]
+for c in meta:
+    sheet[f"meta:{c}"] = sample[c].to_numpy()
 
 reviewed = int(sheet["reviewed"].sum())
 st.progress(reviewed / len(sheet), text=f"Reviewed {reviewed} of {len(sheet)} sampled examples")

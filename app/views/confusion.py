@@ -40,28 +40,38 @@ def _fmt(v: float) -> str:
 
 
 def heatmap() -> go.Figure:
-    """One square marker per cell: unlike a plotly heatmap, a marker reports its cell when clicked."""
+    """One square marker per cell: unlike a plotly heatmap, a marker reports its cell when clicked.
+
+    Mistakes are coloured on their own scale and correct predictions (the diagonal) in grey, so that the
+    mistakes stand out instead of fading next to the large diagonal.
+    """
     t, p = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-    values = conf.matrix[t, p].ravel()
-    side = min(640, max(360, 48 * k))
-    size = (side - 120) / k * 0.94
-    top = values.max() or 1
-    text_colour = np.where(values > 0.55 * top, "white", "black")
-    fig = go.Figure(go.Scatter(
-        x=[labels[j] for j in p.ravel()], y=[labels[i] for i in t.ravel()],
-        mode="markers+text" if k <= 20 else "markers",
-        text=[_fmt(v) for v in values], textfont=dict(color=list(text_colour), size=12 if k <= 12 else 9),
-        customdata=np.stack([t.ravel(), p.ravel(), counts[t, p].ravel()], axis=1),
-        hovertemplate="true %{y}, predicted %{x}<br>%{text}<br>%{customdata[2]} examples<extra></extra>",
-        marker=dict(symbol="square", size=size, color=values, colorscale="Blues", cmin=0, cmax=top,
-                    line=dict(width=0), colorbar=dict(title=dict(text="share" if normalize else
-                                                             ("weight" if weighted else "examples")))),
-        selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.75)),
-    ))
+    t, p = t.ravel(), p.ravel()
+    values = conf.matrix[t, p]
+    side = min(680, max(380, 52 * k))
+    size = (side - 90) / k * 0.95  # the plot area is (side - 90) px square
+    fig = go.Figure()
+    for diagonal in (True, False):
+        keep = (t == p) if diagonal else (t != p)
+        v = values[keep]
+        top = (v.max() if len(v) else 0) or 1
+        colours = "#D9D9D9" if diagonal else v
+        text_colour = ["black"] * len(v) if diagonal else ["white" if x > 0.6 * top else "black" for x in v]
+        marker = dict(symbol="square", size=size, color=colours, line=dict(width=0))
+        if not diagonal:
+            marker |= dict(colorscale="Blues", cmin=0, cmax=top)
+        fig.add_scatter(
+            x=[labels[j] for j in p[keep]], y=[labels[i] for i in t[keep]],
+            mode="markers+text" if k <= 20 else "markers", marker=marker,
+            text=[_fmt(x) for x in v], textfont=dict(color=text_colour, size=12 if k <= 12 else 9),
+            customdata=counts[t[keep], p[keep]],
+            hovertemplate="true %{y}, predicted %{x}<br>%{text}<br>%{customdata} examples<extra></extra>",
+            selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.8)), showlegend=False,
+        )
     fig.update_layout(
-        height=side, width=side + 110, margin=dict(t=30, l=70, r=20, b=60), plot_bgcolor="white",
+        height=side, width=side, margin=dict(t=20, l=70, r=20, b=70), plot_bgcolor="white",
         xaxis=dict(title="predicted class", type="category", categoryorder="array", categoryarray=labels,
-                   side="bottom", showgrid=False, fixedrange=True),
+                   showgrid=False, fixedrange=True),
         yaxis=dict(title="true class", type="category", categoryorder="array", categoryarray=labels[::-1],
                    showgrid=False, fixedrange=True),
         dragmode=False,
@@ -71,13 +81,13 @@ def heatmap() -> go.Figure:
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.caption("Rows are true classes, columns predicted ones. Click a cell to see its examples.")
+    st.caption("Rows are true classes, columns predicted ones; grey cells are correct predictions, the darker "
+               "the blue, the more mistakes. Click a cell to see its examples.")
     event = st.plotly_chart(heatmap(), on_select="rerun", selection_mode="points", key=f"cm_{split}_{k}",
                             width="content", config={"displayModeBar": False})
     points = event.selection.points if event and event.selection else []
     if points:
-        i, j, _ = points[0]["customdata"]
-        picked = (split, labels[int(i)], labels[int(j)])
+        picked = (split, str(points[0]["y"]), str(points[0]["x"]))  # y is the true class, x the predicted
         if st.session_state.get("cm_last_click") != picked:
             st.session_state["cm_last_click"] = picked
             st.session_state["cm_cell"] = picked
