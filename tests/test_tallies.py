@@ -8,7 +8,7 @@ import pytest
 from analysis import ErrorscopeError, load_predictions
 from analysis.review import review_sample
 from analysis.tags import TagStore
-from analysis.tallies import CategoryTally, tally, tallies_side_by_side, wilson_interval
+from analysis.tallies import CategoryTally, tallies_side_by_side, tally, wilson_interval
 
 # dev: 7 labeled, 4 mistakes (a1, a3, a5, a6), a7 unlabeled; test: 2 labeled, 1 mistake (a8)
 PREDICTIONS = """id,split,y_true,y_pred

@@ -1,0 +1,150 @@
+"""The whole workflow in headless Chromium against a real `errorscope demo` server and its SQLite tag store."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+import pytest
+
+from analysis import confusion_matrix, load_predictions
+from analysis.tags import TagStore
+from tests.conftest import DEMO
+from tests.e2e.conftest import Server, open_page, poll
+
+DATASET = "digits-demo"
+GRID = "[data-testid=stDataFrame]"
+
+
+def tags_in(db) -> pd.DataFrame:
+    """The tags as the database has them, read by a separate connection."""
+    with TagStore(db) as store:
+        return store.tags(DATASET)
+
+
+def go(page, server, name: str) -> None:
+    """Open a page from the sidebar, as a user does."""
+    open_page(page, server.url)
+    page.get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=name if name != "Review" else "Review mistakes").first.wait_for()
+
+
+def editor(page):
+    grid = page.locator(GRID).first
+    grid.wait_for()
+    grid.locator("#glide-cell-0-0").wait_for(state="attached")
+    return grid
+
+
+def cell(grid, column: int, row: int) -> str:
+    return grid.locator(f"#glide-cell-{column}-{row}").inner_text()
+
+
+def header_index(page, name: str) -> int:
+    """Position of a column in the review grid (the hidden accessible table has the header names)."""
+    names = page.locator(GRID).first.locator("[role=columnheader]").all_inner_texts()
+    return [n.strip() for n in names].index(name)
+
+
+def tick(page, grid, column: int, row: int) -> None:
+    """Select the first cell of ``row`` by clicking, move right to ``column`` and toggle it with the space bar."""
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 20, box["y"] + 35 * (row + 1) + 17)
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Space")
+
+
+def add_category(page, name: str) -> None:
+    expander = page.locator("[data-testid=stExpander]").first
+    expander.wait_for()
+    field = page.get_by_placeholder("e.g. blurry")
+    if expander.locator("details[open]").count() == 0:
+        expander.locator("summary").click()
+    field.fill(name)
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.locator(GRID).first.locator("[role=columnheader]", has_text=name).wait_for(state="attached")
+
+
+def test_overview_shows_the_demo_metrics(page, demo_server):
+    open_page(page, demo_server.url)
+    page.get_by_role("heading", name="Overview").wait_for()
+    preds = load_predictions(DEMO / "digits.csv")
+    dev = confusion_matrix(preds.counts, split="dev").matrix
+    error = 100 * (1 - dev.trace() / dev.sum())
+    metrics = page.locator("[data-testid=stMetric]").all_inner_texts()
+    dev_metric = next(text for text in metrics if text.startswith("Dev error"))
+    assert f"{error:.2f}%" in dev_metric
+
+
+def test_confusion_matrix_click_through_to_examples(page, demo_server):
+    go(page, demo_server, "Confusion matrix")
+    preds = load_predictions(DEMO / "digits.csv")
+    m = confusion_matrix(preds.counts, split="dev").matrix
+    off = m.copy()
+    for i in range(len(off)):
+        off[i, i] = 0
+    true, pred = divmod(int(off.argmax()), len(off))
+    labels = preds.classes
+    mistakes = page.locator(".js-plotly-plot .scatterlayer .trace").nth(1)  # the second trace holds the mistakes
+    mistakes.locator(".point").first.wait_for()
+    index = [(i, j) for i in range(len(m)) for j in range(len(m)) if i != j].index((true, pred))
+    box = mistakes.locator(".point").nth(index).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_role("heading", name=f"True {labels[true]}, predicted {labels[pred]}").wait_for()
+    images = page.locator("[data-testid=stImage] img")
+    poll(lambda: images.count() == m[true, pred], what=f"{m[true, pred]} example images")
+    assert page.get_by_text(f"{m[true, pred]} mistakes in the Dev split").is_visible()
+
+
+def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path):
+    server = Server(["demo"], tmp_path / "tags.db", tmp_path).start()
+    try:
+        go(page, server, "Review")
+        add_category(page, "blurry")
+        grid = editor(page)
+        example = cell(grid, 0, 0)
+        column = header_index(page, "blurry")
+        assert cell(grid, column, 0) == "false"
+        tick(page, grid, column, 0)
+        poll(lambda: not tags_in(server.db).empty, what="the tag in the database")
+        assert tags_in(server.db).set_index("id").loc[example, "blurry"]
+
+        page.reload()
+        grid = editor(page)
+        assert cell(grid, 0, 0) == example
+        poll(lambda: cell(grid, column, 0) == "true", what="the tick after a reload")
+
+        server.stop()
+        server.start()
+        go(page, server, "Review")
+        grid = editor(page)
+        poll(lambda: cell(grid, column, 0) == "true", what="the tick after a restart")
+
+        go(page, server, "Tallies")
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Tallies (CSV)").click()
+        download = info.value
+        assert download.suggested_filename == "digits-demo-tallies.csv"
+        rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+        dev = {r["category"]: r for r in rows if r["split"] == "dev"}
+        assert dev["blurry"]["count"] == "1"
+        m = confusion_matrix(load_predictions(DEMO / "digits.csv").counts, split="dev").matrix
+        assert float(dev["blurry"]["share"]) == pytest.approx(1.0)  # the one reviewed mistake
+        assert float(dev["blurry"]["ceiling"]) == pytest.approx((m.sum() - m.trace()) / m.sum())
+
+        # a bad upload: the error shows, the open data and the tag stay
+        go(page, server, "Data")
+        page.get_by_text("Upload", exact=True).click()
+        bad = tmp_path / "bad.csv"
+        bad.write_text("id,y_true,y_pred\n1,a,a\n1,b,a\n")
+        page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(bad))
+        alert = page.locator("[data-testid=stAlertContentError]")
+        alert.wait_for()
+        assert "duplicate id '1'" in alert.inner_text()
+        assert page.get_by_text("The data set that was open stays open").is_visible()
+        assert page.locator("[data-testid=stSidebar]").get_by_text(DATASET).is_visible()
+        assert tags_in(server.db).set_index("id").loc[example, "blurry"]
+    finally:
+        server.stop()
