@@ -1,0 +1,108 @@
+"""Each page of the dashboard, run headless with Streamlit's AppTest on the demo data and a real tag store."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analysis import confusion_matrix, gaps_from_counts, load_predictions, per_class
+from analysis.tags import TagStore
+from tests.conftest import ROOT
+
+MAIN = str(ROOT / "app" / "main.py")
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path, demo_path, demo_config):
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(demo_path))
+    monkeypatch.setenv("ERRORSCOPE_DB", str(tmp_path / "tags.db"))
+    monkeypatch.setenv("ERRORSCOPE_DATASET", demo_config["dataset"])
+    monkeypatch.setenv("ERRORSCOPE_HUMAN_ERROR", str(demo_config["human_error"]))
+
+    def run(page: str) -> AppTest:
+        at = AppTest.from_file(MAIN, default_timeout=60)
+        at.run()
+        at.switch_page(f"views/{page}.py")
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        return at
+
+    return run
+
+
+def dev_matrix(demo_path):
+    return confusion_matrix(load_predictions(demo_path).counts, split="dev").matrix
+
+
+def test_overview(app, demo_path):
+    at = app("overview")
+    m = dev_matrix(demo_path)
+    metrics = {x.label: x.value for x in at.metric}
+    assert metrics["Dev error"] == f"{100 * (m.sum() - m.trace()) / m.sum():.2f}%"
+    assert set(metrics) == {"Train error", "Train-dev error", "Dev error", "Test error"}
+    table = at.dataframe[1].value
+    expected = per_class(load_predictions(demo_path).counts, split="dev")
+    assert table["recall"].round(12).tolist() == expected["recall"].round(12).tolist()
+
+
+def test_overview_metric_choice(app):
+    at = app("overview")
+    at.segmented_control[0].set_value("Macro F1").run()
+    assert {x.label for x in at.metric} == {"Train macro f1", "Train-dev macro f1", "Dev macro f1", "Test macro f1"}
+
+
+def test_data_page_shows_the_file_and_database(app, demo_path, tmp_path):
+    at = app("data")
+    texts = [t.value for t in at.text]
+    assert str(demo_path) in texts and str(tmp_path / "tags.db") in texts
+    assert at.text_input(key="dataset_digits-demo").value == "digits-demo"
+    assert at.number_input[0].value == pytest.approx(1.0)
+
+
+def test_data_page_bad_path_keeps_the_open_file(app, tmp_path):
+    at = app("data")
+    at.radio[0].set_value("File path").run()
+    at.text_input[0].input(str(tmp_path / "missing.csv"))
+    at.button[0].click().run()
+    assert "no such file" in at.error[0].value
+    assert "digits-demo" in [t.value for t in at.sidebar.text]
+
+
+def test_confusion(app):
+    at = app("confusion")
+    assert at.title[0].value == "Confusion matrix"
+    assert at.dataframe[0].value.iloc[0]["count"] > 0  # the most confused pair
+
+
+def test_review_sheet_is_fed_from_the_database_and_tallies_count_it(app, tmp_path, demo_path):
+    at = app("review")
+    m = dev_matrix(demo_path)
+    mistakes = int(m.sum() - m.trace())
+    sampled = min(100, mistakes)
+    assert at.get("progress")[0].proto.text == f"Reviewed 0 of {sampled} sampled examples"
+    with TagStore(tmp_path / "tags.db") as store:
+        store.add_category("digits-demo", "thick strokes")
+    at.run()
+    sheet = at.dataframe[0].value
+    assert len(sheet) == sampled and "cat:thick strokes" in sheet
+    first = sheet["id"].iloc[0]
+    with TagStore(tmp_path / "tags.db") as store:  # another session tags it
+        store.edit("digits-demo", first, categories={"thick strokes": True})
+    at.run()
+    assert at.get("progress")[0].proto.text == f"Reviewed 1 of {sampled} sampled examples"
+    assert at.dataframe[0].value.set_index("id").loc[first, "cat:thick strokes"]
+
+    at.switch_page("views/tallies.py").run()
+    assert not at.exception
+    dev = at.dataframe[0].value.set_index("category")
+    assert dev.loc["thick strokes", "count"] == 1
+    assert dev.loc["thick strokes", "share"] == pytest.approx(100.0)
+    assert dev.loc["thick strokes", "ceiling"] == pytest.approx(100 * mistakes / m.sum())
+
+
+def test_gaps(app, demo_path, demo_config):
+    at = app("gaps")
+    g = gaps_from_counts(load_predictions(demo_path).counts, human=demo_config["human_error"])
+    warning = at.warning[0].value
+    assert warning.startswith(f"**Largest gap: {g.largest.replace('_', ' ')}")
+    assert f"{100 * g.known[g.largest]:.2f} percentage points" in warning
