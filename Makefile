@@ -28,7 +28,7 @@ bench-large: $(STAMP)  ## adds a 100M-row Parquet file
 	$(BIN)/python bench/run.py --large
 
 screenshots: $(STAMP)  ## a screenshot of each page of the app on the demo data, into docs/
-	$(BIN)/python bench/screenshots.py
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -253,7 +253,7 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
 
 def examples(preds: Predictions, *, split: str | None = None, true_class: object, pred_class: object,
              limit: int = 50, offset: int = 0) -> pd.DataFrame:
-    """The rows of one confusion-matrix cell, one page at a time, in file order.
+    """The rows of one confusion-matrix cell, one page at a time, most confident first.
 
     Parameters
     ----------
@@ -267,7 +267,7 @@ def examples(preds: Predictions, *, split: str | None = None, true_class: object
     Returns
     -------
     DataFrame
-        The view's columns, ordered by ``row``.
+        The view's columns, by confidence (highest first; file order without ``p_*`` columns or on ties).
     """
     where, params = ["y_true = ?", "y_pred = ?"], [_class(preds, true_class, "true_class"),
                                                    _class(preds, pred_class, "pred_class")]
@@ -276,8 +276,8 @@ def examples(preds: Predictions, *, split: str | None = None, true_class: object
         params.append(check_split(preds, split))
     limit = _count(limit, "limit")
     offset = _count(offset, "offset")
-    return preds.query(f"SELECT * FROM preds WHERE {' AND '.join(where)} ORDER BY row LIMIT ? OFFSET ?",
-                       [*params, limit, offset])
+    return preds.query(f"SELECT * FROM preds WHERE {' AND '.join(where)} ORDER BY confidence DESC NULLS LAST, row "
+                       "LIMIT ? OFFSET ?", [*params, limit, offset])
 
 
 def tagged_ids(store: TagStore, dataset: str, *, category: str | None = None, reviewed: bool | None = None,

@@ -170,22 +170,28 @@ def test_bad_arguments_are_refused(small, kwargs, message):
 # --- the rows of one confusion cell -------------------------------------------------------------------------
 
 
-def test_examples_pages_through_one_cell_in_file_order(demo_path):
+def test_examples_pages_through_one_cell_most_confident_first(demo_path):
     preds = load_predictions(demo_path)
-    frame = pd.read_csv(demo_path, dtype=str)
+    frame = pd.read_csv(demo_path, dtype={"id": str, "y_true": str, "y_pred": str, "split": str})
+    frame["confidence"] = [row[f"p_{row['y_pred']}"] for _, row in frame.iterrows()]
+
+    def ranked(part):  # highest confidence first, file order on ties
+        return part.sort_values("confidence", ascending=False, kind="stable")["id"].tolist()
+
     wrong = frame[frame["y_true"] != frame["y_pred"]]
     true, pred = wrong.groupby(["y_true", "y_pred"]).size().idxmax()  # the most confused cell
     cell = frame[(frame["y_true"] == true) & (frame["y_pred"] == pred)]
     assert len(cell) >= 4
     first = examples(preds, true_class=true, pred_class=int(pred), limit=3)
-    assert first["id"].tolist() == cell["id"].tolist()[:3]
+    assert first["id"].tolist() == ranked(cell)[:3]
+    assert first["confidence"].is_monotonic_decreasing
     rest = examples(preds, true_class=int(true), pred_class=pred, limit=100, offset=3)
-    assert rest["id"].tolist() == cell["id"].tolist()[3:]
+    assert rest["id"].tolist() == ranked(cell)[3:]
     diagonal = examples(preds, split="test", true_class=true, pred_class=true, limit=1000)
-    assert diagonal["id"].tolist() == frame.loc[(frame["split"] == "test") & (frame["y_true"] == true)
-                                                & (frame["y_pred"] == true), "id"].tolist()
+    assert diagonal["id"].tolist() == ranked(frame[(frame["split"] == "test") & (frame["y_true"] == true)
+                                                   & (frame["y_pred"] == true)])
     dev = examples(preds, split="dev", true_class=true, pred_class=pred)
-    assert dev["id"].tolist() == cell.loc[cell["split"] == "dev", "id"].tolist()
+    assert dev["id"].tolist() == ranked(cell[cell["split"] == "dev"])
     assert set(dev.columns) >= {"row", "id", "split", "image", "confidence", "stroke"}
     with pytest.raises(ErrorscopeError, match="no class '11'"):
         examples(preds, true_class="11", pred_class=pred)

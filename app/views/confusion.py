@@ -66,7 +66,7 @@ def heatmap() -> go.Figure:
             text=[_fmt(x) for x in v], textfont=dict(color=text_colour, size=12 if k <= 12 else 9),
             customdata=counts[t[keep], p[keep]],
             hovertemplate="true %{y}, predicted %{x}<br>%{text}<br>%{customdata} examples<extra></extra>",
-            selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.8)), showlegend=False,
+            selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.9)), showlegend=False,
         )
     fig.update_layout(
         height=side, width=side, margin=dict(t=20, l=70, r=20, b=70), plot_bgcolor="white",

@@ -32,12 +32,15 @@ def chart(t) -> go.Figure:
         marker_color=[widgets.ORANGE if r is t.mislabeled else widgets.BLUE for r in rows],
         error_x=dict(type="data", symmetric=False, array=[100 * (r.share_high - r.share) for r in rows],
                      arrayminus=[100 * (r.share - r.share_low) for r in rows], color="#444", thickness=1.2),
-        text=[f"{s:.0f}%  (ceiling {100 * r.ceiling:.2f} pp)" for s, r in zip(share, rows, strict=True)],
-        textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f}% of reviewed mistakes<extra></extra>",
     ))
-    fig.update_layout(height=120 + 36 * len(rows), margin=dict(t=10, l=10, r=140, b=50), plot_bgcolor="white",
-                      xaxis=dict(title="share of reviewed mistakes (%)", range=[0, 105], gridcolor="#EEEEEE"),
+    fig.add_scatter(  # the labels, right of each interval
+        y=names, x=[100 * r.share_high + 2 for r in rows], mode="text", textposition="middle right",
+        text=[f"{s:.0f}%, ceiling {100 * r.ceiling:.2f} pp" for s, r in zip(share, rows, strict=True)],
+        hoverinfo="skip", cliponaxis=False)
+    fig.update_layout(height=120 + 36 * len(rows), margin=dict(t=10, l=10, r=10, b=50), plot_bgcolor="white",
+                      showlegend=False, xaxis=dict(title="share of reviewed mistakes (%)", range=[0, 145],
+                                                   tickvals=[0, 25, 50, 75, 100], gridcolor="#EEEEEE"),
                       yaxis=dict(autorange="reversed", type="category"))
     return fig
 
@@ -59,12 +62,13 @@ for col, t in zip(st.columns(len(results), gap="large"), results, strict=True):
         table = t.to_frame()
         percent = ["share", "share_low", "share_high", "ceiling"]
         table[percent] = 100 * table[percent]
-        st.dataframe(table, hide_index=True, column_config={
+        table.insert(3, "interval", [f"{lo:.1f}–{hi:.1f}" for lo, hi in zip(table.share_low, table.share_high,
+                                                                             strict=True)])
+        st.dataframe(table.drop(columns=["share_low", "share_high"]), hide_index=True, column_config={
             "category": st.column_config.TextColumn("category"),
             "count": st.column_config.NumberColumn("count"),
             "share": st.column_config.NumberColumn("share (%)", format="%.1f"),
-            "share_low": st.column_config.NumberColumn("low (%)", format="%.1f"),
-            "share_high": st.column_config.NumberColumn("high (%)", format="%.1f"),
+            "interval": st.column_config.TextColumn("95% interval (%)"),
             "ceiling": st.column_config.NumberColumn("ceiling (pp)", format="%.2f",
                                                      help="percentage points of error this cause accounts for"),
         })

@@ -1,0 +1,72 @@
+"""Take a screenshot of each page of the real app on the demo data, into docs/ (`make screenshots`).
+
+Starts `errorscope demo` on a free port with a fresh tag database, adds two error categories and tags a few
+mistakes (through the tag store, as another session would), then visits each page in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analysis import load_predictions, review_sample  # noqa: E402
+from analysis.demo import demo_config  # noqa: E402
+from analysis.tags import TagStore  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server  # noqa: E402
+
+PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
+         ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
+
+
+def seed_tags(db: Path) -> None:
+    config = demo_config()
+    preds = load_predictions(config["path"])
+    dataset = config["dataset"]
+    with TagStore(db) as store:
+        for name in ("thick strokes", "looks like another digit", "faint or broken"):
+            store.add_category(dataset, name)
+        for split in ("dev", "test"):
+            for i, example in enumerate(review_sample(preds, split=split, n=20, seed=0)["id"]):
+                cats = {"thick strokes": i % 2 == 0, "looks like another digit": i % 3 == 0,
+                        "faint or broken": i % 7 == 0}
+                store.edit(dataset, example, categories=cats, mislabeled=i % 5 == 0)
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    out = ROOT / "docs"
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(["demo"], Path(tmp) / "tags.db", Path(tmp))
+        seed_tags(server.db)
+        server.start()
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 1300})
+                for link, name in PAGES:
+                    page.goto(server.url)
+                    page.wait_for_selector(IDLE)
+                    page.get_by_role("link", name=link).click()
+                    page.get_by_role("heading").first.wait_for()
+                    page.wait_for_selector(IDLE)
+                    if name == "confusion":
+                        mistakes = page.locator(".js-plotly-plot .scatterlayer .trace").nth(1).locator(".point")
+                        box = mistakes.nth(1).bounding_box()
+                        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                        page.locator("[data-testid=stImage]").first.wait_for()
+                    page.wait_for_selector(IDLE)
+                    page.wait_for_load_state("networkidle")
+                    page.screenshot(path=str(out / f"{name}.png"))
+                    print(f"docs/{name}.png")
+                browser.close()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
