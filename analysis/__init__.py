@@ -1,35 +1,64 @@
-"""errorscope's analysis core: load predictions, count, measure, decompose the error, and keep the tags."""
+"""errorscope's analysis core: load predictions, count, measure, decompose the error, and keep the tags.
+
+Names are imported on first use, so that a command that needs only the loader and the metrics (``errorscope
+summary``) does not pay for the tag store, the sheet or pyarrow.
+"""
 
 from __future__ import annotations
 
-from analysis.columns import SPLITS, ColumnMap, detect_columns, natural_key
-from analysis.counts import CountTable
-from analysis.errors import ErrorscopeError, InputError, TagError
-from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet
-from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts
-from analysis.load import Predictions, load_predictions
-from analysis.metrics import (
-    Confusion,
-    SplitMetrics,
-    accuracy,
-    confusion_matrix,
-    error_rate,
-    f1_score,
-    most_confused,
-    per_class,
-    split_metrics,
-)
-from analysis.review import count_mistakes, examples, resolve_image, review_sample, tagged_ids
-from analysis.summary import summarize
-from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, wilson_interval
+import importlib
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "SPLITS", "ColumnMap", "Confusion", "CountTable", "ErrorscopeError", "Gaps", "InputError", "Predictions",
-    "SplitMetrics", "TagError", "accuracy", "advice_for", "confusion_matrix", "decompose", "detect_columns",
-    "error_rate", "f1_score", "gaps_from_counts", "load_predictions", "most_confused", "natural_key", "per_class",
-    "split_metrics", "summarize",
-    # review, tallies and the tag sheet
-    "CategoryTally", "Tallies", "count_mistakes", "examples", "export_sheet", "import_sheet", "resolve_image",
-    "review_sample", "sheet_csv", "tagged_ids", "tallies_side_by_side", "tally", "wilson_interval",
-    "write_sheet",
-]
+_EXPORTS = {
+    "columns": ["SPLITS", "ColumnMap", "detect_columns", "natural_key"],
+    "counts": ["CountTable"],
+    "errors": ["ErrorscopeError", "InputError", "TagError"],
+    "export": ["export_sheet", "import_sheet", "sheet_csv", "write_sheet"],
+    "gaps": ["Gaps", "advice_for", "decompose", "gaps_from_counts"],
+    "load": ["Predictions", "load_predictions"],
+    "metrics": ["Confusion", "SplitMetrics", "accuracy", "confusion_matrix", "error_rate", "f1_score",
+                "most_confused", "per_class", "split_metrics"],
+    "review": ["count_mistakes", "examples", "resolve_image", "review_sample", "tagged_ids"],
+    "summary": ["summarize"],
+    "tags": ["TagStore", "default_db_path"],
+    "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "wilson_interval"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"analysis.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors
+    from analysis.columns import SPLITS, ColumnMap, detect_columns, natural_key  # noqa: F401
+    from analysis.counts import CountTable  # noqa: F401
+    from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
+    from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
+    from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
+    from analysis.load import Predictions, load_predictions  # noqa: F401
+    from analysis.metrics import (  # noqa: F401
+        Confusion,
+        SplitMetrics,
+        accuracy,
+        confusion_matrix,
+        error_rate,
+        f1_score,
+        most_confused,
+        per_class,
+        split_metrics,
+    )
+    from analysis.review import count_mistakes, examples, resolve_image, review_sample, tagged_ids  # noqa: F401
+    from analysis.summary import summarize  # noqa: F401
+    from analysis.tags import TagStore, default_db_path  # noqa: F401
+    from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, wilson_interval  # noqa: F401

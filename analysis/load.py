@@ -277,9 +277,11 @@ def _id_sql(cmap: ColumnMap, typed: Mapping[str, str], fmt: str) -> str:
 
 
 def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -> str:
-    """The rows with raw split text, normalized labels and numeric weight (validation runs on this)."""
+    """The rows with raw split text, normalized labels and numeric weight (validation runs on this).
+
+    It leaves out the row number, which only error messages need: on a CSV it is a window over the whole file.
+    """
     cols = [
-        f"{_row_sql(fmt)} AS row",
         f"{_id_sql(cmap, typed, fmt)} AS id",
         (f"lower(trim(CAST({ident(cmap.split)} AS VARCHAR)))" if cmap.split else "'dev'") + " AS raw_split",
         f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
@@ -289,6 +291,34 @@ def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -
     for i, expr in enumerate(_prob_exprs(cmap)):
         cols.append(f"{expr} AS __p{i}")
     return f"SELECT {', '.join(cols)} FROM {_reader_sql(path, fmt)}"
+
+
+def _grouped_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], extras: Sequence[str],
+                 merge: Sequence[str]) -> str:
+    """The count table with validation counts, grouped first on the raw columns, then on normalized labels.
+
+    Normalizing labels (text, ``1.0`` -> ``1``) on every row costs more than the grouping itself, so it runs on
+    the few distinct raw values instead. ``extras`` are aggregates over the rows; ``merge`` combines them across
+    the raw groups that normalize to the same labels.
+    """
+    raw = [
+        (ident(cmap.split) if cmap.split else "'dev'") + " AS __s",
+        f"{ident(cmap.y_true)} AS __t",
+        (ident(cmap.y_pred) if cmap.y_pred else _pred_sql(cmap, typed)) + " AS __y",
+        (f"CAST({ident(cmap.weight)} AS DOUBLE)" if cmap.weight else "1.0") + " AS weight",
+        f"{ident(cmap.id) if cmap.id else 'NULL'} AS __id",
+        *(f"{expr} AS __p{i}" for i, expr in enumerate(_prob_exprs(cmap))),
+    ]
+    inner = aggregate_sql(f"(SELECT {', '.join(raw)} FROM {_reader_sql(path, fmt)})",
+                          {"__s": "__s", "__t": "__t", "__y": "__y"}, extras)
+    pred = label_sql("__y", typed[cmap.y_pred]) if cmap.y_pred else "__y"
+    outer = [
+        "lower(trim(CAST(__s AS VARCHAR))) AS raw_split",
+        f"{label_sql('__t', typed[cmap.y_true])} AS y_true",
+        f"{pred} AS y_pred",
+        "sum(n) AS n", "sum(w) AS w", *merge,
+    ]
+    return f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL"
 
 
 def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
@@ -323,29 +353,48 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
 
 def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
           typed: Mapping[str, str]) -> tuple[CountTable, dict[str, str]]:
-    """Validate the file and build its count table in one scan (plus one for duplicate ids)."""
+    """Validate the file and build its count table in one scan (plus one for duplicate ids).
+
+    The scan counts, per group, the rows whose probabilities are blank, not a number or do not sum to 1; the
+    bounds of each probability column come from a plain min/max, which DuckDB answers from a Parquet file's
+    statistics without reading the column (on a CSV they ride in the scan). Only when a check fails do further
+    queries find the first offending rows.
+    """
     _check_numeric(con, path, fmt, cmap, typed)
     base = _base_sql(path, fmt, cmap, typed)
     k = len(cmap.probs)
     ps = [f"__p{i}" for i in range(k)]
-    extras = ["count(*) FILTER (WHERE id IS NULL) AS null_id",
+    bounds = [f"min({p}) AS min{p}, max({p}) AS max{p}" for p in ps]
+    blank_id = "FALSE"
+    if cmap.id is not None:
+        blank_id = "__id IS NULL" + (" OR trim(__id) = ''" if typed[cmap.id] == "VARCHAR" else "")
+    extras = [f"count(*) FILTER (WHERE {blank_id}) AS null_id",
               "count(*) FILTER (WHERE weight IS NULL OR isnan(weight)) AS bad_w", "min(weight) AS min_w"]
+    merge = ["sum(null_id) AS null_id", "sum(bad_w) AS bad_w", "min(min_w) AS min_w"]
     if k:
-        extras += [f"min(least({', '.join(ps)})) AS min_p", f"max(greatest({', '.join(ps)})) AS max_p",
-                   f"count(*) FILTER (WHERE {' OR '.join(f'{p} IS NULL OR isnan({p})' for p in ps)}) AS bad_p",
-                   f"max(abs({' + '.join(ps)} - 1)) AS max_dev"]
-    sql = aggregate_sql(f"({base})", {"raw_split": "raw_split", "y_true": "y_true", "y_pred": "y_pred"}, extras)
+        total = " + ".join(ps)
+        extras.append(f"count(*) FILTER (WHERE NOT coalesce(abs({total} - 1) <= {PROB_TOLERANCE}, false)) AS bad_p")
+        merge.append("sum(bad_p) AS bad_p")
+        if fmt == "csv":
+            extras += bounds
+            merge += [f"min(min{p}) AS min{p}, max(max{p}) AS max{p}" for p in ps]
+    sql = _grouped_sql(path, fmt, cmap, typed, extras, merge)
     try:
         groups = con.execute(sql).df()
+        if k and fmt != "csv":
+            groups = groups.assign(**con.execute(f"SELECT {', '.join(bounds)} FROM ({base})").df().iloc[0])
     except duckdb.Error as exc:
         raise _scan_error(path, fmt, exc) from exc
     if groups.empty:
         raise InputError(f"{path}: the file has a header but no rows; add one row per example")
+    numbered = f"SELECT {_row_sql(fmt)} AS row, * FROM ({base})"
+
+    def rows_where(cond: str) -> list[int]:
+        return [r[0] for r in con.execute(
+            f"SELECT row FROM ({numbered}) WHERE {cond} ORDER BY row LIMIT {SHOWN_ROWS}").fetchall()]
 
     def offending(cond: str, what: str, fix: str) -> InputError:
-        rows = [r[0] for r in con.execute(
-            f"SELECT row FROM ({base}) WHERE {cond} ORDER BY row LIMIT {SHOWN_ROWS}").fetchall()]
-        return InputError(f"{path}: {what} at {_where(fmt, rows)}; {fix}")
+        return InputError(f"{path}: {what} at {_where(fmt, rows_where(cond))}; {fix}")
 
     if groups["null_id"].sum():
         raise offending("id IS NULL", f"column {cmap.id!r} is blank", "give every example an id")
@@ -358,7 +407,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     if groups["min_w"].min() < 0:
         raise offending("weight < 0", f"column {cmap.weight!r} is negative", "weights must be >= 0")
     if k:
-        _check_probs(groups, offending, cmap, ps)
+        _check_probs(groups, rows_where, offending, cmap, ps)
 
     unknown = sorted(set(groups["raw_split"].dropna()) - set(SPLIT_ALIASES))
     if unknown or groups["raw_split"].isna().any():
@@ -381,9 +430,12 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     classes = tuple(sorted(labels, key=natural_key))
 
     if cmap.id is not None:
-        dup = con.execute(f"SELECT count(*) - count(DISTINCT id) FROM ({base})").fetchone()[0]
+        # integer ids are distinct exactly when their text is: count the raw values, which is faster
+        integer = re.match(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$", typed[cmap.id])
+        key, source = (ident(cmap.id), _reader_sql(path, fmt)) if integer else ("id", f"({base})")
+        dup = con.execute(f"SELECT count(*) - count(DISTINCT {key}) FROM {source}").fetchone()[0]
         if dup:
-            first = con.execute(f"SELECT id FROM ({base}) GROUP BY id HAVING count(*) > 1 "
+            first = con.execute(f"SELECT id FROM ({numbered}) GROUP BY id HAVING count(*) > 1 "
                                 f"ORDER BY min(row) LIMIT 1").fetchone()[0]
             raise offending(f"id = {literal(first)}", f"duplicate id {first!r} in column {cmap.id!r} "
                             f"({dup} duplicate{'s' if dup > 1 else ''} in all)", "make every id unique")
@@ -416,19 +468,19 @@ def _check_numeric(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: C
                              f"{_where(fmt, [r[0] for r in bad])}; it must hold numbers")
 
 
-def _check_probs(groups: pd.DataFrame, offending, cmap: ColumnMap, ps: list[str]) -> None:
+def _check_probs(groups: pd.DataFrame, rows_where, offending, cmap: ColumnMap, ps: list[str]) -> None:
     tol = PROB_TOLERANCE
     cols = ", ".join(col for _, col in _sorted_probs(cmap))
-    if groups["bad_p"].sum():
-        raise offending(" OR ".join(f"{p} IS NULL OR isnan({p})" for p in ps),
-                        f"a probability ({cols}) is blank", "give every p_<class> column a number")
-    if groups["min_p"].min() < -tol:
+    if groups[[f"min{p}" for p in ps]].min().min() < -tol:
         raise offending(f"least({', '.join(ps)}) < {-tol}", f"a probability ({cols}) is negative",
                         "probabilities must lie in [0, 1]")
-    if groups["max_p"].max() > 1 + tol:
+    if groups[[f"max{p}" for p in ps]].max().max() > 1 + tol:
         raise offending(f"greatest({', '.join(ps)}) > {1 + tol}", f"a probability ({cols}) is above 1",
                         "probabilities must lie in [0, 1]")
-    if groups["max_dev"].max() > tol:
+    if groups["bad_p"].sum():
+        blank = " OR ".join(f"{p} IS NULL OR isnan({p})" for p in ps)
+        if rows_where(blank):
+            raise offending(blank, f"a probability ({cols}) is blank", "give every p_<class> column a number")
         raise offending(f"abs({' + '.join(ps)} - 1) > {tol}", f"the probabilities ({cols}) do not sum to 1",
                         "give each row's p_<class> values summing to 1 (softmax outputs, not logits)")
 
