@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +34,9 @@ _FLOAT = re.compile(r"^(FLOAT|DOUBLE|DECIMAL.*|REAL)$")
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB connection with errorscope's settings."""
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT})
-    return con
+    """A fresh in-memory DuckDB connection with errorscope's settings (spilling to the system's temp folder)."""
+    spill = os.path.join(tempfile.gettempdir(), "errorscope-duckdb")
+    return duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill})
 
 
 def ident(name: str) -> str:
