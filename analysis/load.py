@@ -24,8 +24,8 @@ from analysis.errors import InputError
 
 #: How far probabilities may stray outside [0, 1], and a row's sum from 1, before the file is refused.
 PROB_TOLERANCE = 0.01
-#: Memory DuckDB may use before it spills to disk (keeps the duplicate-id check near 300 MiB on 10M rows).
-MEMORY_LIMIT = "256MB"
+#: Memory DuckDB may use before it spills to disk; ERRORSCOPE_MEMORY_LIMIT (e.g. "2GB") raises it.
+MEMORY_LIMIT = os.environ.get("ERRORSCOPE_MEMORY_LIMIT", "512MB")
 SHOWN_ROWS = 5
 
 _NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
@@ -220,6 +220,9 @@ def _describe(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[lis
 def _read_error(path: Path, fmt: str, exc: BaseException) -> InputError:
     """A clear message for a file DuckDB could not read."""
     text = str(exc)
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return InputError(f"{path}: ran out of memory reading it (limit {MEMORY_LIMIT}); set ERRORSCOPE_MEMORY_LIMIT "
+                          "higher (e.g. 2GB), or write the file with smaller row groups")
     if fmt == "parquet":
         return InputError(f"{path}: not a readable Parquet file ({_first_line(exc)}); write it again or use CSV")
     line = re.search(r"CSV Error on Line: (\d+)", text)
@@ -372,6 +375,10 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     extras = [f"count(*) FILTER (WHERE {blank_id}) AS null_id",
               "count(*) FILTER (WHERE weight IS NULL OR isnan(weight)) AS bad_w", "min(weight) AS min_w"]
     merge = ["sum(null_id) AS null_id", "sum(bad_w) AS bad_w", "min(min_w) AS min_w"]
+    integer_ids = cmap.id is not None and re.match(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$", typed[cmap.id])
+    if integer_ids:
+        extras.append("min(__id) AS min_id, max(__id) AS max_id")
+        merge.append("min(min_id) AS min_id, max(max_id) AS max_id")
     if k:
         total = " + ".join(ps)
         extras.append(f"count(*) FILTER (WHERE NOT coalesce(abs({total} - 1) <= {PROB_TOLERANCE}, false)) AS bad_p")
@@ -431,10 +438,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     classes = tuple(sorted(labels, key=natural_key))
 
     if cmap.id is not None:
-        # integer ids are distinct exactly when their text is: count the raw values, which is faster
-        integer = re.match(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$", typed[cmap.id])
-        key, source = (ident(cmap.id), _reader_sql(path, fmt)) if integer else ("id", f"({base})")
-        dup = con.execute(f"SELECT count(*) - count(DISTINCT {key}) FROM {source}").fetchone()[0]
+        dup = con.execute(_duplicates_sql(path, fmt, cmap, base, groups, integer_ids)).fetchone()[0]
         if dup:
             first = con.execute(f"SELECT id FROM ({numbered}) GROUP BY id HAVING count(*) > 1 "
                                 f"ORDER BY min(row) LIMIT 1").fetchone()[0]
@@ -448,6 +452,22 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     frame["n"] = frame["n"].astype("int64")
     frame["w"] = frame["w"].astype("float64")
     return CountTable(frame.reset_index(drop=True), classes, weighted=cmap.weight is not None), split_values
+
+
+def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: pd.DataFrame,
+                    integer_ids: bool) -> str:
+    """A query counting the rows whose id an earlier row has.
+
+    Integer ids in a dense range (as row numbers are) set one bit each in a bitmap, which is several times faster
+    and smaller than hashing them; other ids are counted distinct (integers as they are, text as normalized).
+    """
+    if not integer_ids:
+        return f"SELECT count(*) - count(DISTINCT id) FROM ({base})"
+    col = ident(cmap.id)
+    lo, hi = int(groups["min_id"].min()), int(groups["max_id"].max())
+    if hi - lo < 8 * int(groups["n"].sum()):
+        return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {_reader_sql(path, fmt)}"
+    return f"SELECT count(*) - count(DISTINCT {col}) FROM {_reader_sql(path, fmt)}"
 
 
 def _check_numeric(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,

@@ -209,3 +209,21 @@ def test_column_override(write):
 def test_non_numeric_value_far_down_a_numeric_column(write):
     body = "".join("a,0.5,0.5\n" for _ in range(30_000))
     refused(write("p.csv", "y_true,p_a,p_b\n" + body + "a,zz,0.5\n"), "'p_a'", "'zz'", "line 30002")
+
+
+@pytest.mark.parametrize("ids", [["-3", "1", "3", "1"], ["10", "99999999999", "10", "5"], ["a", "b", "a", "c"]])
+def test_duplicate_ids_dense_sparse_and_text(write, ids):
+    body = "".join(f"{i},a,a\n" for i in ids)
+    repeated = next(i for n, i in enumerate(ids) if i in ids[:n])
+    refused(write("p.csv", "id,y_true,y_pred\n" + body), f"duplicate id '{repeated}'", "1 duplicate in all")
+    unique = "".join(f"{i},a,a\n" for i in dict.fromkeys(ids))
+    assert load_predictions(write("q.csv", "id,y_true,y_pred\n" + unique)).rows == len(set(ids))
+
+
+def test_running_out_of_memory_says_so(tmp_path, monkeypatch, mnist_path):
+    import analysis.load
+
+    monkeypatch.setattr(analysis.load, "MEMORY_LIMIT", "1MB")
+    parquet = tmp_path / "mnist.parquet"
+    pd.read_csv(mnist_path).to_parquet(parquet, row_group_size=10_000)
+    refused(parquet, "ran out of memory", "ERRORSCOPE_MEMORY_LIMIT")
