@@ -21,11 +21,13 @@ test: $(STAMP)  ## the whole test suite (browser tests need /usr/bin/chromium)
 lint: $(STAMP)
 	$(BIN)/ruff check analysis app tests bench demo_data
 
-bench: $(STAMP)  ## benchmarks on synthetic 1M and 10M-row files; writes bench/RESULTS.md
+bench: $(STAMP)  ## benchmarks on synthetic 1M and 10M-row files; writes bench/RESULTS.md and bench/DASHBOARD.md
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/dashboard.py
 
 bench-large: $(STAMP)  ## adds a 100M-row Parquet file
 	$(BIN)/python bench/run.py --large
+	$(BIN)/python bench/dashboard.py
 
 screenshots: $(STAMP)  ## a screenshot of each page of the app on the demo data, into docs/
 	$(BIN)/python docs/screenshots.py
