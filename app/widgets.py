@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from analysis import InputError, Predictions, load_predictions
+from analysis import ErrorscopeError, InputError, Predictions, load_predictions
 from analysis.tags import TagStore, default_db_path
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
@@ -138,7 +138,10 @@ def file_stem(cur: Current) -> str:
 def timed_page(page) -> None:
     """Run a page and show how long the server took (read by the benchmarks)."""
     start = time.perf_counter()
-    page.run()  # a page that ends early with st.stop() ends the run here, without the timing
+    try:
+        page.run()  # a page that ends early with st.stop() ends the run here, without the timing
+    except ErrorscopeError as exc:  # bad input shows as a message, never as a traceback
+        st.error(str(exc), icon=":material/error:")
     ms = (time.perf_counter() - start) * 1000
     st.sidebar.caption(f"Page ran in {ms:.0f} ms", help="Server-side time of this run of the page")
 
