@@ -196,7 +196,8 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
         env["ERRORSCOPE_DATASET"] = dataset
     if human is not None:
         env["ERRORSCOPE_HUMAN_ERROR"] = str(human)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT), "--server.headless", "true",
+    # -P: a module in the working folder (say a click.py) must not shadow the ones streamlit imports
+    cmd = [sys.executable, "-P", "-m", "streamlit", "run", str(APP_SCRIPT), "--server.headless", "true",
            "--client.toolbarMode", "minimal",
            "--browser.gatherUsageStats", "false", "--server.address", host, "--server.port", str(port)]
     print(f"errorscope: serving on http://{host}:{port}", file=sys.stderr, flush=True)

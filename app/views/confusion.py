@@ -48,8 +48,11 @@ def heatmap() -> go.Figure:
     t, p = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
     t, p = t.ravel(), p.ravel()
     values = conf.matrix[t, p]
-    side = min(680, max(380, 52 * k))
-    size = (side - 90) / k * 0.95  # the plot area is (side - 90) px square
+    plot = min(600, max(300, 52 * k))  # the plot area, px square; margins are fixed so that markers fit cells
+    label_px = 7 * max(len(label) for label in labels) + 12
+    tilt = label_px > plot / k
+    left, bottom = 40 + label_px, 50 + (int(0.75 * label_px) if tilt else 16)
+    size = plot / k * 0.95
     fig = go.Figure()
     for diagonal in (True, False):
         keep = (t == p) if diagonal else (t != p)
@@ -69,11 +72,13 @@ def heatmap() -> go.Figure:
             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.9)), showlegend=False,
         )
     fig.update_layout(
-        height=side, width=side, margin=dict(t=20, l=70, r=20, b=70), plot_bgcolor="white",
+        height=20 + plot + bottom, width=left + plot + 20, margin=dict(t=20, l=left, r=20, b=bottom),
+        plot_bgcolor="white",
         xaxis=dict(title="predicted class", type="category", categoryorder="array", categoryarray=labels,
-                   showgrid=False, fixedrange=True),
+                   showgrid=False, fixedrange=True, automargin=False, tickangle=-45 if tilt else 0,
+                   range=[-0.5, k - 0.5]),  # no autorange: it pads the axes for large markers
         yaxis=dict(title="true class", type="category", categoryorder="array", categoryarray=labels[::-1],
-                   showgrid=False, fixedrange=True),
+                   showgrid=False, fixedrange=True, automargin=False, range=[-0.5, k - 0.5]),
         dragmode=False,
     )
     return fig
