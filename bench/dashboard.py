@@ -48,7 +48,8 @@ def open_confusion(page, url: str) -> float:
     """Seconds from navigation to the matrix's first cell on screen."""
     start = time.perf_counter()
     page.goto(f"{url}/confusion")
-    page.locator(".js-plotly-plot .scatterlayer .point").first.wait_for(timeout=120_000)
+    page.locator("[data-testid=stDataFrame]").first.locator("#glide-cell-1-0").wait_for(state="attached",
+                                                                                     timeout=120_000)
     return time.perf_counter() - start
 
 

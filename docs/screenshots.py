@@ -54,10 +54,13 @@ def main() -> None:
                     page.get_by_role("link", name=link).click()
                     page.get_by_role("heading").first.wait_for()
                     page.wait_for_selector(IDLE)
-                    if name == "confusion":
-                        mistakes = page.locator(".js-plotly-plot .scatterlayer .trace").nth(1).locator(".point")
-                        box = mistakes.nth(1).bounding_box()
-                        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                    if name == "confusion":  # show the examples of a cell: true 6, predicted 1
+                        grid = page.locator("[data-testid=stDataFrame]").first
+                        grid.locator("#glide-cell-0-0").wait_for(state="attached")
+                        box = grid.bounding_box()
+                        page.mouse.click(box["x"] + 10, box["y"] + 35 + 17)
+                        for key in ["ArrowRight"] * 2 + ["ArrowDown"] * 6:
+                            page.keyboard.press(key)
                         page.locator("[data-testid=stImage]").first.wait_for()
                     page.wait_for_selector(IDLE)
                     page.wait_for_load_state("networkidle")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
+import pandas as pd
 import streamlit as st
 
 from analysis import confusion_matrix, most_confused
@@ -39,60 +39,40 @@ def _fmt(v: float) -> str:
     return f"{v:,.1f}" if weighted else f"{int(v):,}"
 
 
-def heatmap() -> go.Figure:
-    """One square marker per cell: unlike a plotly heatmap, a marker reports its cell when clicked.
+#: A sequential blue scale (ColorBrewer "Blues"), readable with the common colour-vision deficiencies.
+BLUES = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
 
-    Mistakes are coloured on their own scale and correct predictions (the diagonal) in grey, so that the
-    mistakes stand out instead of fading next to the large diagonal.
+
+def styled_matrix():
+    """The matrix as a table, rows true and columns predicted, mistakes shaded by count and the diagonal grey.
+
+    A table rather than a chart: it draws at once, and a click on a cell reports the cell.
     """
-    t, p = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-    t, p = t.ravel(), p.ravel()
-    values = conf.matrix[t, p]
-    plot = min(600, max(300, 52 * k))  # the plot area, px square; margins are fixed so that markers fit cells
-    label_px = 7 * max(len(label) for label in labels) + 12
-    tilt = label_px > plot / k
-    left, bottom = 40 + label_px, 50 + (int(0.75 * label_px) if tilt else 16)
-    size = plot / k * 0.95
-    fig = go.Figure()
-    for diagonal in (True, False):
-        keep = (t == p) if diagonal else (t != p)
-        v = values[keep]
-        top = (v.max() if len(v) else 0) or 1
-        colours = "#D9D9D9" if diagonal else v
-        text_colour = ["black"] * len(v) if diagonal else ["white" if x > 0.6 * top else "black" for x in v]
-        marker = dict(symbol="square", size=size, color=colours, line=dict(width=0))
-        if not diagonal:
-            marker |= dict(colorscale="Blues", cmin=0, cmax=top)
-        fig.add_scatter(
-            x=[labels[j] for j in p[keep]], y=[labels[i] for i in t[keep]],
-            mode="markers+text" if k <= 20 else "markers", marker=marker,
-            text=[_fmt(x) for x in v], textfont=dict(color=text_colour, size=12 if k <= 12 else 9),
-            customdata=counts[t[keep], p[keep]],
-            hovertemplate="true %{y}, predicted %{x}<br>%{text}<br>%{customdata} examples<extra></extra>",
-            selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.9)), showlegend=False,
-        )
-    fig.update_layout(
-        height=20 + plot + bottom, width=left + plot + 20, margin=dict(t=20, l=left, r=20, b=bottom),
-        plot_bgcolor="white",
-        xaxis=dict(title="predicted class", type="category", categoryorder="array", categoryarray=labels,
-                   showgrid=False, fixedrange=True, automargin=False, tickangle=-45 if tilt else 0,
-                   range=[-0.5, k - 0.5]),  # no autorange: it pads the axes for large markers
-        yaxis=dict(title="true class", type="category", categoryorder="array", categoryarray=labels[::-1],
-                   showgrid=False, fixedrange=True, automargin=False, range=[-0.5, k - 0.5]),
-        dragmode=False,
-    )
-    return fig
+    frame = pd.DataFrame(conf.matrix, index=pd.Index(labels, name="true \\ pred"), columns=labels)
+    off = ~np.eye(k, dtype=bool)
+    top = conf.matrix[off].max() if k > 1 else 0
+
+    def colours(_):
+        css = np.full((k, k), "background-color: #D9D9D9; color: black", dtype=object)
+        for i, j in zip(*np.nonzero(off), strict=True):
+            shade = int(round(8 * conf.matrix[i, j] / top)) if top else 0
+            css[i, j] = f"background-color: {BLUES[shade]}; color: {'white' if shade >= 5 else 'black'}"
+        return pd.DataFrame(css, index=frame.index, columns=frame.columns)
+
+    return frame.style.apply(colours, axis=None).format(_fmt)
 
 
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.caption("Rows are true classes, columns predicted ones; grey cells are correct predictions, the darker "
                "the blue, the more mistakes. Click a cell to see its examples.")
-    event = st.plotly_chart(heatmap(), on_select="rerun", selection_mode="points", key=f"cm_{split}_{k}",
-                            width="content", config={"displayModeBar": False})
-    points = event.selection.points if event and event.selection else []
-    if points:
-        picked = (split, str(points[0]["y"]), str(points[0]["x"]))  # y is the true class, x the predicted
+    width = min(90, max(40, 8 * max(len(label) for label in labels) + 20))
+    event = st.dataframe(styled_matrix(), on_select="rerun", selection_mode="single-cell", key=f"cm_{split}_{k}",
+                         width="content", column_config={c: st.column_config.Column(c, width=width) for c in labels})
+    cells = event.selection.cells if event and event.selection else []
+    if cells:
+        row, column = cells[0]
+        picked = (split, labels[int(row)], str(column))
         if st.session_state.get("cm_last_click") != picked:
             st.session_state["cm_last_click"] = picked
             st.session_state["cm_cell"] = picked
@@ -126,7 +106,7 @@ if not cell or cell[0] != split:
     st.stop()
 _, true_class, pred_class = cell
 n = int(counts[labels.index(true_class), labels.index(pred_class)])
-kind = "correct predictions" if true_class == pred_class else "mistakes"
+kind = ("correct prediction" if true_class == pred_class else "mistake") + ("" if n == 1 else "s")
 st.subheader(f"True {widgets.plain(true_class)}, predicted {widgets.plain(pred_class)}")
 st.caption(f"{n:,} {kind} in the {widgets.SPLIT_LABELS[split]} split, most confident first")
 if n == 0:
