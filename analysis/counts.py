@@ -6,11 +6,10 @@ the rows of a file, happens once, in :func:`aggregate_sql`, which any SQL engine
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from analysis.columns import SPLITS
 
@@ -26,51 +25,82 @@ def aggregate_sql(source: str, keys: dict[str, str], extras: Sequence[str] = ())
     return f"SELECT {', '.join(selected)} FROM {source} GROUP BY ALL"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CountTable:
-    """Counts per (split, y_true, y_pred).
+    """Counts per (split, y_true, y_pred): one entry per combination present, as parallel numpy arrays.
 
     Attributes
     ----------
-    frame : DataFrame
-        Columns ``split``, ``y_true`` (``None`` for unlabeled rows), ``y_pred``, ``n`` (int) and ``w`` (float,
-        the summed weights; equal to ``n`` when the file has no weights).
+    split, y_true, y_pred : ndarray of object
+        The canonical split and the two classes of each entry; ``y_true`` is ``None`` for unlabeled rows.
+    n : ndarray of int64
+        Examples per entry.
+    w : ndarray of float64
+        Summed weights per entry (equal to ``n`` when the file has no weights).
     classes : tuple of str
         Every class, naturally sorted (numbers numerically).
     weighted : bool
         Whether the file had a weight column.
     """
 
-    frame: pd.DataFrame
+    split: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    n: np.ndarray
+    w: np.ndarray
     classes: tuple[str, ...]
     weighted: bool = False
+
+    @classmethod
+    def from_groups(cls, groups: Iterable[tuple[str, str | None, str, int, float]], classes: tuple[str, ...],
+                    weighted: bool) -> CountTable:
+        """Build from (split, y_true, y_pred, n, w) tuples, adding up repeated keys."""
+        totals: dict[tuple, list] = {}
+        for split, true, pred, n, w in groups:
+            entry = totals.setdefault((split, true, pred), [0, 0.0])
+            entry[0] += int(n)
+            entry[1] += float(w)
+        keys = list(totals)
+        column = [np.array([k[i] for k in keys], dtype=object) for i in range(3)]
+        return cls(*column, np.array([v[0] for v in totals.values()], dtype=np.int64),
+                   np.array([v[1] for v in totals.values()], dtype=np.float64), classes, weighted)
 
     @property
     def splits(self) -> tuple[str, ...]:
         """The splits present, in the order train, train_dev, dev, test."""
-        present = set(self.frame["split"])
+        present = set(self.split)
         return tuple(s for s in SPLITS if s in present)
 
     @property
     def rows(self) -> int:
-        return int(self.frame["n"].sum())
+        return int(self.n.sum())
+
+    def _where(self, keep: np.ndarray) -> CountTable:
+        return CountTable(self.split[keep], self.y_true[keep], self.y_pred[keep], self.n[keep], self.w[keep],
+                          self.classes, self.weighted)
 
     def select(self, split: str | None = None) -> CountTable:
         """The table of one split (all splits when ``split`` is None)."""
-        if split is None:
-            return self
-        return CountTable(self.frame[self.frame["split"] == split], self.classes, self.weighted)
+        return self if split is None else self._where(self.split == split)
 
-    def labeled(self) -> pd.DataFrame:
-        """The rows with a true label."""
-        return self.frame[self.frame["y_true"].notna()]
+    def labeled(self) -> CountTable:
+        """The entries with a true label."""
+        return self._where(np.array([t is not None for t in self.y_true], dtype=bool))
+
+    @property
+    def frame(self):
+        """The table as a pandas DataFrame: ``split``, ``y_true``, ``y_pred``, ``n``, ``w``."""
+        import pandas as pd
+
+        return pd.DataFrame({"split": self.split, "y_true": self.y_true, "y_pred": self.y_pred, "n": self.n,
+                             "w": self.w})
 
     def matrix(self, *, weighted: bool = False) -> np.ndarray:
         """Confusion counts (or summed weights), rows true class, columns predicted, in ``classes`` order."""
         index = {c: i for i, c in enumerate(self.classes)}
         k = len(self.classes)
         lab = self.labeled()
-        flat = lab["y_true"].map(index).to_numpy(int) * k + lab["y_pred"].map(index).to_numpy(int)
-        values = lab["w" if weighted else "n"].to_numpy(float)
+        flat = np.array([index[t] * k + index[p] for t, p in zip(lab.y_true, lab.y_pred, strict=True)], dtype=int)
+        values = (lab.w if weighted else lab.n).astype(float)
         out = np.bincount(flat, weights=values, minlength=k * k).reshape(k, k)
         return out if weighted else out.astype(np.int64)

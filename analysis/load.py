@@ -14,13 +14,16 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from analysis.columns import SPLIT_ALIASES, SPLITS, ColumnMap, canonical_split, detect_columns, natural_key
 from analysis.counts import CountTable, aggregate_sql
 from analysis.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: How far probabilities may stray outside [0, 1], and a row's sum from 1, before the file is refused.
 PROB_TOLERANCE = 0.01
@@ -388,12 +391,12 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
             merge += [f"min(min{p}) AS min{p}, max(max{p}) AS max{p}" for p in ps]
     sql = _grouped_sql(path, fmt, cmap, typed, extras, merge)
     try:
-        groups = con.execute(sql).df()
+        groups = _columns(con.execute(sql))
         if k and fmt != "csv":
-            groups = groups.assign(**con.execute(f"SELECT {', '.join(bounds)} FROM ({base})").df().iloc[0])
+            groups |= _columns(con.execute(f"SELECT {', '.join(bounds)} FROM ({base})"))
     except duckdb.Error as exc:
         raise _scan_error(path, fmt, exc) from exc
-    if groups.empty:
+    if not groups["n"]:
         raise InputError(f"{path}: the file has a header but no rows; add one row per example")
     numbered = f"SELECT {_row_sql(fmt)} AS row, * FROM ({base})"
 
@@ -404,21 +407,21 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     def offending(cond: str, what: str, fix: str) -> InputError:
         return InputError(f"{path}: {what} at {_where(fmt, rows_where(cond))}; {fix}")
 
-    if groups["null_id"].sum():
+    if sum(groups["null_id"]):
         raise offending("id IS NULL", f"column {cmap.id!r} is blank", "give every example an id")
-    if groups["y_pred"].isna().any():
+    if None in groups["y_pred"]:
         column = cmap.y_pred or "p_*"
         raise offending("y_pred IS NULL", f"column {column!r} is blank", "every example needs a prediction")
-    if groups["bad_w"].sum():
+    if sum(groups["bad_w"]):
         raise offending("weight IS NULL OR isnan(weight)", f"column {cmap.weight!r} is blank",
                         "give every example a weight (1 for the usual)")
-    if groups["min_w"].min() < 0:
+    if min(groups["min_w"]) < 0:
         raise offending("weight < 0", f"column {cmap.weight!r} is negative", "weights must be >= 0")
     if k:
         _check_probs(groups, rows_where, offending, cmap, ps)
 
-    unknown = sorted(set(groups["raw_split"].dropna()) - set(SPLIT_ALIASES))
-    if unknown or groups["raw_split"].isna().any():
+    unknown = sorted(set(groups["raw_split"]) - set(SPLIT_ALIASES) - {None})
+    if unknown or None in groups["raw_split"]:
         value = unknown[0] if unknown else None
         cond = f"raw_split = {literal(value)}" if value else "raw_split IS NULL OR raw_split = ''"
         shown = repr(value) if value else "blank"
@@ -426,7 +429,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
                         f"use one of {', '.join(SPLITS)} (also accepted: train-dev, traindev, val, valid, "
                         "validation)")
 
-    labels = set(groups["y_true"].dropna()) | set(groups["y_pred"])
+    labels = (set(groups["y_true"]) - {None}) | set(groups["y_pred"])
     if k:
         missing = sorted(labels - set(cmap.probs), key=natural_key)
         if missing:
@@ -446,15 +449,19 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
                             f"({dup} duplicate{'s' if dup > 1 else ''} in all)", "make every id unique")
 
     split_values = {raw: SPLIT_ALIASES[raw] for raw in sorted(set(groups["raw_split"]))}
-    frame = groups.assign(split=groups["raw_split"].map(canonical_split))
-    frame = frame.groupby(["split", "y_true", "y_pred"], dropna=False, as_index=False, sort=False)[["n", "w"]].sum()
-    frame["y_true"] = frame["y_true"].astype(object).where(frame["y_true"].notna(), None)
-    frame["n"] = frame["n"].astype("int64")
-    frame["w"] = frame["w"].astype("float64")
-    return CountTable(frame.reset_index(drop=True), classes, weighted=cmap.weight is not None), split_values
+    entries = zip(map(canonical_split, groups["raw_split"]), groups["y_true"], groups["y_pred"], groups["n"],
+                  groups["w"], strict=True)
+    return CountTable.from_groups(entries, classes, weighted=cmap.weight is not None), split_values
 
 
-def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: pd.DataFrame,
+def _columns(result: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    """A small query result as lists by column name, NULL as None (no pandas needed)."""
+    names = [d[0] for d in result.description]
+    rows = result.fetchall()
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+
+
+def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: Mapping[str, list],
                     integer_ids: bool) -> str:
     """A query counting the rows whose id an earlier row has.
 
@@ -464,8 +471,8 @@ def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: pd
     if not integer_ids:
         return f"SELECT count(*) - count(DISTINCT id) FROM ({base})"
     col = ident(cmap.id)
-    lo, hi = int(groups["min_id"].min()), int(groups["max_id"].max())
-    if hi - lo < 8 * int(groups["n"].sum()):
+    lo, hi = int(min(groups["min_id"])), int(max(groups["max_id"]))
+    if hi - lo < 8 * sum(groups["n"]):
         return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {_reader_sql(path, fmt)}"
     return f"SELECT count(*) - count(DISTINCT {col}) FROM {_reader_sql(path, fmt)}"
 
@@ -489,16 +496,18 @@ def _check_numeric(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: C
                              f"{_where(fmt, [r[0] for r in bad])}; it must hold numbers")
 
 
-def _check_probs(groups: pd.DataFrame, rows_where, offending, cmap: ColumnMap, ps: list[str]) -> None:
+def _check_probs(groups: Mapping[str, list], rows_where, offending, cmap: ColumnMap, ps: list[str]) -> None:
     tol = PROB_TOLERANCE
     cols = ", ".join(col for _, col in _sorted_probs(cmap))
-    if groups[[f"min{p}" for p in ps]].min().min() < -tol:
+    lows = [v for p in ps for v in groups[f"min{p}"] if v is not None]
+    highs = [v for p in ps for v in groups[f"max{p}"] if v is not None]
+    if min(lows, default=0.0) < -tol:
         raise offending(f"least({', '.join(ps)}) < {-tol}", f"a probability ({cols}) is negative",
                         "probabilities must lie in [0, 1]")
-    if groups[[f"max{p}" for p in ps]].max().max() > 1 + tol:
+    if max(highs, default=1.0) > 1 + tol:
         raise offending(f"greatest({', '.join(ps)}) > {1 + tol}", f"a probability ({cols}) is above 1",
                         "probabilities must lie in [0, 1]")
-    if groups["bad_p"].sum():
+    if sum(groups["bad_p"]):
         blank = " OR ".join(f"{p} IS NULL OR isnan({p})" for p in ps)
         if rows_where(blank):
             raise offending(blank, f"a probability ({cols}) is blank", "give every p_<class> column a number")

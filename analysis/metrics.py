@@ -8,12 +8,14 @@ split's true or predicted labels, as scikit-learn does when ``labels`` is not gi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 
 from analysis.counts import CountTable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Normalize = Literal["true", "pred", "all"] | None
 
@@ -26,6 +28,8 @@ class Confusion:
     matrix: np.ndarray
 
     def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.matrix, index=pd.Index(self.labels, name="true"),
                             columns=pd.Index(self.labels, name="predicted"))
 
@@ -101,22 +105,30 @@ def per_class(counts: CountTable, *, split: str | None = None, zero_division: fl
     DataFrame
         Index ``class``; columns ``precision``, ``recall``, ``f1``, ``support`` (true examples), ``predicted``.
     """
+    import pandas as pd
+
+    scores = _scores(counts, split, zero_division)
+    classes = [c for c, keep in zip(counts.classes, scores.pop("present"), strict=True) if keep]
+    return pd.DataFrame(scores, index=pd.Index(classes, name="class"))
+
+
+def _scores(counts: CountTable, split: str | None, zero_division: float) -> dict[str, np.ndarray]:
+    """Per-class precision, recall, f1, support and predicted, for the classes ``present`` in the split."""
     m = counts.select(split).matrix()
     tp = np.diag(m).astype(float)
     predicted, support = m.sum(axis=0), m.sum(axis=1)
-    precision = _divide(tp, predicted, zero_division)
-    recall = _divide(tp, support, zero_division)
-    f1 = _divide(2 * tp, predicted + support, zero_division)
-    frame = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support,
-                          "predicted": predicted}, index=pd.Index(counts.classes, name="class"))
-    return frame[_present(m)]
+    present = _present(m)
+    scores = {"precision": _divide(tp, predicted, zero_division), "recall": _divide(tp, support, zero_division),
+              "f1": _divide(2 * tp, predicted + support, zero_division), "support": support,
+              "predicted": predicted}
+    return {"present": present} | {name: values[present] for name, values in scores.items()}
 
 
 def f1_score(counts: CountTable, *, split: str | None = None,
              average: Literal["macro", "micro", "weighted"] = "macro", zero_division: float = 0.0) -> float | None:
     """F1 averaged over classes as scikit-learn's ``f1_score(average=...)``; None without labeled examples."""
-    table = per_class(counts, split=split, zero_division=zero_division)
-    if table.empty:
+    table = _scores(counts, split, zero_division)
+    if not table["present"].any():
         return None
     if average == "macro":
         return float(table["f1"].mean())
@@ -156,6 +168,8 @@ def most_confused(counts: CountTable, *, split: str | None = None, top: int = 10
     np.fill_diagonal(off, 0)
     errors = off.sum()
     i, j = np.nonzero(off)
+    import pandas as pd
+
     frame = pd.DataFrame({"true": [counts.classes[a] for a in i], "predicted": [counts.classes[b] for b in j],
                           "count": off[i, j]})
     frame["share_of_errors"] = frame["count"] / errors if errors else 0.0

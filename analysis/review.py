@@ -128,13 +128,13 @@ def count_mistakes(preds: Predictions, split: str = "dev", *, true_class: object
     (2, 1)
     """
     split = check_split(preds, split)
-    frame = preds.counts.select(split).labeled()
-    frame = frame[frame["y_true"] != frame["y_pred"]]
+    table = preds.counts.select(split).labeled()
+    keep = table.y_true != table.y_pred
     if true_class is not None:
-        frame = frame[frame["y_true"] == _class(preds, true_class, "true_class")]
+        keep &= table.y_true == _class(preds, true_class, "true_class")
     if pred_class is not None:
-        frame = frame[frame["y_pred"] == _class(preds, pred_class, "pred_class")]
-    return int(frame["n"].sum())
+        keep &= table.y_pred == _class(preds, pred_class, "pred_class")
+    return int(table.n[keep].sum())
 
 
 def _allocate(n: int, sizes: Mapping[str, int]) -> dict[str, int]:

@@ -78,7 +78,7 @@ with left:
     facts = pd.DataFrame({
         "split": list(preds.splits),
         "rows": [preds.counts.select(s).rows for s in preds.splits],
-        "labeled": [int(preds.counts.select(s).labeled()["n"].sum()) for s in preds.splits],
+        "labeled": [preds.counts.select(s).labeled().rows for s in preds.splits],
     })
     st.dataframe(facts, hide_index=True, width="content")
     st.caption(f"{preds.rows:,} rows · {len(preds.classes)} classes · "
