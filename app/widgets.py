@@ -159,11 +159,16 @@ def _cell_examples(key: str, _preds: Predictions, split: str, true_class: str, p
     return examples(_preds, split=split, true_class=true_class, pred_class=pred_class, limit=limit, offset=offset)
 
 
-def image_uri(cur: Current, value: object) -> str | None:
-    """An ``image`` cell as a URL or data URI; None when missing or outside the data file's folder."""
+@st.cache_data(show_spinner=False, max_entries=20_000)
+def _resolve_image(folder: str, value: object) -> str | None:
     from analysis.review import resolve_image
 
-    return resolve_image(cur.preds.folder, value)
+    return resolve_image(folder, value)
+
+
+def image_uri(cur: Current, value: object) -> str | None:
+    """An ``image`` cell as a URL or data URI; None when missing or outside the data file's folder."""
+    return _resolve_image(str(cur.preds.folder), value)
 
 
 def image_of(cur: Current, value: object) -> bytes | str | None:
