@@ -10,12 +10,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 _EXPORTS = {
-    "columns": ["SPLITS", "ColumnMap", "detect_columns", "natural_key"],
+    "columns": ["SPLITS", "ColumnMap", "detect_columns", "guess_roles", "natural_key"],
     "counts": ["CountTable"],
     "errors": ["ErrorscopeError", "InputError", "TagError"],
     "export": ["export_sheet", "import_sheet", "sheet_csv", "write_sheet"],
     "gaps": ["Gaps", "advice_for", "decompose", "gaps_from_counts"],
-    "load": ["Predictions", "load_predictions"],
+    "load": ["Predictions", "file_columns", "load_predictions"],
     "metrics": ["Confusion", "SplitMetrics", "accuracy", "confusion_matrix", "error_rate", "f1_score",
                 "most_confused", "per_class", "split_metrics"],
     "review": ["count_mistakes", "examples", "resolve_image", "review_sample", "tagged_ids"],
@@ -41,12 +41,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors
-    from analysis.columns import SPLITS, ColumnMap, detect_columns, natural_key  # noqa: F401
+    from analysis.columns import SPLITS, ColumnMap, detect_columns, guess_roles, natural_key  # noqa: F401
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
     from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
-    from analysis.load import Predictions, load_predictions  # noqa: F401
+    from analysis.load import Predictions, file_columns, load_predictions  # noqa: F401
     from analysis.metrics import (  # noqa: F401
         Confusion,
         SplitMetrics,

@@ -67,6 +67,31 @@ def detect_columns(
     >>> detect_columns(["ID", "label", "p_cat", "p_dog"]).probs
     {'cat': 'p_cat', 'dog': 'p_dog'}
     """
+    roles = guess_roles(names, overrides, source=source)
+    taken = {c for c in roles.values() if c is not None}
+    probs = {m.group(1): name for name in names if (m := _PROB.match(name)) and name not in taken}
+    if roles["y_true"] is None:
+        raise InputError(
+            f"{source}: no true-label column; name it y_true (or one of {', '.join(ALIASES['y_true'][1:])}). "
+            f"Columns are {list(names)}"
+        )
+    if roles["y_pred"] is None and not probs:
+        raise InputError(
+            f"{source}: no predictions; add a y_pred column (or one of {', '.join(ALIASES['y_pred'][1:])}) "
+            "or one p_<class> probability column per class"
+        )
+    used = taken | set(probs.values())
+    metadata = tuple(n for n in names if n not in used)
+    return ColumnMap(probs=probs, metadata=metadata, **roles)  # type: ignore[arg-type]
+
+
+def guess_roles(names: Sequence[str], overrides: Mapping[str, str | None] | None = None, *,
+                source: str = "the file") -> dict[str, str | None]:
+    """Each role's column by its name (None where no name fits), with ``overrides`` applied; never guesses twice.
+
+    >>> guess_roles(["gold", "Prediction"])["y_pred"], guess_roles(["gold", "Prediction"])["y_true"]
+    ('Prediction', None)
+    """
     overrides = dict(overrides or {})
     unknown = set(overrides) - set(ROLES)
     if unknown:
@@ -83,21 +108,7 @@ def detect_columns(
             roles[role] = chosen
         else:
             roles[role] = next((by_lower[a] for a in aliases if a in by_lower), None)
-    taken = {c for c in roles.values() if c is not None}
-    probs = {m.group(1): name for name in names if (m := _PROB.match(name)) and name not in taken}
-    if roles["y_true"] is None:
-        raise InputError(
-            f"{source}: no true-label column; name it y_true (or one of {', '.join(ALIASES['y_true'][1:])}). "
-            f"Columns are {list(names)}"
-        )
-    if roles["y_pred"] is None and not probs:
-        raise InputError(
-            f"{source}: no predictions; add a y_pred column (or one of {', '.join(ALIASES['y_pred'][1:])}) "
-            "or one p_<class> probability column per class"
-        )
-    used = taken | set(probs.values())
-    metadata = tuple(n for n in names if n not in used)
-    return ColumnMap(probs=probs, metadata=metadata, **roles)  # type: ignore[arg-type]
+    return roles
 
 
 def natural_key(label: str) -> tuple:

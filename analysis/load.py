@@ -170,6 +170,16 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     return Predictions(path, fmt, cmap, tuple(names), tuple(types), counts, split_values)
 
 
+def file_columns(path: str | os.PathLike) -> tuple[str, ...]:
+    """The column names of a CSV or Parquet file (reads only its header or schema)."""
+    path = Path(path)
+    con = connect()
+    try:
+        return tuple(_describe(con, path, _check_path(path))[0])
+    finally:
+        con.close()
+
+
 def _check_path(path: Path) -> str:
     if not path.exists():
         raise InputError(f"{path}: no such file; give the path of a CSV or Parquet file of predictions")

@@ -111,3 +111,24 @@ def test_gaps(app, demo_path, demo_config):
     warning = at.warning[0].value
     assert warning.startswith(f"**Largest gap: {g.largest.replace('_', ' ')}")
     assert f"{100 * g.known[g.largest]:.2f} percentage points" in warning
+
+
+def test_data_page_maps_unknown_column_names(app, tmp_path):
+    path = tmp_path / "gold.csv"
+    path.write_text("key,gold,guess\n1,cat,cat\n2,cat,dog\n3,dog,dog\n")
+    at = app("data")
+    at.radio[0].set_value("File path").run()
+    at.text_input[0].input(str(path))
+    at.button[0].click().run()
+    assert "no true-label column" in at.error[0].value
+    assert "digits-demo" in [t.value for t in at.sidebar.text]  # still open
+    form = {s.label: s for s in reversed(at.selectbox)}  # the first form: the file that failed to open
+    form["y_true"].set_value("gold")
+    form["y_pred"].set_value("guess")
+    form["id"].set_value("key")
+    next(b for b in at.button if b.label == "Open with these columns").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, at.error[0].value
+    assert "gold" in [t.value for t in at.sidebar.text]  # the dataset is named after the file
+    at.switch_page("views/overview.py").run()
+    assert {m.label: m.value for m in at.metric}["Dev error"] == f"{100 / 3:.2f}%"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis import InputError
+from analysis import InputError, file_columns, guess_roles
 from analysis.columns import ROLES
 from analysis.demo import demo_config
 from app import widgets
@@ -30,10 +30,27 @@ def _open(path: str | Path, *, dataset: str | None = None, overrides: dict | Non
         widgets.open_file(path, dataset=dataset, overrides=overrides)
     except InputError as exc:
         st.session_state["load_error"] = str(exc)
+        st.session_state["failed_file"] = (str(path), overrides or {})
         return
     st.session_state.pop("load_error", None)
+    st.session_state.pop("failed_file", None)
     if human is not None:
         st.session_state["human"] = human
+
+
+def column_form(key: str, names: list[str], roles: dict, submit: str) -> dict | None:
+    """Selectboxes assigning a column to each role; the roles that changed, when submitted."""
+    with st.form(key):
+        chosen = {}
+        cols = st.columns(2)
+        for i, role in enumerate(ROLES):
+            options = [None, *names]
+            chosen[role] = cols[i % 2].selectbox(
+                role, options, index=options.index(roles[role]),
+                format_func=lambda v: "(none)" if v is None else v, help=ROLE_HELP[role])
+        if st.form_submit_button(submit, type="primary"):
+            return {r: c for r, c in chosen.items() if c != roles[r]}
+    return None
 
 
 cur = widgets.current()
@@ -63,6 +80,18 @@ if st.session_state.get("load_error"):
     st.error(st.session_state["load_error"], icon=":material/error:")
     if cur is not None:
         st.caption("The data set that was open stays open, and no tag was changed.")
+    failed, tried = st.session_state.get("failed_file", (None, {}))
+    try:
+        names = list(file_columns(failed)) if failed else []
+    except InputError:
+        names = []  # not even the header could be read: nothing to map
+    if names:
+        st.caption(f"If a column has a name errorscope does not know, say which it is "
+                   f"({widgets.plain(Path(failed).name)}):")
+        changed = column_form("failed_columns", names, guess_roles(names, tried), "Open with these columns")
+        if changed is not None:
+            _open(failed, overrides={**tried, **changed})
+            st.rerun()
 
 cur = widgets.current()
 if cur is None:
@@ -88,19 +117,10 @@ with left:
     st.caption("How errorscope read each column. Correct a role if it guessed wrong.")
     names = list(preds.names)
     roles = preds.columns.role_columns()
-    with st.form("columns"):
-        chosen = {}
-        cols = st.columns(2)
-        for i, role in enumerate(ROLES):
-            options = [None, *names]
-            chosen[role] = cols[i % 2].selectbox(
-                role, options, index=options.index(roles[role]),
-                format_func=lambda v: "(none)" if v is None else v, help=ROLE_HELP[role])
-        if st.form_submit_button("Apply"):
-            changed = {r: c for r, c in chosen.items() if c != roles[r]}
-            if changed:
-                _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed})
-                st.rerun()
+    changed = column_form("columns", names, roles, "Apply")
+    if changed:
+        _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed})
+        st.rerun()
     probs = ", ".join(preds.columns.probs.values()) or "none"
     st.caption(f"Probability columns: {widgets.plain(probs)}")
     st.caption(f"Metadata columns: {widgets.plain(', '.join(preds.columns.metadata) or 'none')}")
