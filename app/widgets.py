@@ -117,7 +117,7 @@ def require() -> Current:
     return cur
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$:])")  # what Markdown or Streamlit's directives would act on
 
 
 def plain(text: object) -> str:
@@ -141,7 +141,7 @@ def timed_page(page) -> None:
     try:
         page.run()  # a page that ends early with st.stop() ends the run here, without the timing
     except ErrorscopeError as exc:  # bad input shows as a message, never as a traceback
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
     ms = (time.perf_counter() - start) * 1000
     st.sidebar.caption(f"Page ran in {ms:.0f} ms", help="Server-side time of this run of the page")
 

@@ -120,7 +120,7 @@ def test_data_page_maps_unknown_column_names(app, tmp_path):
     at.radio[0].set_value("File path").run()
     at.text_input[0].input(str(path))
     at.button[0].click().run()
-    assert "no true-label column" in at.error[0].value
+    assert "no true-label column" in at.error[0].value.replace("\\", "")
     assert "digits-demo" in [t.value for t in at.sidebar.text]  # still open
     form = {s.label: s for s in reversed(at.selectbox)}  # the first form: the file that failed to open
     form["y_true"].set_value("gold")
@@ -132,3 +132,12 @@ def test_data_page_maps_unknown_column_names(app, tmp_path):
     assert "gold" in [t.value for t in at.sidebar.text]  # the dataset is named after the file
     at.switch_page("views/overview.py").run()
     assert {m.label: m.value for m in at.metric}["Dev error"] == f"{100 / 3:.2f}%"
+
+
+def test_user_text_in_messages_is_shown_as_typed_not_as_markup(app, tmp_path):
+    at = app("data")
+    at.radio[0].set_value("File path").run()
+    at.text_input[0].input(str(tmp_path / "[click](x.html) **bold** <b>.csv"))
+    at.button[0].click().run()
+    shown = at.error[0].value  # the Markdown source: every special character escaped
+    assert r"\[click\](x.html) \*\*bold\*\* \<b\>.csv" in shown

@@ -77,7 +77,7 @@ else:
         _open(target)
 
 if st.session_state.get("load_error"):
-    st.error(st.session_state["load_error"], icon=":material/error:")
+    st.error(widgets.plain(st.session_state["load_error"]), icon=":material/error:")
     if cur is not None:
         st.caption("The data set that was open stays open, and no tag was changed.")
     failed, tried = st.session_state.get("failed_file", (None, {}))

@@ -69,7 +69,7 @@ with st.expander("Error categories" + (f" ({len(categories)})" if categories els
                 store.add_category(dataset, name.strip())
                 st.rerun()
             except TagError as exc:
-                st.error(str(exc))
+                st.error(widgets.plain(exc))
     if categories:
         with rename.form("rename_category", clear_on_submit=True, border=False):
             old = st.selectbox("Rename", categories)
@@ -79,7 +79,7 @@ with st.expander("Error categories" + (f" ({len(categories)})" if categories els
                     store.rename_category(dataset, old, new.strip())
                     st.rerun()
                 except TagError as exc:
-                    st.error(str(exc))
+                    st.error(widgets.plain(exc))
         with remove.form("remove_category", border=False):
             gone = st.selectbox("Remove", categories)
             force = st.checkbox("also remove its tags", help="A category that still has tags is kept unless ticked")
@@ -88,10 +88,10 @@ with st.expander("Error categories" + (f" ({len(categories)})" if categories els
                     store.remove_category(dataset, gone, force=force)
                     st.rerun()
                 except TagError as exc:
-                    st.error(str(exc))
+                    st.error(widgets.plain(exc))
 
 if st.session_state.get("tag_error"):
-    st.error(st.session_state.pop("tag_error"), icon=":material/error:")
+    st.error(widgets.plain(st.session_state.pop("tag_error")), icon=":material/error:")
 
 if sample.empty:
     if not preds.counts.select(split).labeled().rows:
@@ -210,5 +210,5 @@ with look:
 with undo:
     if st.button("Undo last edit", icon=":material/undo:"):
         what = store.undo(dataset)
-        st.toast(f"Undone: {what}" if what else "Nothing to undo")
+        st.toast(f"Undone: {widgets.plain(what)}" if what else "Nothing to undo")
         st.rerun()
