@@ -47,13 +47,25 @@ def header_index(page, name: str) -> int:
     return [n.strip() for n in names].index(name)
 
 
-def tick(page, grid, column: int, row: int) -> None:
-    """Select the first cell of ``row`` by clicking, move right to ``column`` and toggle it with the space bar."""
+def select(page, grid, column: int, row: int) -> None:
+    """Select a cell: click the first cell of ``row`` (the grid is a canvas), then move right to ``column``."""
     box = grid.bounding_box()
     page.mouse.click(box["x"] + 20, box["y"] + 35 * (row + 1) + 17)
     for _ in range(column):
         page.keyboard.press("ArrowRight")
+
+
+def tick(page, grid, column: int, row: int) -> None:
+    select(page, grid, column, row)
     page.keyboard.press("Space")
+
+
+def type_into(page, grid, column: int, row: int, text: str) -> None:
+    """Open a text cell's editor, type, and commit with Enter."""
+    select(page, grid, column, row)
+    page.keyboard.press("Enter")
+    page.locator("textarea").first.fill(text)
+    page.keyboard.press("Enter")
 
 
 def add_category(page, name: str) -> None:
@@ -108,10 +120,24 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
         poll(lambda: not tags_in(server.db).empty, what="the tag in the database")
         assert tags_in(server.db).set_index("id").loc[example, "blurry"]
 
+        # a note that a spreadsheet would run as a formula, and a corrected label, on the second row
+        second = cell(grid, 0, 1)
+        type_into(page, grid, header_index(page, "note"), 1, '=HYPERLINK("http://x") smudged')
+        poll(lambda: second in set(tags_in(server.db)["id"]), what="the note in the database")
+        select(page, grid, header_index(page, "corrected label"), 1)
+        page.keyboard.press("Enter")
+        page.keyboard.type("7")
+        page.keyboard.press("Enter")
+        poll(lambda: tags_in(server.db).set_index("id").loc[second, "corrected_label"] == "7",
+             what="the corrected label in the database")
+        saved = tags_in(server.db).set_index("id").loc[second]
+        assert saved["note"] == '=HYPERLINK("http://x") smudged' and saved["reviewed"]
+
         page.reload()
         grid = editor(page)
         assert cell(grid, 0, 0) == example
         poll(lambda: cell(grid, column, 0) == "true", what="the tick after a reload")
+        assert cell(grid, header_index(page, "note"), 1) == '=HYPERLINK("http://x") smudged'
 
         server.stop()
         server.start()
@@ -127,9 +153,18 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
         rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
         dev = {r["category"]: r for r in rows if r["split"] == "dev"}
         assert dev["blurry"]["count"] == "1"
+        assert dev["mislabeled"]["count"] == "0"
         m = confusion_matrix(load_predictions(DEMO / "digits.csv").counts, split="dev").matrix
-        assert float(dev["blurry"]["share"]) == pytest.approx(1.0)  # the one reviewed mistake
-        assert float(dev["blurry"]["ceiling"]) == pytest.approx((m.sum() - m.trace()) / m.sum())
+        assert float(dev["blurry"]["share"]) == pytest.approx(0.5)  # one of the two reviewed mistakes
+        assert float(dev["blurry"]["ceiling"]) == pytest.approx((m.sum() - m.trace()) / m.sum() / 2)
+
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Tagged sheet (CSV)").click()
+        assert info.value.suggested_filename == "digits-demo-sheet.csv"
+        sheet = {r["id"]: r for r in csv.DictReader(open(info.value.path(), encoding="utf-8"))}
+        assert sheet[example]["blurry"] == "1"
+        assert sheet[second]["note"] == "'=HYPERLINK(\"http://x\") smudged"  # neutralized: not a formula
+        assert sheet[second]["corrected_label"] == "7"
 
         # a bad upload: the error shows, the open data and the tag stay
         go(page, server, "Data")
