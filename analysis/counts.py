@@ -87,14 +87,6 @@ class CountTable:
         """The entries with a true label."""
         return self._where(np.array([t is not None for t in self.y_true], dtype=bool))
 
-    @property
-    def frame(self):
-        """The table as a pandas DataFrame: ``split``, ``y_true``, ``y_pred``, ``n``, ``w``."""
-        import pandas as pd
-
-        return pd.DataFrame({"split": self.split, "y_true": self.y_true, "y_pred": self.y_pred, "n": self.n,
-                             "w": self.w})
-
     def matrix(self, *, weighted: bool = False) -> np.ndarray:
         """Confusion counts (or summed weights), rows true class, columns predicted, in ``classes`` order."""
         index = {c: i for i, c in enumerate(self.classes)}

@@ -94,9 +94,6 @@ class Predictions:
     def folder(self) -> Path:
         return self.path.parent
 
-    def source_sql(self) -> str:
-        return _reader_sql(self.path, self.format)
-
     def view_sql(self) -> str:
         """A SELECT giving every row with normalized columns.
 
@@ -121,19 +118,6 @@ class Predictions:
             return con.execute(sql, list(params)).df()
         except duckdb.Error as exc:
             raise InputError(f"{self.path}: {_first_line(exc)}") from exc
-        finally:
-            con.close()
-
-    def probabilities(self, where: str = "TRUE", params: Sequence[object] = ()) -> pd.DataFrame:
-        """``id``, ``y_true`` and one column per class of predicted probabilities, for the rows matching ``where``."""
-        if not self.columns.probs:
-            raise InputError(f"{self.path}: no p_<class> columns, so no probabilities")
-        probs = ", ".join(f"CAST({ident(col)} AS DOUBLE) AS {ident('p_' + cls)}"
-                          for cls, col in sorted(self.columns.probs.items(), key=lambda kv: natural_key(kv[0])))
-        view = self.view_sql().replace(" FROM ", f", {probs} FROM ", 1)
-        con = connect()
-        try:
-            return con.execute(f"SELECT * FROM ({view}) WHERE {where}", list(params)).df()
         finally:
             con.close()
 
