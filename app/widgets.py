@@ -17,9 +17,7 @@ from analysis import ErrorscopeError, InputError, Predictions, load_predictions
 from analysis.tags import TagStore, default_db_path
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
-BLUE, ORANGE, GREEN, VERMILION, SKY, PURPLE, YELLOW, GREY = (
-    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#999999")
-SPLIT_COLOURS = {"train": BLUE, "train_dev": SKY, "dev": ORANGE, "test": VERMILION}
+BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
 SPLIT_LABELS = {"train": "Train", "train_dev": "Train-dev", "dev": "Dev", "test": "Test"}
 
 

@@ -111,6 +111,9 @@ def test_gaps(app, demo_path, demo_config):
     warning = at.warning[0].value
     assert warning.startswith(f"**Largest gap: {g.largest.replace('_', ' ')}")
     assert f"{100 * g.known[g.largest]:.2f} percentage points" in warning
+    table = at.table[0].value.set_index("gap")
+    assert table.loc["Avoidable bias", "percentage points"] == f"{100 * g.avoidable_bias:+.2f}"
+    assert table.loc["Dev overfitting", "percentage points"] == f"{100 * g.dev_overfitting:+.2f}"
 
 
 def test_data_page_maps_unknown_column_names(app, tmp_path):

@@ -61,6 +61,8 @@ def report(g: Gaps) -> None:
                 "(human-level and train, train and train-dev or dev, dev and test).")
         return
     st.plotly_chart(chart(g), config={"displayModeBar": False})
+    st.caption("Grey bars: the error on each set. Blue: the gap between two of them (green when negative). "
+               "Red-orange: the largest gap.")
     largest = g.largest
     if largest is not None and g.known[largest] > 0:
         st.warning(f"**Largest gap: {LABELS[largest].lower()}, {100 * g.known[largest]:.2f} percentage points**"
@@ -72,11 +74,9 @@ def report(g: Gaps) -> None:
     for name, low, high, meaning, advice in GAP_TABLE:
         value = getattr(g, name)
         rows.append({"gap": LABELS[name], "between": f"{LABELS[low]} → {LABELS[high]}",
-                     "percentage points": None if value is None else round(100 * value, 2),
+                     "percentage points": "unknown" if value is None else f"{100 * value:+.2f}",
                      "what it means": meaning, "what to try": "; ".join(advice)})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
-        "percentage points": st.column_config.NumberColumn(format="%+.2f"),
-        "what to try": st.column_config.TextColumn(width="large")})
+    st.table(pd.DataFrame(rows), hide_index=True, border="horizontal")
     missing = []
     if g.human is None:
         missing.append("the human-level error (on the Data page, or below) for avoidable bias")
