@@ -41,8 +41,8 @@ st.dataframe(table, hide_index=True, column_config={
 } | {"macro F1": st.column_config.NumberColumn(format="%.4f")})
 
 st.subheader("Per class")
-split = st.selectbox("Split", cur.preds.splits, index=cur.preds.splits.index("dev") if "dev" in cur.preds.splits else 0,
-                     format_func=widgets.SPLIT_LABELS.get)
+split = st.columns(4)[0].selectbox("Split", cur.preds.splits, format_func=widgets.SPLIT_LABELS.get,
+                                   index=cur.preds.splits.index("dev") if "dev" in cur.preds.splits else 0)
 classes = per_class(counts, split=split)
 if classes.empty:
     st.info("This split has no labeled examples, so no per-class scores.")
@@ -52,9 +52,12 @@ with left:
     shown = classes.reset_index()
     st.dataframe(shown, hide_index=True, column_config={
         "class": st.column_config.TextColumn("class"),
-        "precision": st.column_config.ProgressColumn("precision", min_value=0, max_value=1, format="%.3f"),
-        "recall": st.column_config.ProgressColumn("recall", min_value=0, max_value=1, format="%.3f"),
-        "f1": st.column_config.ProgressColumn("F1", min_value=0, max_value=1, format="%.3f"),
+        "precision": st.column_config.ProgressColumn("precision", min_value=0, max_value=1, format="%.3f",
+                                              width="small"),
+        "recall": st.column_config.ProgressColumn("recall", min_value=0, max_value=1, format="%.3f",
+                                              width="small"),
+        "f1": st.column_config.ProgressColumn("F1", min_value=0, max_value=1, format="%.3f",
+                                              width="small"),
         "support": st.column_config.NumberColumn("support", help="true examples of the class"),
         "predicted": st.column_config.NumberColumn("predicted", help="examples predicted as the class"),
     })
