@@ -144,3 +144,20 @@ def test_user_text_in_messages_is_shown_as_typed_not_as_markup(app, tmp_path):
     at.button[0].click().run()
     shown = at.error[0].value  # the Markdown source: every special character escaped
     assert r"\[click\](x.html) \*\*bold\*\* \<b\>.csv" in shown
+
+
+def test_review_filters_by_category_and_by_not_yet_reviewed(app, tmp_path):
+    with TagStore(tmp_path / "tags.db") as store:
+        store.add_category("digits-demo", "thick strokes")
+    at = app("review")
+    first, second = at.dataframe[0].value["id"].iloc[:2]
+    sampled = len(at.dataframe[0].value)
+    with TagStore(tmp_path / "tags.db") as store:
+        store.edit("digits-demo", first, categories={"thick strokes": True})
+        store.edit("digits-demo", second, reviewed=True)
+    at.selectbox(key="rv_cat").set_value("thick strokes").run()
+    assert at.dataframe[0].value["id"].tolist() == [first]
+    at.selectbox(key="rv_cat").set_value(None).run()
+    at.checkbox(key="rv_unreviewed").check().run()
+    shown = at.dataframe[0].value["id"].tolist()
+    assert len(shown) == sampled - 2 and first not in shown and second not in shown

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import TagError
-from analysis.review import review_sample
+from analysis.review import review_sample, tagged_ids
 from app import widgets
 
 cur = widgets.require()
@@ -49,14 +49,12 @@ with st.sidebar:
                             key="rv_cat")
     unreviewed = st.checkbox("Only not yet reviewed", key="rv_unreviewed")
 
-tags_all = store.tags(dataset)
-ids = None
-if category is not None:
-    ids = tuple(sorted(tags_all.loc[tags_all[category].astype(bool), "id"])) if category in tags_all else ()
+# the tags are read only for what this run shows: a filter by category, or the sample's own rows
+ids = tuple(sorted(tagged_ids(store, dataset, category=category))) if category is not None else None
 sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids)
 if unreviewed and not sample.empty:
-    done = set(tags_all.loc[tags_all["reviewed"].astype(bool), "id"]) if not tags_all.empty else set()
-    sample = sample[~sample["id"].isin(done)]
+    seen = store.tags(dataset, sample["id"].tolist())
+    sample = sample[~sample["id"].isin(set(seen.loc[seen["reviewed"].astype(bool), "id"]))]
 
 # --- categories -------------------------------------------------------------------------------------------
 with st.expander("Error categories" + (f" ({len(categories)})" if categories else " — add the causes you see"),
