@@ -208,8 +208,11 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    if args.file is not None:
-        _load(args.file)  # refuse a bad file here, with the usual one-line error
+    if args.file is not None:  # refuse a missing file or unknown columns here; the app reports the rest
+        from analysis.columns import detect_columns
+        from analysis.load import file_columns
+
+        detect_columns(file_columns(args.file), source=args.file)
     return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
                   human=args.human_error)
 

@@ -271,6 +271,15 @@ def _pred_sql(cmap: ColumnMap, typed: Mapping[str, str]) -> str:
     return f"[{classes}][list_position([{probs}], greatest({probs}))]"
 
 
+def _weight_sql(cmap: ColumnMap) -> str:
+    return f"CAST({ident(cmap.weight)} AS DOUBLE)" if cmap.weight else "1.0"
+
+
+def _raw_split_sql(cmap: ColumnMap, column: str | None = None) -> str:
+    """The split as written, trimmed and lower-cased (``column`` names it when it is not the file's own)."""
+    return f"lower(trim(CAST({ident(column or cmap.split)} AS VARCHAR)))" if cmap.split else "'dev'"
+
+
 def _id_sql(cmap: ColumnMap, typed: Mapping[str, str], fmt: str) -> str:
     if cmap.id is None:
         return f"CAST({_row_sql(fmt)} - 1 AS VARCHAR)"
@@ -284,10 +293,10 @@ def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -
     """
     cols = [
         f"{_id_sql(cmap, typed, fmt)} AS id",
-        (f"lower(trim(CAST({ident(cmap.split)} AS VARCHAR)))" if cmap.split else "'dev'") + " AS raw_split",
+        f"{_raw_split_sql(cmap)} AS raw_split",
         f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
         f"{_pred_sql(cmap, typed)} AS y_pred",
-        (f"CAST({ident(cmap.weight)} AS DOUBLE)" if cmap.weight else "1.0") + " AS weight",
+        f"{_weight_sql(cmap)} AS weight",
     ]
     for i, expr in enumerate(_prob_exprs(cmap)):
         cols.append(f"{expr} AS __p{i}")
@@ -306,7 +315,7 @@ def _grouped_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]
         (ident(cmap.split) if cmap.split else "'dev'") + " AS __s",
         f"{ident(cmap.y_true)} AS __t",
         (ident(cmap.y_pred) if cmap.y_pred else _pred_sql(cmap, typed)) + " AS __y",
-        (f"CAST({ident(cmap.weight)} AS DOUBLE)" if cmap.weight else "1.0") + " AS weight",
+        f"{_weight_sql(cmap)} AS weight",
         f"{ident(cmap.id) if cmap.id else 'NULL'} AS __id",
         *(f"{expr} AS __p{i}" for i, expr in enumerate(_prob_exprs(cmap))),
     ]
@@ -314,7 +323,7 @@ def _grouped_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]
                           {"__s": "__s", "__t": "__t", "__y": "__y"}, extras)
     pred = label_sql("__y", typed[cmap.y_pred]) if cmap.y_pred else "__y"
     outer = [
-        "lower(trim(CAST(__s AS VARCHAR))) AS raw_split",
+        f"{_raw_split_sql(cmap, '__s')} AS raw_split",
         f"{label_sql('__t', typed[cmap.y_true])} AS y_true",
         f"{pred} AS y_pred",
         "sum(n) AS n", "sum(w) AS w", *merge,
@@ -327,7 +336,7 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
     split = "'dev'"
     if cmap.split:
         cases = " ".join(f"WHEN {literal(raw)} THEN {literal(canon)}" for raw, canon in split_values.items())
-        split = f"CASE lower(trim(CAST({ident(cmap.split)} AS VARCHAR))) {cases} END"
+        split = f"CASE {_raw_split_sql(cmap)} {cases} END"
     confidence = "NULL"
     if cmap.probs:
         confidence = f"greatest({', '.join(_prob_exprs(cmap))})"
@@ -342,7 +351,7 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
         f"{split} AS split",
         f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
         f"{_pred_sql(cmap, typed)} AS y_pred",
-        (f"CAST({ident(cmap.weight)} AS DOUBLE)" if cmap.weight else "1.0") + " AS weight",
+        f"{_weight_sql(cmap)} AS weight",
         f"{confidence} AS confidence",
         (f"CAST({ident(cmap.text)} AS VARCHAR)" if cmap.text else "NULL") + " AS text",
         (f"CAST({ident(cmap.image)} AS VARCHAR)" if cmap.image else "NULL") + " AS image",

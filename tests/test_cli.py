@@ -96,13 +96,17 @@ def test_summary_table_is_readable(demo_path):
     (["confusion", "{good}", "--split", "train"], "no split 'train'"),
     (["confusion", "{good}", "--normalize", "rows"], "invalid choice"),
     (["frobnicate"], "invalid choice"),
+    (["app", "nope.csv"], "no such file"),
+    (["app", "{unlabeled}"], "no true-label column"),
 ])
 def test_bad_input_exits_2_with_one_error_line(tmp_path, args, message):
     good = tmp_path / "good.csv"
     good.write_text("id,y_true,y_pred\n1,a,a\n2,a,b\n")
     bad = tmp_path / "bad.csv"
     bad.write_text("id,y_true,y_pred\n1,a,a\n1,a,b\n")
-    proc = run(*[a.format(good=good, bad=bad) for a in args], ok=False)
+    unlabeled = tmp_path / "unlabeled.csv"
+    unlabeled.write_text("id,guess\n1,a\n")
+    proc = run(*[a.format(good=good, bad=bad, unlabeled=unlabeled) for a in args], ok=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
