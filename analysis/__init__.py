@@ -21,7 +21,7 @@ _EXPORTS = {
     "review": ["count_mistakes", "examples", "resolve_image", "review_sample", "tagged_ids"],
     "summary": ["summarize"],
     "tags": ["TagStore", "default_db_path"],
-    "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "wilson_interval"],
+    "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)
@@ -61,4 +61,4 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.review import count_mistakes, examples, resolve_image, review_sample, tagged_ids  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import TagStore, default_db_path  # noqa: F401
-    from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, wilson_interval  # noqa: F401
+    from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401

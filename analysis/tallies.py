@@ -27,7 +27,7 @@ from analysis.review import check_split
 if TYPE_CHECKING:
     from analysis.tags import TagStore
 
-__all__ = ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "wilson_interval"]
+__all__ = ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"]
 
 #: The normal quantile of a two-sided 95% interval.
 Z95 = 1.959964
@@ -168,8 +168,9 @@ def _reviewed_tags(store: TagStore, dataset: str) -> tuple[list[str], pa.Table]:
     return categories, pa.table(columns)
 
 
-def _tally_splits(preds: Predictions, store: TagStore, dataset: str, splits: Sequence[str]) -> list[Tallies]:
-    """The tallies of several (canonical) splits from one query over the file."""
+def tally_splits(preds: Predictions, store: TagStore, dataset: str, splits: Sequence[str]) -> list[Tallies]:
+    """The tallies of several splits (as :func:`tally`), reading the tags once and the file once."""
+    splits = [check_split(preds, split) for split in splits]
     categories, frame = _reviewed_tags(store, dataset)
     sums = ", ".join(f"count(*) FILTER (WHERE t.c{i}) AS c{i}" for i in range(len(categories)))
     sql = ("SELECT p.split, p.y_true = p.y_pred AS correct, count(*) AS n, "
@@ -229,7 +230,7 @@ def tally(preds: Predictions, store: TagStore, dataset: str, *, split: str = "de
     ErrorscopeError
         For a split the file does not have.
     """
-    return _tally_splits(preds, store, dataset, [check_split(preds, split)])[0]
+    return tally_splits(preds, store, dataset, [split])[0]
 
 
 def tallies_side_by_side(preds: Predictions, store: TagStore, dataset: str,
@@ -258,7 +259,7 @@ def tallies_side_by_side(preds: Predictions, store: TagStore, dataset: str,
     if not wanted:
         raise ErrorscopeError(f"{preds.path}: none of the splits {', '.join(map(str, splits))} is in the "
                               f"file (it has {', '.join(preds.splits)})")
-    results = _tally_splits(preds, store, dataset, wanted)
+    results = tally_splits(preds, store, dataset, wanted)
     frames = []
     for result in results:
         frame = result.to_frame().set_index("category")

@@ -8,7 +8,7 @@ import pytest
 from analysis import ErrorscopeError, load_predictions
 from analysis.review import review_sample
 from analysis.tags import TagStore
-from analysis.tallies import CategoryTally, tallies_side_by_side, tally, wilson_interval
+from analysis.tallies import CategoryTally, tallies_side_by_side, tally, tally_splits, wilson_interval
 
 # dev: 7 labeled, 4 mistakes (a1, a3, a5, a6), a7 unlabeled; test: 2 labeled, 1 mistake (a8)
 PREDICTIONS = """id,split,y_true,y_pred
@@ -105,6 +105,7 @@ def test_tallies_of_another_split_and_aliases(preds, tagged):
         ("occluded", 1, 1.0, 0.5), ("blurry", 0, 0.0, 0.0), ("dark", 0, 0.0, 0.0)]
     assert (test.reviewed_correct, test.mislabeled.count) == (0, 0)
     assert tally(preds, tagged, "pets", split="val") == tally(preds, tagged, "pets")
+    assert tally_splits(preds, tagged, "pets", ["val", "test"]) == [tally(preds, tagged, "pets"), test]
 
 
 def test_nothing_reviewed_gives_zero_shares(preds, store):

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.export import export_sheet, sheet_csv
-from analysis.tallies import tally
+from analysis.tallies import tally_splits
 from app import widgets
 
 cur = widgets.require()
@@ -20,7 +20,7 @@ st.caption("Share = the fraction of reviewed mistakes a category explains (an ex
 
 splits = [s for s in ("dev", "test") if s in cur.preds.splits] or list(cur.preds.splits)
 with st.spinner("Counting tags..."):
-    results = [tally(cur.preds, store, cur.dataset, split=s) for s in splits]
+    results = tally_splits(cur.preds, store, cur.dataset, splits)
 
 
 def chart(t) -> go.Figure:
@@ -79,12 +79,11 @@ for col, t in zip(st.columns(len(results), gap="large"), results, strict=True):
 st.divider()
 st.subheader("Downloads")
 stem = widgets.file_stem(cur)
-frames = [t.to_frame().assign(split=t.split) for t in results]
-long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+long = pd.concat([t.to_frame().assign(split=t.split) for t in results], ignore_index=True)
 a, b, c = st.columns(3)
 a.download_button("Tallies (CSV)", sheet_csv(long), file_name=f"{stem}-tallies.csv", mime="text/csv",
                   icon=":material/download:")
 b.download_button("Tallies (JSON)", json.dumps([t.to_dict() for t in results], indent=2),
                   file_name=f"{stem}-tallies.json", mime="application/json", icon=":material/download:")
-c.download_button("Tagged sheet (CSV)", sheet_csv(export_sheet(store, cur.dataset, cur.preds)),
+c.download_button("Tagged sheet (CSV)", lambda: sheet_csv(export_sheet(store, cur.dataset, cur.preds)),  # on click
                   file_name=f"{stem}-sheet.csv", mime="text/csv", icon=":material/download:")
