@@ -373,15 +373,11 @@ def resolve_image(folder: str | os.PathLike[str], value: object) -> str | None:
     text = value.strip()
     if not text or "\x00" in text:
         return None
-    if _URL.match(text):
+    if _URL.match(text) or _DATA_IMAGE.match(text):
         return text
-    if _DATA_IMAGE.match(text):
-        return text
-    if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE) and not re.match(r"^[a-z]:[\\/]", text, re.I):
-        return None  # another scheme: file:, javascript:, data:text/html, ...
+    if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE) or text.startswith(("/", "\\")):
+        return None  # another scheme (file:, javascript:, data:text/html, C:), or an absolute path
     relative = Path(text)
-    if relative.is_absolute() or re.match(r"^([a-z]:)?[\\/]", text, re.IGNORECASE):
-        return None
     try:
         root = Path(folder).resolve(strict=True)
         target = (root / relative).resolve(strict=True)

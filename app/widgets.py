@@ -5,6 +5,7 @@ The pages stay thin: every number comes from ``analysis``; this module only cach
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import time
@@ -14,11 +15,16 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import ErrorscopeError, InputError, Predictions, load_predictions
+from analysis.columns import SPLITS
+from analysis.gaps import LABELS
+from analysis.review import examples, resolve_image
 from analysis.tags import TagStore, default_db_path
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
-SPLIT_LABELS = {"train": "Train", "train_dev": "Train-dev", "dev": "Dev", "test": "Test"}
+SPLIT_LABELS = {split: LABELS[split] for split in SPLITS}
+#: Height of a row in the app's grids, px (the browser tests click rows by it).
+ROW_PX = 35
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,12 @@ def current() -> Current | None:
     return Current(preds, state["dataset"], state.get("human"))
 
 
+def pick_split(preds: Predictions, *, key: str, where=st) -> str:
+    """A split chooser (dev first when the file has it), in ``where`` (the page, the sidebar, a column)."""
+    default = preds.splits.index("dev") if "dev" in preds.splits else 0
+    return where.selectbox("Split", preds.splits, index=default, format_func=SPLIT_LABELS.get, key=key)
+
+
 def require() -> Current:
     """The open data set, or a pointer to the Data page and the end of this page's run."""
     cur = current()
@@ -152,15 +164,11 @@ PAGE_SIZE = 24
 @st.cache_data(show_spinner="Finding the examples...", max_entries=64)
 def _cell_examples(key: str, _preds: Predictions, split: str, true_class: str, pred_class: str,
                    limit: int, offset: int):
-    from analysis.review import examples
-
     return examples(_preds, split=split, true_class=true_class, pred_class=pred_class, limit=limit, offset=offset)
 
 
-@st.cache_data(show_spinner=False, max_entries=20_000)
+@st.cache_data(show_spinner=False, max_entries=2_500)  # images up to 512 KiB are inlined: keep the cache bounded
 def _resolve_image(folder: str, value: object) -> str | None:
-    from analysis.review import resolve_image
-
     return resolve_image(folder, value)
 
 
@@ -175,13 +183,11 @@ def image_of(cur: Current, value: object) -> bytes | str | None:
     if uri is None:
         return None
     if uri.startswith("data:"):
-        import base64
-
         return base64.b64decode(uri.split(",", 1)[1])
     return uri
 
 
-def _details(row, preds: Predictions) -> str:
+def _details(row) -> str:
     parts = [f"true {row['y_true']}", f"pred {row['y_pred']}"]
     if row.get("confidence") is not None and row["confidence"] == row["confidence"]:
         parts.append(f"conf {row['confidence']:.2f}")
@@ -203,7 +209,7 @@ def show_examples(cur: Current, frame, *, columns: int = 6) -> None:
                     st.caption(":material/broken_image: image not found or outside the data folder")
                 else:
                     st.image(picture, width="stretch")
-                st.caption(f"**{plain(row['id'])}**  \n{plain(_details(row, preds))}")
+                st.caption(f"**{plain(row['id'])}**  \n{plain(_details(row))}")
         return
     shown = ["id", "y_true", "y_pred", "confidence"] + (["text"] if preds.columns.text else [])
     shown += [c for c in frame.columns if c in preds.columns.metadata]

@@ -25,9 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis import load_predictions  # noqa: E402
+import duckdb  # noqa: E402
+
+from analysis.load import literal  # noqa: E402
 from analysis.tags import TagStore  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, editor, header_index, tick  # noqa: E402
 
 OPENS = 5
 EDITS = 7
@@ -62,7 +64,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     path = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "bench" / "data" / "preds_10M.parquet").resolve()
-    preds = load_predictions(path)
+    rows_in_file = duckdb.sql(f"SELECT count(*) FROM {literal(str(path))}").fetchall()[0][0]  # Parquet: metadata
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "tags.db"
         with TagStore(db) as store:
@@ -80,21 +82,16 @@ def main() -> None:
                 context.close()
 
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(120_000)
                 start = time.perf_counter()
                 page.goto(f"{server.url}/review")
-                grid = page.locator("[data-testid=stDataFrame]").first
-                grid.locator("#glide-cell-0-0").wait_for(state="attached", timeout=120_000)
+                grid = editor(page)
                 page.wait_for_selector(IDLE)
                 review_open = time.perf_counter() - start
-                names = [n.strip() for n in grid.locator("[role=columnheader]").all_inner_texts()]
-                column = names.index("blurry")
+                column = header_index(page, "blurry")
                 edits = []
                 for row in range(EDITS):
-                    box = grid.bounding_box()
-                    page.mouse.click(box["x"] + 20, box["y"] + 35 * (row + 1) + 17)
-                    for _ in range(column):
-                        page.keyboard.press("ArrowRight")
-                    page.keyboard.press("Space")
+                    tick(page, grid, column, row)
                     progress = f"Reviewed {row + 1} of"
                     page.get_by_text(progress).wait_for(timeout=60_000)
                     page.wait_for_selector(IDLE)
@@ -115,7 +112,7 @@ def main() -> None:
     ]
     lines = [
         "# Dashboard benchmark", "",
-        f"Measured {date.today()} with `python bench/dashboard.py` on `{path.name}` ({preds.rows:,} rows, "
+        f"Measured {date.today()} with `python bench/dashboard.py` on `{path.name}` ({rows_in_file:,} rows, "
         f"{path.stat().st_size / 2**20:,.0f} MiB), headless Chromium against a real `errorscope app` server.", "",
         f"Machine: {platform.machine()}, {__import__('os').cpu_count()} cores; Python {platform.python_version()}.", "",
         "| what | measured | target | result |", "| --- | ---: | --- | --- |",

@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 from analysis import load_predictions, review_sample  # noqa: E402
 from analysis.demo import demo_config  # noqa: E402
 from analysis.tags import TagStore  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, editor, select  # noqa: E402
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
          ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
@@ -54,13 +54,8 @@ def main() -> None:
                     page.get_by_role("link", name=link).click()
                     page.get_by_role("heading").first.wait_for()
                     page.wait_for_selector(IDLE)
-                    if name == "confusion":  # show the examples of a cell: true 6, predicted 1
-                        grid = page.locator("[data-testid=stDataFrame]").first
-                        grid.locator("#glide-cell-0-0").wait_for(state="attached")
-                        box = grid.bounding_box()
-                        page.mouse.click(box["x"] + 10, box["y"] + 35 + 17)
-                        for key in ["ArrowRight"] * 2 + ["ArrowDown"] * 6:
-                            page.keyboard.press(key)
+                    if name == "confusion":  # show the examples of a cell: true 6 (row 6), predicted 1 (column 2)
+                        select(page, editor(page), 2, 6)
                         page.locator("[data-testid=stImage]").first.wait_for()
                     page.wait_for_selector(IDLE)
                     page.wait_for_load_state("networkidle")

@@ -51,3 +51,24 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture
+def new_store(tmp_path):
+    """Open a tag store in tmp_path by file name (all closed at the end of the test)."""
+    from analysis.tags import TagStore
+
+    opened = []
+
+    def _open(name: str = "tags.db", user: str = "t") -> TagStore:
+        opened.append(TagStore(tmp_path / name, user=user, synchronous="NORMAL"))  # no fsync: faster tests
+        return opened[-1]
+
+    yield _open
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(new_store):
+    return new_store()

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "demo_data"
+from tests.conftest import DEMO as DEMO_DIR
+
 CLASSES = [str(c) for c in range(10)]
 PROBS = [f"p_{c}" for c in CLASSES]
 COLUMNS = ["id", "split", "y_true", "y_pred", *PROBS, "weight", "image", "stroke", "position", "noise", "ink"]
@@ -18,12 +19,8 @@ SPLITS = ["train", "train_dev", "dev", "test"]
 
 
 @pytest.fixture(scope="module")
-def meta() -> dict:
-    return json.loads((DEMO_DIR / "demo.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def frame(meta) -> pd.DataFrame:
+def frame() -> pd.DataFrame:
+    meta = json.loads((DEMO_DIR / "demo.json").read_text(encoding="utf-8"))
     return pd.read_csv(DEMO_DIR / meta["file"], dtype={"id": str, "y_true": str, "y_pred": str})
 
 
@@ -37,10 +34,10 @@ def split_errors(frame: pd.DataFrame) -> dict[str, float]:
     return {s: float(wrong[frame["split"] == s].mean()) for s in SPLITS}
 
 
-def test_demo_json(meta):
-    assert meta["file"] == "digits.csv"
-    assert meta["dataset"] == "digits-demo"
-    assert 0 < meta["human_error"] < 0.05
+def test_demo_json(demo_config):
+    assert demo_config["file"] == "digits.csv"
+    assert demo_config["dataset"] == "digits-demo"
+    assert 0 < demo_config["human_error"] < 0.05
 
 
 def test_columns_and_values(frame):
@@ -106,10 +103,10 @@ def test_mislabeled(frame, mislabeled):
         assert 0.02 <= share <= 0.05
 
 
-def test_four_gaps_are_positive(frame, meta):
+def test_four_gaps_are_positive(frame, demo_config):
     err = split_errors(frame)
     gaps = {
-        "avoidable bias": err["train"] - meta["human_error"],
+        "avoidable bias": err["train"] - demo_config["human_error"],
         "variance": err["train_dev"] - err["train"],
         "data mismatch": err["dev"] - err["train_dev"],
         "dev overfitting": err["test"] - err["dev"],

@@ -11,7 +11,6 @@ import pytest
 from analysis import ErrorscopeError, load_predictions
 from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet
 from analysis.review import review_sample
-from analysis.tags import TagStore
 from analysis.tallies import tally
 
 PREDICTIONS = """id,split,y_true,y_pred,p_cat,p_dog,text,source
@@ -30,12 +29,11 @@ def preds(write):
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = TagStore(tmp_path / "tags.db", user="t", synchronous="NORMAL")
+def store(new_store):
+    store = new_store()
     for name in ("blurry", "dark"):
         store.add_category(DATASET, name)
-    yield store
-    store.close()
+    return store
 
 
 @pytest.fixture
@@ -117,13 +115,13 @@ TRICKY = ["=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'", "''x", "plain", "a'
           "=cmd|' /C calc'!A0"]
 
 
-def test_every_cell_reads_back_as_written(write, tmp_path):
+def test_every_cell_reads_back_as_written(write, tmp_path, new_store):
     """Each tricky text as an id, a category name, a note and a corrected label, out and back in."""
     ids = [t for t in TRICKY if t == t.strip() and "\n" not in t and "\r" not in t]  # the loader trims ids
     preds = load_predictions(write("p.csv", "id,y_true,y_pred\n" + "".join(
         '"' + i.replace('"', '""') + '",a,b\n' for i in ids)))
     assert sorted(preds.query("SELECT id FROM preds")["id"]) == sorted(ids)
-    first = TagStore(tmp_path / "first.db", user="t", synchronous="NORMAL")
+    first = new_store("first.db")
     first.add_category(DATASET, "=cat")
     first.add_category(DATASET, "-cat")
     for number, text in enumerate(TRICKY):
@@ -131,20 +129,19 @@ def test_every_cell_reads_back_as_written(write, tmp_path):
                    categories={"=cat": number % 2 == 0, "-cat": number % 3 == 0})
     path = tmp_path / "sheet.csv"
     write_sheet(export_sheet(first, DATASET, preds), path)
-    second = TagStore(tmp_path / "second.db", user="t", synchronous="NORMAL")
+    second = new_store("second.db")
     assert import_sheet(second, DATASET, preds, path, create_categories=True) == len(ids)
     assert second.categories(DATASET) == ["=cat", "-cat"]
     keep = ["id", "mislabeled", "corrected_label", "note", "=cat", "-cat"]
     pd.testing.assert_frame_equal(second.tags(DATASET)[keep], first.tags(DATASET)[keep])
     assert set(second.tags(DATASET)["note"]) >= {"'", "''x", " =spaced", "-"}
-    first.close()
-    second.close()
 
 
-def test_demo_sheet_imported_into_an_empty_database_gives_the_same_tallies(demo_path, demo_config, tmp_path):
+def test_demo_sheet_imported_into_an_empty_database_gives_the_same_tallies(demo_path, demo_config, tmp_path,
+                                                                         new_store):
     preds = load_predictions(demo_path)
     dataset = demo_config["dataset"]
-    first = TagStore(tmp_path / "first.db", user="a", synchronous="NORMAL")
+    first = new_store("first.db", user="a")
     for name in ("thick stroke", "noisy", "=odd"):
         first.add_category(dataset, name)
     for i, row in enumerate(review_sample(preds, n=25, correct=6).itertuples()):
@@ -157,7 +154,7 @@ def test_demo_sheet_imported_into_an_empty_database_gives_the_same_tallies(demo_
     path = tmp_path / "sheet.csv"
     write_sheet(export_sheet(first, dataset, preds), path)
 
-    second = TagStore(tmp_path / "second.db", user="b", synchronous="NORMAL")
+    second = new_store("second.db", user="b")
     assert import_sheet(second, dataset, preds, path, create_categories=True) == 25 + 6 + 1
     assert second.categories(dataset) == ["thick stroke", "noisy", "=odd"]
     for split in ("dev", "test"):
@@ -165,8 +162,6 @@ def test_demo_sheet_imported_into_an_empty_database_gives_the_same_tallies(demo_
     keep = ["id", "reviewed", "mislabeled", "corrected_label", "note", "thick stroke", "noisy", "=odd"]
     pd.testing.assert_frame_equal(second.tags(dataset)[keep], first.tags(dataset)[keep])
     assert import_sheet(second, dataset, preds, path) == 0  # importing it again changes nothing
-    first.close()
-    second.close()
 
 
 # --- import -------------------------------------------------------------------------------------------------

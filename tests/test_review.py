@@ -20,7 +20,6 @@ from analysis.review import (
     review_sample,
     tagged_ids,
 )
-from analysis.tags import TagStore
 
 # 10 mistakes (cat 6, dog 3, bird 1), 5 correct, 1 unlabeled in dev; 2 mistakes in test
 ROWS = [
@@ -95,9 +94,14 @@ def test_stratified_sample_is_proportional_to_each_class_mistakes(small):
     assert sample["id"].tolist() == [i for i in by_hash(MISTAKES) if i in cats + dogs]  # in sample order
 
 
-def test_stratified_sample_of_ten_takes_every_class_share(small):
-    sample = review_sample(small, n=10, stratify=True, seed=3)
-    assert sample["y_true"].value_counts().to_dict() == {"cat": 6, "dog": 3, "bird": 1}
+def test_stratified_sample_gives_the_remainder_to_the_largest_fraction(small):
+    # n=7 over cat 6, dog 3, bird 1: 4.2 + 2.1 + 0.7 -> 4 + 2 + 0, and the one left goes to bird (0.7)
+    sample = review_sample(small, n=7, stratify=True, seed=3)
+    assert sample["y_true"].value_counts().to_dict() == {"cat": 4, "dog": 2, "bird": 1}
+    ranked = by_hash(MISTAKES, seed=3)
+    firsts = [i for i in ranked if i.startswith("c")][:4] + [i for i in ranked if i.startswith("d")][:2] + [
+        i for i in ranked if i.startswith("b")][:1]
+    assert sample["id"].tolist() == [i for i in ranked if i in firsts]  # each class's first by hash, in hash order
 
 
 def test_correct_predictions_mixed_in_with_a_flag(small):
@@ -120,8 +124,7 @@ def test_filters_by_class_and_ids(small):
     assert review_sample(small, split="validation", n=2)["id"].tolist() == by_hash(MISTAKES)[:2]
 
 
-def test_tagged_ids_feed_the_filters(small, tmp_path):
-    store = TagStore(tmp_path / "tags.db", user="t", synchronous="NORMAL")
+def test_tagged_ids_feed_the_filters(small, store):
     store.add_category("pets", "blurry")
     store.edit("pets", "c1", categories={"blurry": True})
     store.edit("pets", "d1", categories={"blurry": True}, mislabeled=True)
@@ -135,7 +138,6 @@ def test_tagged_ids_feed_the_filters(small, tmp_path):
     assert blurry["id"].tolist() == by_hash(["c1", "d1"])
     with pytest.raises(ErrorscopeError, match="no category 'dark'.*'blurry'"):
         tagged_ids(store, "pets", category="dark")
-    store.close()
 
 
 def test_sample_on_the_demo_data_matches_pandas(demo_path):

@@ -7,7 +7,6 @@ import pytest
 
 from analysis import ErrorscopeError, load_predictions
 from analysis.review import review_sample
-from analysis.tags import TagStore
 from analysis.tallies import CategoryTally, tallies_side_by_side, tally, tally_splits, wilson_interval
 
 # dev: 7 labeled, 4 mistakes (a1, a3, a5, a6), a7 unlabeled; test: 2 labeled, 1 mistake (a8)
@@ -28,13 +27,6 @@ a10,dev,bird,bird
 @pytest.fixture
 def preds(write):
     return load_predictions(write("p.csv", PREDICTIONS))
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = TagStore(tmp_path / "tags.db", user="t", synchronous="NORMAL")
-    yield store
-    store.close()
 
 
 @pytest.fixture

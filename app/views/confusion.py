@@ -16,8 +16,7 @@ st.title("Confusion matrix")
 NORMALIZE = {"Counts": None, "Share of true class (recall)": "true", "Share of predicted class (precision)": "pred",
              "Share of all": "all"}
 c1, c2, c3 = st.columns([1, 2, 1])
-default = preds.splits.index("dev") if "dev" in preds.splits else 0
-split = c1.selectbox("Split", preds.splits, index=default, format_func=widgets.SPLIT_LABELS.get, key="cm_split")
+split = widgets.pick_split(preds, key="cm_split", where=c1)
 norm_label = c2.selectbox("Show", list(NORMALIZE), key="cm_norm")
 weighted = c3.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_weighted",
                      help="Sum example weights instead of counting examples" if preds.counts.weighted
@@ -62,6 +61,17 @@ def styled_matrix():
     return frame.style.apply(colours, axis=None).format(_fmt)
 
 
+def pick(source: str, cell: tuple[str, str, str]) -> None:
+    """Show ``cell``'s examples when ``source`` (the matrix or the pairs) newly selected it.
+
+    A selection stays in its widget across reruns; comparing with the last one lets a newer pick in the other
+    widget win.
+    """
+    if st.session_state.get(source) != cell:
+        st.session_state[source] = cell
+        st.session_state["cm_cell"] = cell
+
+
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.caption("Rows are true classes, columns predicted ones; grey cells are correct predictions, the darker "
@@ -72,10 +82,7 @@ with left:
     cells = event.selection.cells if event and event.selection else []
     if cells:
         row, column = cells[0]
-        picked = (split, labels[int(row)], str(column))
-        if st.session_state.get("cm_last_click") != picked:
-            st.session_state["cm_last_click"] = picked
-            st.session_state["cm_cell"] = picked
+        pick("cm_last_click", (split, labels[int(row)], str(column)))
 
 with right:
     st.subheader("Most confused pairs")
@@ -94,10 +101,7 @@ with right:
         rows = chosen.selection.rows if chosen and chosen.selection else []
         if rows:
             row = pairs.iloc[rows[0]]
-            picked = (split, str(row["true"]), str(row["predicted"]))
-            if st.session_state.get("cm_last_pair") != picked:
-                st.session_state["cm_last_pair"] = picked
-                st.session_state["cm_cell"] = picked
+            pick("cm_last_pair", (split, str(row["true"]), str(row["predicted"])))
 
 cell = st.session_state.get("cm_cell")
 st.divider()

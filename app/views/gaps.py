@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import Gaps, decompose, gaps_from_counts
-from analysis.gaps import GAP_TABLE, LABELS, meaning_of
+from analysis.gaps import GAP_TABLE, LABELS, LEVELS, meaning_of
 from app import widgets
 
 st.title("Bias and variance")
@@ -19,7 +19,7 @@ def chart(g: Gaps) -> go.Figure:
     fig = go.Figure()
     largest = g.largest
     x, levels = [], []
-    for level in ("human", "train", "train_dev", "dev", "test"):
+    for level in LEVELS:
         value = getattr(g, level)
         if value is not None:
             levels.append((LABELS[level], value))
@@ -87,20 +87,20 @@ def report(g: Gaps) -> None:
 
 
 cur = widgets.current()
+measured = gaps_from_counts(cur.preds.counts, human=cur.human) if cur else decompose()
 from_file, typed = st.tabs(["From the open file", "Typed in"])
 with from_file:
     if cur is None:
         st.info("No predictions file is open: type the errors in the other tab, or open a file on the Data page.")
     else:
-        report(gaps_from_counts(cur.preds.counts, human=cur.human))
+        report(measured)
 with typed:
     st.caption("Errors in percent; leave a box empty when you do not know it.")
-    defaults = gaps_from_counts(cur.preds.counts, human=cur.human) if cur else decompose()
     with st.form("typed_gaps"):
         cols = st.columns(5)
         values = {}
-        for col, level in zip(cols, ("human", "train", "train_dev", "dev", "test"), strict=True):
-            start = getattr(defaults, level)
+        for col, level in zip(cols, LEVELS, strict=True):
+            start = getattr(measured, level)
             values[level] = col.number_input(f"{LABELS[level]} error (%)", min_value=0.0, max_value=100.0,
                                              value=None if start is None else round(100 * start, 2), step=0.1,
                                              format="%.2f", key=f"typed_{level}")

@@ -41,8 +41,7 @@ st.dataframe(table, hide_index=True, column_config={
 } | {"macro F1": st.column_config.NumberColumn(format="%.4f")})
 
 st.subheader("Per class")
-split = st.columns(4)[0].selectbox("Split", cur.preds.splits, format_func=widgets.SPLIT_LABELS.get,
-                                   index=cur.preds.splits.index("dev") if "dev" in cur.preds.splits else 0)
+split = widgets.pick_split(cur.preds, key="ov_split", where=st.columns(4)[0])
 classes = per_class(counts, split=split)
 if classes.empty:
     st.info("This split has no labeled examples, so no per-class scores.")

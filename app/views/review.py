@@ -19,9 +19,6 @@ store = widgets.store()
 dataset = cur.dataset
 st.title("Review mistakes")
 
-FIXED = ("mislabeled", "corrected_label", "note", "reviewed")
-
-
 @st.cache_data(show_spinner="Drawing the sample...", max_entries=32)
 def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pred_class, ids):
     return review_sample(_preds, split=split, n=n, seed=seed, stratify=stratify, correct=correct,
@@ -31,8 +28,7 @@ def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pre
 # --- the sample -------------------------------------------------------------------------------------------
 with st.sidebar:
     st.subheader("Sample")
-    default = preds.splits.index("dev") if "dev" in preds.splits else 0
-    split = st.selectbox("Split", preds.splits, index=default, format_func=widgets.SPLIT_LABELS.get, key="rv_split")
+    split = widgets.pick_split(preds, key="rv_split")
     n = st.number_input("Mistakes to review", min_value=1, max_value=2000, value=100, step=10, key="rv_n")
     seed = st.number_input("Seed", min_value=0, value=0, step=1, key="rv_seed",
                            help="The same seed draws the same sample, today and after a restart.")
@@ -49,12 +45,13 @@ with st.sidebar:
                             key="rv_cat")
     unreviewed = st.checkbox("Only not yet reviewed", key="rv_unreviewed")
 
-# the tags are read only for what this run shows: a filter by category, or the sample's own rows
+# the tags are read only for what this run shows: a filter by category, and the sample's own rows
 ids = tuple(sorted(tagged_ids(store, dataset, category=category))) if category is not None else None
 sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids)
-if unreviewed and not sample.empty:
-    seen = store.tags(dataset, sample["id"].tolist())
-    sample = sample[~sample["id"].isin(set(seen.loc[seen["reviewed"].astype(bool), "id"]))]
+tags = store.tags(dataset, sample["id"].tolist()).set_index("id").reindex(sample["id"])  # NaN: never tagged
+if unreviewed:
+    keep = ~tags["reviewed"].eq(True).to_numpy()
+    sample, tags = sample[keep], tags[keep]
 
 # --- categories -------------------------------------------------------------------------------------------
 with st.expander("Error categories" + (f" ({len(categories)})" if categories else " — add the causes you see"),
@@ -102,7 +99,6 @@ if sample.empty:
 
 # --- the sheet: built from the database on every run --------------------------------------------------------
 ids_shown = sample["id"].tolist()
-tags = store.tags(dataset, ids_shown).set_index("id") if ids_shown else pd.DataFrame()
 sheet = pd.DataFrame({"id": ids_shown})
 if preds.columns.image:
     sheet["image"] = [widgets.image_uri(cur, v) for v in sample["image"]]
@@ -112,21 +108,13 @@ sheet["true"] = sample["y_true"].to_numpy()
 sheet["predicted"] = sample["y_pred"].to_numpy()
 if preds.columns.probs:
     sheet["confidence"] = sample["confidence"].to_numpy()
-
-
-def _tag(column: str, fill):
-    if column in tags.columns:
-        return [tags[column].get(i, fill) if i in tags.index else fill for i in ids_shown]
-    return [fill] * len(ids_shown)
-
-
 for c in categories:
-    sheet[f"cat:{c}"] = [bool(v) if v is not None and v == v else False for v in _tag(c, False)]
-sheet["mislabeled"] = [bool(v) for v in _tag("mislabeled", False)]
-sheet["corrected_label"] = [v if isinstance(v, str) else None for v in _tag("corrected_label", None)]
-sheet["note"] = [v if isinstance(v, str) else "" for v in _tag("note", "")]
-sheet["reviewed"] = [bool(v) for v in _tag("reviewed", False)]
-if "correct" in sample and sample["correct"].any():
+    sheet[f"cat:{c}"] = tags[c].eq(True).to_numpy()
+sheet["mislabeled"] = tags["mislabeled"].eq(True).to_numpy()
+sheet["corrected_label"] = [v if isinstance(v, str) else None for v in tags["corrected_label"]]
+sheet["note"] = [v if isinstance(v, str) else "" for v in tags["note"]]
+sheet["reviewed"] = tags["reviewed"].eq(True).to_numpy()
+if sample["correct"].any():
     sheet["correct"] = sample["correct"].to_numpy()
 meta = [c for c in preds.columns.metadata if c in sample.columns]
 for c in meta:
@@ -181,9 +169,7 @@ for c in meta:
     config[f"meta:{c}"] = st.column_config.Column(c, disabled=True)
 
 st.data_editor(sheet, key=editor_key, on_change=save, hide_index=True, column_config=config,
-               disabled=["id", "image", "text", "true", "predicted", "confidence", "correct",
-                         *[f"meta:{c}" for c in meta]],
-               height=min(38 + 35 * len(sheet), 600), row_height=35)
+               height=min(38 + 35 * len(sheet), 600), row_height=widgets.ROW_PX)
 if not categories:
     st.caption("Add error categories above to get one checkbox column per category.")
 

@@ -19,6 +19,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+GRID = "[data-testid=stDataFrame]"
+#: Height of a grid row in the app (app.widgets.ROW_PX; tests/test_app.py checks they agree).
+ROW_PX = 35
 
 
 def pytest_collection_modifyitems(items):
@@ -86,7 +89,11 @@ class Server:
             except OSError:
                 return False
 
-        poll(healthy, timeout=60, interval=0.2, what="the server's health check")
+        try:
+            poll(healthy, timeout=60, interval=0.2, what="the server's health check")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -137,3 +144,51 @@ def open_page(page, url: str) -> None:
 
 def wait_idle(page) -> None:
     page.wait_for_selector(IDLE, timeout=30_000)
+
+
+# --- driving the pages, as a user does (the grids are canvases: cells are reached by position and keys) ---
+
+
+def go(page, server, name: str) -> None:
+    """Open a page from the sidebar, as a user does."""
+    open_page(page, server.url)
+    page.get_by_role("link", name=name).click()
+    page.get_by_role("heading", name=name if name != "Review" else "Review mistakes").first.wait_for()
+
+
+def editor(page):
+    grid = page.locator(GRID).first
+    grid.wait_for()
+    grid.locator("#glide-cell-0-0").wait_for(state="attached")
+    return grid
+
+
+def cell(grid, column: int, row: int) -> str:
+    return grid.locator(f"#glide-cell-{column}-{row}").inner_text()
+
+
+def header_index(page, name: str) -> int:
+    """Position of a column in the review grid (the hidden accessible table has the header names)."""
+    names = page.locator(GRID).first.locator("[role=columnheader]").all_inner_texts()
+    return [n.strip() for n in names].index(name)
+
+
+def select(page, grid, column: int, row: int) -> None:
+    """Select a cell: click the first cell of ``row`` (the grid is a canvas), then move right to ``column``."""
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 20, box["y"] + ROW_PX * (row + 1) + ROW_PX // 2)
+    for _ in range(column):
+        page.keyboard.press("ArrowRight")
+
+
+def tick(page, grid, column: int, row: int) -> None:
+    select(page, grid, column, row)
+    page.keyboard.press("Space")
+
+
+def type_into(page, grid, column: int, row: int, text: str) -> None:
+    """Open a text cell's editor, type, and commit with Enter."""
+    select(page, grid, column, row)
+    page.keyboard.press("Enter")
+    page.locator("textarea").first.fill(text)
+    page.keyboard.press("Enter")

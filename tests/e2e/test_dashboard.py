@@ -11,61 +11,28 @@ import pytest
 from analysis import confusion_matrix, load_predictions
 from analysis.tags import TagStore
 from tests.conftest import DEMO
-from tests.e2e.conftest import Server, open_page, poll
+from tests.e2e.conftest import (
+    GRID,
+    ROW_PX,
+    Server,
+    cell,
+    editor,
+    go,
+    header_index,
+    open_page,
+    poll,
+    select,
+    tick,
+    type_into,
+)
 
 DATASET = "digits-demo"
-GRID = "[data-testid=stDataFrame]"
 
 
 def tags_in(db) -> pd.DataFrame:
     """The tags as the database has them, read by a separate connection."""
     with TagStore(db) as store:
         return store.tags(DATASET)
-
-
-def go(page, server, name: str) -> None:
-    """Open a page from the sidebar, as a user does."""
-    open_page(page, server.url)
-    page.get_by_role("link", name=name).click()
-    page.get_by_role("heading", name=name if name != "Review" else "Review mistakes").first.wait_for()
-
-
-def editor(page):
-    grid = page.locator(GRID).first
-    grid.wait_for()
-    grid.locator("#glide-cell-0-0").wait_for(state="attached")
-    return grid
-
-
-def cell(grid, column: int, row: int) -> str:
-    return grid.locator(f"#glide-cell-{column}-{row}").inner_text()
-
-
-def header_index(page, name: str) -> int:
-    """Position of a column in the review grid (the hidden accessible table has the header names)."""
-    names = page.locator(GRID).first.locator("[role=columnheader]").all_inner_texts()
-    return [n.strip() for n in names].index(name)
-
-
-def select(page, grid, column: int, row: int) -> None:
-    """Select a cell: click the first cell of ``row`` (the grid is a canvas), then move right to ``column``."""
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 20, box["y"] + 35 * (row + 1) + 17)
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-
-
-def tick(page, grid, column: int, row: int) -> None:
-    select(page, grid, column, row)
-    page.keyboard.press("Space")
-
-
-def type_into(page, grid, column: int, row: int, text: str) -> None:
-    """Open a text cell's editor, type, and commit with Enter."""
-    select(page, grid, column, row)
-    page.keyboard.press("Enter")
-    page.locator("textarea").first.fill(text)
-    page.keyboard.press("Enter")
 
 
 def add_category(page, name: str) -> None:
@@ -100,7 +67,7 @@ def test_confusion_matrix_click_through_to_examples(page, demo_server):
     grid = editor(page)
     assert cell(grid, 0, true) == labels[true] and cell(grid, last + 1, true) == str(m[true, last])
     box = grid.bounding_box()
-    page.mouse.click(box["x"] + box["width"] - 20, box["y"] + 35 * (true + 1) + 17)
+    page.mouse.click(box["x"] + box["width"] - 20, box["y"] + ROW_PX * (true + 1) + ROW_PX // 2)
     page.get_by_role("heading", name=f"True {labels[true]}, predicted {labels[last]}").wait_for()
     images = page.locator("[data-testid=stImage] img")
     poll(lambda: images.count() == m[true, last], what=f"{m[true, last]} example images")
@@ -150,7 +117,7 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
             page.get_by_role("button", name="Tallies (CSV)").click()
         download = info.value
         assert download.suggested_filename == "digits-demo-tallies.csv"
-        rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+        rows = list(csv.DictReader(io.StringIO(download.path().read_text(encoding="utf-8"))))
         dev = {r["category"]: r for r in rows if r["split"] == "dev"}
         assert dev["blurry"]["count"] == "1"
         assert dev["mislabeled"]["count"] == "0"
@@ -161,7 +128,7 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
         with page.expect_download() as info:
             page.get_by_role("button", name="Tagged sheet (CSV)").click()
         assert info.value.suggested_filename == "digits-demo-sheet.csv"
-        sheet = {r["id"]: r for r in csv.DictReader(open(info.value.path(), encoding="utf-8"))}
+        sheet = {r["id"]: r for r in csv.DictReader(io.StringIO(info.value.path().read_text(encoding="utf-8")))}
         assert sheet[example]["blurry"] == "1"
         assert sheet[second]["note"] == "'=HYPERLINK(\"http://x\") smudged"  # neutralized: not a formula
         assert sheet[second]["corrected_label"] == "7"
