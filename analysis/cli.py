@@ -110,7 +110,7 @@ def _open_store(db: str | None, *, dataset: str | None = None):
     if dataset is not None and not path.exists():
         raise ErrorscopeError(f"no tag store at {path}; give its path with --db (or set ERRORSCOPE_DB)")
     store = TagStore(path)
-    if dataset is not None and not store.categories(dataset) and store.tags(dataset).empty:
+    if dataset is not None and dataset not in store.datasets():
         store.close()
         raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store {path}; "
                               "check the dataset name")
@@ -162,7 +162,9 @@ def cmd_tallies(args: argparse.Namespace) -> None:
         print(json.dumps(result.to_dict(), indent=2))
         return
     if args.csv:
-        sys.stdout.write(result.to_frame().to_csv(index=False, lineterminator="\n"))
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(result.to_frame()))  # category names are user text: no formulas
         return
     reviewed = result.reviewed_errors
     lines = [f"{args.predictions} [{result.split}]: {result.errors:,} errors ({_pct(result.error_rate)} "
@@ -225,14 +227,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
                   human=config["human_error"])
 
 
-def _server_options(parser: argparse.ArgumentParser) -> None:
+def _db_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="tag database (default: $ERRORSCOPE_DB or ./errorscope.db)")
+
+
+def _format_options(parser: argparse.ArgumentParser) -> None:
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    _db_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
 
 
 def _tag_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="tag database (default: $ERRORSCOPE_DB or ./errorscope.db)")
+    _db_option(parser)
     parser.add_argument("--dataset", required=True, help="dataset name of the tags")
 
 
@@ -251,9 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="one split (default: all rows)")
     p.add_argument("--weighted", action="store_true", help="sum example weights instead of counting")
     p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print JSON")
-    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    _format_options(p)
     p.set_defaults(run=cmd_confusion)
 
     p = sub.add_parser("tags", help="import or export the tag sheet (one column per error category)")
@@ -278,9 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("predictions", help="predictions file (CSV or Parquet)")
     _tag_options(p)
     p.add_argument("--split", default="dev", help="split to tally (default: dev)")
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print JSON")
-    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    _format_options(p)
     p.set_defaults(run=cmd_tallies)
 
     p = sub.add_parser("app", help="start the dashboard")

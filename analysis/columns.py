@@ -111,6 +111,20 @@ def guess_roles(names: Sequence[str], overrides: Mapping[str, str | None] | None
     return roles
 
 
+#: A label written as an integral float ("3.0"): it names the same class as "3".
+INTEGRAL_TEXT = r"^(-?[0-9]+)\.0+$"
+_INTEGRAL = re.compile(INTEGRAL_TEXT)
+
+
+def label_text(text: str) -> str:
+    """A label as text, as the loader reads it: trimmed, ``"3.0"`` -> ``"3"``.
+
+    >>> label_text(" 3.00 "), label_text("3.5"), label_text("cat")
+    ('3', '3.5', 'cat')
+    """
+    return _INTEGRAL.sub(r"\1", text.strip())
+
+
 def natural_key(label: str) -> tuple:
     """Sort key that puts numeric labels first, in numeric order, then the others alphabetically.
 

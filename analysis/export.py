@@ -17,17 +17,18 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
+from analysis.columns import label_text
 from analysis.errors import ErrorscopeError
-from analysis.load import Predictions
+from analysis.tags import categories_of
 
 if TYPE_CHECKING:
+    from analysis.load import Predictions
     from analysis.tags import TagStore
 
 __all__ = ["CONTEXT_COLUMNS", "export_sheet", "import_sheet", "neutralize", "sheet_csv", "unneutralize",
@@ -43,7 +44,6 @@ _IGNORED = ("row", "y_true", "y_pred", "split", "weight", "confidence", "text", 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 _TRUE = frozenset({"1", "true", "yes", "x"})
 _FALSE = frozenset({"0", "false", "no", ""})
-_INTEGRAL_TEXT = re.compile(r"^(-?[0-9]+)\.0+$")
 #: How many problems a refused sheet's message names.
 SHOWN = 8
 
@@ -94,8 +94,8 @@ def export_sheet(store: TagStore, dataset: str, preds: Predictions | None = None
         (1/0), ``corrected_label``, ``note`` (str or None), and ``reviewed`` (1/0) only when some example is
         not marked reviewed. The cells are as stored; :func:`write_sheet` neutralizes formulas.
     """
-    categories = store.categories(dataset)
     tags = store.tags(dataset)
+    categories = categories_of(tags)
     sheet = pd.DataFrame({"id": tags["id"].astype(object).to_numpy()})
     if preds is not None:
         folded = {c.casefold() for c in categories}
@@ -219,10 +219,6 @@ def _flag(text: str) -> bool | None:
     return None
 
 
-def _normalize_id(text: str) -> str:
-    return _INTEGRAL_TEXT.sub(r"\1", text.strip())
-
-
 @dataclass
 class _Layout:
     """What each column of a sheet holds."""
@@ -343,7 +339,7 @@ def import_sheet(store: TagStore, dataset: str, preds: Predictions,
                          "quote cells that contain commas")
             continue
         cells = [unneutralize(c) for c in record] + [""] * (len(header) - len(record))
-        example_id = _normalize_id(cells[layout.id])
+        example_id = label_text(cells[layout.id])
         if not example_id:
             problems.add(line, "the id is blank")
             continue

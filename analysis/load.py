@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analysis.columns import SPLIT_ALIASES, SPLITS, ColumnMap, canonical_split, detect_columns, natural_key
+from analysis.columns import (
+    INTEGRAL_TEXT,
+    SPLIT_ALIASES,
+    SPLITS,
+    ColumnMap,
+    canonical_split,
+    detect_columns,
+    natural_key,
+)
 from analysis.counts import CountTable, aggregate_sql
 from analysis.errors import InputError
 
@@ -59,7 +67,7 @@ def label_sql(column: str, sql_type: str) -> str:
         return (f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) "
                 f"THEN CAST(CAST({col} AS HUGEINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END")
     if sql_type == "VARCHAR":
-        return rf"NULLIF(regexp_replace(trim({col}), '^(-?[0-9]+)\.0+$', '\1'), '')"
+        return rf"NULLIF(regexp_replace(trim({col}), '{INTEGRAL_TEXT}', '\1'), '')"
     return f"CAST({col} AS VARCHAR)"
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.columns import SPLITS, canonical_split, natural_key
+from analysis.columns import SPLITS, canonical_split, label_text, natural_key
 from analysis.errors import ErrorscopeError
 from analysis.load import Predictions
 
@@ -53,7 +53,6 @@ _IMAGE_TYPES = (
 )
 _DATA_IMAGE = re.compile(r"^data:image/[a-z0-9.+-]+[;,]", re.IGNORECASE)
 _URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
-_INTEGRAL_TEXT = re.compile(r"^(-?[0-9]+)\.0+$")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -93,7 +92,7 @@ def _label(value: object, what: str) -> str:
             return str(int(number))
         return str(number)
     if isinstance(value, str) and value.strip():
-        return _INTEGRAL_TEXT.sub(r"\1", value.strip())
+        return label_text(value)
     raise ErrorscopeError(f"{what} must be a class label, got {value!r}")
 
 

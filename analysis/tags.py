@@ -52,7 +52,8 @@ import pandas as pd
 
 from analysis.errors import TagError
 
-__all__ = ["DB_ENV_VAR", "SCHEMA_VERSION", "UNSET", "TagStore", "default_db_path"]
+__all__ = ["DB_ENV_VAR", "FIXED_COLUMNS", "SCHEMA_VERSION", "UNSET", "TagStore", "categories_of",
+           "default_db_path"]
 
 #: Environment variable naming the tag store file; overrides ``errorscope.db`` in the working folder.
 DB_ENV_VAR: Final = "ERRORSCOPE_DB"
@@ -69,8 +70,8 @@ _BUSY_TIMEOUT_S = 10.0
 # budget for an edit, so it is the default; pass synchronous="NORMAL" on disks whose syncs are slower.
 _DEFAULT_SYNCHRONOUS: Final = "FULL"
 
-# The fixed columns of TagStore.tags(); category names may not take them.
-_FIXED_COLUMNS: Final = (
+#: The fixed columns of TagStore.tags(), before one column per category; category names may not take them.
+FIXED_COLUMNS: Final = (
     "id",
     "reviewed",
     "mislabeled",
@@ -188,6 +189,15 @@ _SCHEMA_V2 = _TABLES_V2 + _HISTORY_V2
 # ----------------------------------------------------------------------------------------------------
 # Public helpers
 # ----------------------------------------------------------------------------------------------------
+
+
+def categories_of(tags: pd.DataFrame) -> list[str]:
+    """The category columns of a :meth:`TagStore.tags` frame, in category order.
+
+    Reading them from the frame, rather than from a second query, keeps the two consistent while other
+    sessions rename or remove categories.
+    """
+    return list(tags.columns[len(FIXED_COLUMNS):])
 
 
 def default_db_path() -> Path:
@@ -1118,7 +1128,7 @@ def _login_name() -> str:
 
 
 def _check_not_reserved(name: str) -> None:
-    if name.casefold() in _FIXED_COLUMNS:
+    if name.casefold() in FIXED_COLUMNS:
         raise TagError(f"{name!r} cannot be a category name: it is a fixed column of the tag sheet")
 
 

@@ -23,6 +23,7 @@ from analysis.errors import ErrorscopeError
 from analysis.load import Predictions
 from analysis.metrics import split_metrics
 from analysis.review import check_split
+from analysis.tags import categories_of
 
 if TYPE_CHECKING:
     from analysis.tags import TagStore
@@ -158,8 +159,8 @@ def _reviewed_tags(store: TagStore, dataset: str) -> tuple[list[str], pa.Table]:
     An Arrow table, which DuckDB scans without converting Python objects (three times faster to join than a
     pandas frame of object columns at 100,000 tags).
     """
-    categories = store.categories(dataset)
     tags = store.tags(dataset)
+    categories = categories_of(tags)
     keep = tags["reviewed"].to_numpy(dtype=bool)
     columns = {"id": pa.array(tags["id"].to_numpy(dtype=object)[keep], type=pa.string()),
                "mislabeled": pa.array(tags["mislabeled"].to_numpy(dtype=bool)[keep])}

@@ -172,6 +172,12 @@ def test_tallies_csv_and_table(files, capsys):
     assert lines[5].split() == ["mislabeled", "1", "50.00%", "9.45%-90.55%", "30.00%"]
     assert "reviewed correct predictions: 1, mislabeled among them: 1" in lines[-1]
 
+    with TagStore(db) as store:  # a category name a spreadsheet would run as a formula
+        store.rename_category(DATASET, "dark", "=HYPERLINK(\"http://x\")")
+    assert main(["tallies", str(preds), "--db", str(db), "--dataset", DATASET, "--csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert frame["category"].tolist() == ["blurry", "'=HYPERLINK(\"http://x\")", "mislabeled"]
+
 
 def test_export_to_a_file_and_default_db_from_the_environment(files, tmp_path, capsys, monkeypatch):
     preds, db = files
