@@ -378,7 +378,6 @@ def import_sheet(store: TagStore, dataset: str, preds: Predictions,
     if problems.found:
         raise ErrorscopeError(f"{name}: nothing was imported: {problems.message()}")
 
-    for position in sorted(layout.new_categories):
-        store.add_category(dataset, layout.new_categories[position])
-    return store.merge(dataset, rows)
+    new = [layout.new_categories[position] for position in sorted(layout.new_categories)]
+    return store.merge(dataset, rows, new_categories=new)  # one transaction: all of it or nothing
 

@@ -569,14 +569,16 @@ class TagStore:
             dataset already has a category of that name in any letter case.
         """
         dataset = _as_name(dataset, "dataset name")
+        with self._write() as conn:
+            self._insert_category(conn, self._ensure_dataset(conn, dataset), dataset, name)
+
+    def _insert_category(self, conn: sqlite3.Connection, dataset_id: int, dataset: str, name: object) -> None:
         name = _as_name(name, "category name")
         _check_not_reserved(name)
-        with self._write() as conn:
-            dataset_id = self._ensure_dataset(conn, dataset)
-            taken = _find_casefold(self._category_ids(conn, dataset_id), name)
-            if taken is not None:
-                raise TagError(f"dataset {dataset!r} already has the category {taken!r}")
-            conn.execute("INSERT INTO categories (dataset_id, name) VALUES (?, ?)", (dataset_id, name))
+        taken = _find_casefold(self._category_ids(conn, dataset_id), name)
+        if taken is not None:
+            raise TagError(f"dataset {dataset!r} already has the category {taken!r}")
+        conn.execute("INSERT INTO categories (dataset_id, name) VALUES (?, ?)", (dataset_id, name))
 
     def rename_category(self, dataset: str, old: str, new: str) -> None:
         """Rename a category; its tags and its place in the order stay.
@@ -718,10 +720,12 @@ class TagStore:
         )
         with self._write() as conn:
             dataset_id = self._ensure_dataset(conn, dataset)
-            _resolve_categories(patch, names, self._category_ids(conn, dataset_id), dataset)
-            self._apply(conn, dataset_id, [patch], kind="edit", user=user or self.user)
+            known = self._category_ids(conn, dataset_id)
+            _resolve_categories(patch, names, known, dataset)
+            self._apply(conn, dataset_id, [patch], known, kind="edit", user=user or self.user)
 
-    def merge(self, dataset: str, rows: Iterable[Mapping[str, object]], *, user: str | None = None) -> int:
+    def merge(self, dataset: str, rows: Iterable[Mapping[str, object]], *, user: str | None = None,
+              new_categories: Iterable[str] = ()) -> int:
         """Merge many examples' tags at once (a sheet import): all of them or, on any error, none.
 
         Parameters
@@ -735,6 +739,8 @@ class TagStore:
             ``None``/NaN/blank is cleared). An id may appear once.
         user : str, optional
             Who makes the import; defaults to the store's user.
+        new_categories : iterable of str, optional
+            Categories to add first, in the same transaction (refused as :meth:`add_category` refuses them).
 
         Returns
         -------
@@ -780,6 +786,8 @@ class TagStore:
             patches.append(patch)
         with self._write() as conn:
             dataset_id = self._ensure_dataset(conn, dataset)
+            for name in new_categories:
+                self._insert_category(conn, dataset_id, dataset, name)
             known = self._category_ids(conn, dataset_id)
             unknown = sorted({n for names in names_per_row for n in names if n not in known})
             if unknown:
@@ -788,7 +796,7 @@ class TagStore:
                 )
             for patch, names in zip(patches, names_per_row, strict=True):
                 _resolve_categories(patch, names, known, dataset)
-            return self._apply(conn, dataset_id, patches, kind="merge", user=user or self.user)
+            return self._apply(conn, dataset_id, patches, known, kind="merge", user=user or self.user)
 
     def _read_states(self, conn: sqlite3.Connection, dataset_id: int, ids: list[str]) -> dict[str, _State]:
         """The stored values of these examples (those with a record), read inside the caller's transaction."""
@@ -818,6 +826,7 @@ class TagStore:
         conn: sqlite3.Connection,
         dataset_id: int,
         patches: list[_Patch],
+        categories: Mapping[str, int],
         *,
         kind: str,
         user: str,
@@ -825,10 +834,11 @@ class TagStore:
     ) -> int:
         """Write the differences between the patches and the stored values; return how many examples changed.
 
-        Runs inside the caller's write transaction, so the stored values it compares with are current.
+        Runs inside the caller's write transaction, so the stored values it compares with are current;
+        ``categories`` (name -> id) is the caller's read of the dataset's categories in that transaction.
         """
         states = self._read_states(conn, dataset_id, [p.example_id for p in patches])
-        category_names = {v: k for k, v in self._category_ids(conn, dataset_id).items()}
+        category_names = {v: k for k, v in categories.items()}
         now = _now()
         entries: list[tuple[str, str, int | None, object, object]] = []
         new_rows: list[tuple[str, _State]] = []
@@ -964,7 +974,8 @@ class TagStore:
             ).fetchall()
             ids = list(dict.fromkeys(e[0] for e in entries))
             states = self._read_states(conn, dataset_id, ids)
-            existing = set(self._category_ids(conn, dataset_id).values())
+            known = self._category_ids(conn, dataset_id)
+            existing = set(known.values())
             patches: dict[str, _Patch] = {}
             for example_id, name, category_id, old, new in entries:
                 state = states.get(example_id) or _State()
@@ -978,6 +989,7 @@ class TagStore:
                 conn,
                 dataset_id,
                 list(patches.values()),
+                known,
                 kind="undo",
                 user=user or self.user,
                 undo_of=change.change_id,

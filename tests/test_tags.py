@@ -714,3 +714,15 @@ def test_default_db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert default_db_path() == tmp_path / "shared" / "team.db"
     monkeypatch.setenv("ERRORSCOPE_DB", str(tmp_path / "abs.db"))
     assert default_db_path() == tmp_path / "abs.db"
+
+
+def test_merge_adds_new_categories_in_its_own_transaction(store: TagStore) -> None:
+    before = snapshot(store)
+    with pytest.raises(TagError, match="ghost"):  # one row names a category nobody adds: nothing at all changes
+        store.merge(DS, [{"id": "1", "categories": {"fresh": True, "ghost": True}}], new_categories=["fresh"])
+    assert snapshot(store) == before
+    assert "fresh" not in store.categories(DS)
+    with pytest.raises(TagError, match="already has the category"):
+        store.merge(DS, [{"id": "1"}], new_categories=["Blurry"])
+    assert store.merge(DS, [{"id": "1", "categories": {"fresh": True}}], new_categories=["fresh"]) == 1
+    assert store.categories(DS)[-1] == "fresh" and row(store, "1")["fresh"]
