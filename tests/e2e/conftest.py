@@ -173,9 +173,24 @@ def header_index(page, name: str) -> int:
     return [n.strip() for n in names].index(name)
 
 
+def settled_box(locator) -> dict:
+    """The element's box once it has stopped moving (an expander closing above it shifts it)."""
+    last = None
+
+    def still() -> dict | None:
+        nonlocal last
+        box = locator.bounding_box()
+        steady = box is not None and box == last
+        last = box
+        return box if steady else None
+
+    return poll(still, timeout=10, interval=0.2, what="the element to stop moving")
+
+
 def select(page, grid, column: int, row: int) -> None:
     """Select a cell: click the first cell of ``row`` (the grid is a canvas), then move right to ``column``."""
-    box = grid.bounding_box()
+    wait_idle(page)
+    box = settled_box(grid)
     page.mouse.click(box["x"] + 20, box["y"] + ROW_PX * (row + 1) + ROW_PX // 2)
     for _ in range(column):
         page.keyboard.press("ArrowRight")
