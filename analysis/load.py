@@ -188,9 +188,11 @@ def _check_path(path: Path) -> str:
     return "csv"
 
 
-def _reader_sql(path: Path, fmt: str) -> str:
+def _reader_sql(path: Path, fmt: str, *, numbered: bool = True) -> str:
+    """The table function reading the file; ``numbered=False`` leaves out Parquet's row numbers, which slow a scan
+    that does not need them by a fifth."""
     if fmt == "parquet":
-        return f"read_parquet({literal(str(path))}, file_row_number = true)"
+        return f"read_parquet({literal(str(path))}, file_row_number = {str(numbered).lower()})"
     return (f"read_csv({literal(str(path))}, delim = ',', quote = '\"', escape = '\"', header = true, "
             "strict_mode = true, null_padding = false, encoding = 'utf-8')")
 
@@ -294,12 +296,14 @@ def _id_sql(cmap: ColumnMap, typed: Mapping[str, str], fmt: str) -> str:
     return label_sql(cmap.id, typed[cmap.id])
 
 
-def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -> str:
+def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], *, numbered: bool = False) -> str:
     """The rows with raw split text, normalized labels and numeric weight (validation runs on this).
 
-    It leaves out the row number, which only error messages need: on a CSV it is a window over the whole file.
+    ``numbered`` adds ``row``, the 1-based position in the file, which only error messages need: on a CSV it is a
+    window over the whole file.
     """
-    cols = [
+    cols = [f"{_row_sql(fmt)} AS row"] if numbered else []
+    cols += [
         f"{_id_sql(cmap, typed, fmt)} AS id",
         f"{_raw_split_sql(cmap)} AS raw_split",
         f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
@@ -308,7 +312,7 @@ def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -
     ]
     for i, expr in enumerate(_prob_exprs(cmap)):
         cols.append(f"{expr} AS __p{i}")
-    return f"SELECT {', '.join(cols)} FROM {_reader_sql(path, fmt)}"
+    return f"SELECT {', '.join(cols)} FROM {_reader_sql(path, fmt, numbered=numbered or cmap.id is None)}"
 
 
 def _grouped_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], extras: Sequence[str],
@@ -327,7 +331,7 @@ def _grouped_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]
         f"{ident(cmap.id) if cmap.id else 'NULL'} AS __id",
         *(f"{expr} AS __p{i}" for i, expr in enumerate(_prob_exprs(cmap))),
     ]
-    inner = aggregate_sql(f"(SELECT {', '.join(raw)} FROM {_reader_sql(path, fmt)})",
+    inner = aggregate_sql(f"(SELECT {', '.join(raw)} FROM {_reader_sql(path, fmt, numbered=False)})",
                           {"__s": "__s", "__t": "__t", "__y": "__y"}, extras)
     pred = label_sql("__y", typed[cmap.y_pred]) if cmap.y_pred else "__y"
     outer = [
@@ -371,12 +375,13 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
 
 def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
           typed: Mapping[str, str]) -> tuple[CountTable, dict[str, str]]:
-    """Validate the file and build its count table in one scan (plus one for duplicate ids).
+    """Validate the file and build its count table in one scan.
 
     The scan counts, per group, the rows whose probabilities are blank, not a number or do not sum to 1; the
     bounds of each probability column come from a plain min/max, which DuckDB answers from a Parquet file's
-    statistics without reading the column (on a CSV they ride in the scan). Only when a check fails do further
-    queries find the first offending rows.
+    statistics without reading the column (on a CSV they ride in the scan). Integer ids that form a range are
+    checked for repeats in the same scan (:func:`_ids_are_a_range`); other ids take a second scan. Only when a
+    check fails do further queries find the first offending rows.
     """
     _check_numeric(con, path, fmt, cmap, typed)
     base = _base_sql(path, fmt, cmap, typed)
@@ -391,8 +396,8 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     merge = ["sum(null_id) AS null_id", "sum(bad_w) AS bad_w", "min(min_w) AS min_w"]
     integer_ids = cmap.id is not None and re.match(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$", typed[cmap.id])
     if integer_ids:
-        extras.append("min(__id) AS min_id, max(__id) AS max_id")
-        merge.append("min(min_id) AS min_id, max(max_id) AS max_id")
+        extras.append("min(__id) AS min_id, max(__id) AS max_id, sum(hash(__id)) AS id_hash")
+        merge.append("min(min_id) AS min_id, max(max_id) AS max_id, sum(id_hash) AS id_hash")
     if k:
         total = " + ".join(ps)
         extras.append(f"count(*) FILTER (WHERE NOT coalesce(abs({total} - 1) <= {PROB_TOLERANCE}, false)) AS bad_p")
@@ -409,7 +414,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
         raise _scan_error(path, fmt, exc) from exc
     if not groups["n"]:
         raise InputError(f"{path}: the file has a header but no rows; add one row per example")
-    numbered = f"SELECT {_row_sql(fmt)} AS row, * FROM ({base})"
+    numbered = _base_sql(path, fmt, cmap, typed, numbered=True)
 
     def rows_where(cond: str) -> list[int]:
         return [r[0] for r in con.execute(
@@ -451,7 +456,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
         labels |= set(cmap.probs)
     classes = tuple(sorted(labels, key=natural_key))
 
-    if cmap.id is not None:
+    if cmap.id is not None and not (integer_ids and _ids_are_a_range(con, groups)):
         dup = con.execute(_duplicates_sql(path, fmt, cmap, base, groups, integer_ids)).fetchone()[0]
         if dup:
             first = con.execute(f"SELECT id FROM ({numbered}) GROUP BY id HAVING count(*) > 1 "
@@ -472,6 +477,19 @@ def _columns(result: duckdb.DuckDBPyConnection) -> dict[str, list]:
     return {name: [row[i] for row in rows] for i, name in enumerate(names)}
 
 
+def _ids_are_a_range(con: duckdb.DuckDBPyConnection, groups: Mapping[str, list]) -> bool:
+    """Whether the integer ids are lo..hi, each once, so that the scan for duplicates can be skipped.
+
+    n ids between lo and hi = lo + n - 1 are those numbers each once exactly when none is repeated; then the sum
+    of their hashes (taken in the main scan) equals that of lo..hi, while ids with a repeat match it only through a
+    collision of 64-bit hashes, about one chance in 2**64. Row numbers and most dataset indexes are such ranges.
+    """
+    lo, hi, n = min(groups["min_id"]), max(groups["max_id"]), sum(groups["n"])
+    if hi - lo + 1 != n or lo < -(2**63) or hi >= 2**63 - 1:
+        return False
+    return con.execute(f"SELECT sum(hash(range)) FROM range({lo}, {hi + 1})").fetchone()[0] == sum(groups["id_hash"])
+
+
 def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: Mapping[str, list],
                     integer_ids: bool) -> str:
     """A query counting the rows whose id an earlier row has.
@@ -484,8 +502,9 @@ def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: Ma
     col = ident(cmap.id)
     lo, hi = int(min(groups["min_id"])), int(max(groups["max_id"]))
     if hi - lo < 8 * sum(groups["n"]):
-        return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {_reader_sql(path, fmt)}"
-    return f"SELECT count(*) - count(DISTINCT {col}) FROM {_reader_sql(path, fmt)}"
+        return (f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) "
+                f"FROM {_reader_sql(path, fmt, numbered=False)}")
+    return f"SELECT count(*) - count(DISTINCT {col}) FROM {_reader_sql(path, fmt, numbered=False)}"
 
 
 def _check_numeric(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,

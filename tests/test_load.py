@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -211,13 +212,53 @@ def test_non_numeric_value_far_down_a_numeric_column(write):
     refused(write("p.csv", "y_true,p_a,p_b\n" + body + "a,zz,0.5\n"), "'p_a'", "'zz'", "line 30002")
 
 
-@pytest.mark.parametrize("ids", [["-3", "1", "3", "1"], ["10", "99999999999", "10", "5"], ["a", "b", "a", "c"]])
+@pytest.mark.parametrize("ids", [["-3", "1", "3", "1"], ["10", "99999999999", "10", "5"], ["a", "b", "a", "c"],
+                                 ["3", "1", "1", "0"]])
 def test_duplicate_ids_dense_sparse_and_text(write, ids):
     body = "".join(f"{i},a,a\n" for i in ids)
     repeated = next(i for n, i in enumerate(ids) if i in ids[:n])
     refused(write("p.csv", "id,y_true,y_pred\n" + body), f"duplicate id '{repeated}'", "1 duplicate in all")
     unique = "".join(f"{i},a,a\n" for i in dict.fromkeys(ids))
     assert load_predictions(write("q.csv", "id,y_true,y_pred\n" + unique)).rows == len(set(ids))
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_repeat_among_ids_that_span_a_range_is_found(tmp_path, suffix):
+    # 0..n-1 shuffled, then one id written twice in place of another: still n ids between 0 and n-1.
+    rng = np.random.default_rng(5)
+    ids = rng.permutation(100_000)
+    frame = pd.DataFrame({"id": ids, "y_true": "a", "y_pred": "a"})
+    path = tmp_path / f"p.{suffix}"
+    write_frame(frame, path)
+    assert load_predictions(path).rows == 100_000
+    ids[70_000] = ids[123]
+    write_frame(frame.assign(id=ids), path)
+    where = "lines 125, 70002" if suffix == "csv" else "rows 124, 70001"
+    refused(path, f"duplicate id '{ids[123]}'", "1 duplicate in all", where)
+
+
+def write_frame(frame, path):
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path)
+
+
+@pytest.mark.parametrize(("column", "values", "expected", "where"), [
+    ("id", ["u", None, "w"], "'id' is blank", "row 2"),
+    ("id", ["u", "v", "u"], "duplicate id 'u'", "rows 1, 3"),
+    ("y_pred", ["a", "b", None], "'y_pred' is blank", "row 3"),
+    ("weight", [1.0, -2.0, 1.0], "'weight' is negative", "row 2"),
+    ("split", ["dev", "test", "holdout"], "unknown split 'holdout'", "row 3"),
+    ("p_a", [0.5, -0.5, 0.5], "is negative", "row 2"),
+    ("p_a", [0.5, 0.9, 0.5], "do not sum to 1", "row 2"),
+])
+def test_bad_parquet_rows_are_named(tmp_path, column, values, expected, where):
+    frame = pd.DataFrame({"id": ["u", "v", "w"], "split": "dev", "y_true": "a", "y_pred": ["a", "b", "a"],
+                          "p_a": 0.5, "p_b": 0.5, "weight": 1.0})
+    path = tmp_path / "p.parquet"
+    frame.assign(**{column: values}).to_parquet(path)
+    refused(path, expected, where)
 
 
 def test_running_out_of_memory_says_so(tmp_path, monkeypatch, mnist_path):
