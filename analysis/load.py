@@ -315,14 +315,8 @@ def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], *
     return f"SELECT {', '.join(cols)} FROM {_reader_sql(path, fmt, numbered=numbered or cmap.id is None)}"
 
 
-def _grouped_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], extras: Sequence[str],
-                 merge: Sequence[str]) -> str:
-    """The count table with validation counts, grouped first on the raw columns, then on normalized labels.
-
-    Normalizing labels (text, ``1.0`` -> ``1``) on every row costs more than the grouping itself, so it runs on
-    the few distinct raw values instead. ``extras`` are aggregates over the rows; ``merge`` combines them across
-    the raw groups that normalize to the same labels.
-    """
+def _raw_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -> str:
+    """The columns the scan needs, as written: ``__s``, ``__t``, ``__y``, ``weight``, ``__id``, ``__p0``..."""
     raw = [
         (ident(cmap.split) if cmap.split else "'dev'") + " AS __s",
         f"{ident(cmap.y_true)} AS __t",
@@ -331,8 +325,18 @@ def _grouped_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]
         f"{ident(cmap.id) if cmap.id else 'NULL'} AS __id",
         *(f"{expr} AS __p{i}" for i, expr in enumerate(_prob_exprs(cmap))),
     ]
-    inner = aggregate_sql(f"(SELECT {', '.join(raw)} FROM {_reader_sql(path, fmt, numbered=False)})",
-                          {"__s": "__s", "__t": "__t", "__y": "__y"}, extras)
+    return f"SELECT {', '.join(raw)} FROM {_reader_sql(path, fmt, numbered=False)}"
+
+
+def _grouped_sql(cmap: ColumnMap, typed: Mapping[str, str], raw: str, extras: Sequence[str],
+                 merge: Sequence[str]) -> str:
+    """The count table with validation counts, grouped first on the ``raw`` columns, then on normalized labels.
+
+    Normalizing labels (text, ``1.0`` -> ``1``) on every row costs more than the grouping itself, so it runs on
+    the few distinct raw values instead. ``extras`` are aggregates over the rows; ``merge`` combines them across
+    the raw groups that normalize to the same labels.
+    """
+    inner = aggregate_sql(f"({raw})", {"__s": "__s", "__t": "__t", "__y": "__y"}, extras)
     pred = label_sql("__y", typed[cmap.y_pred]) if cmap.y_pred else "__y"
     outer = [
         f"{_raw_split_sql(cmap, '__s')} AS raw_split",
@@ -377,39 +381,46 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
           typed: Mapping[str, str]) -> tuple[CountTable, dict[str, str]]:
     """Validate the file and build its count table in one scan.
 
-    The scan counts, per group, the rows whose probabilities are blank, not a number or do not sum to 1; the
-    bounds of each probability column come from a plain min/max, which DuckDB answers from a Parquet file's
-    statistics without reading the column (on a CSV they ride in the scan). Integer ids that form a range are
-    checked for repeats in the same scan (:func:`_ids_are_a_range`); other ids take a second scan. Only when a
-    check fails do further queries find the first offending rows.
+    The scan counts, per group, the rows whose probabilities are blank, not a number or do not sum to 1. Bounds
+    and null counts (of the probabilities, of integer ids) come from a plain min/max/count, which DuckDB answers
+    from a Parquet file's statistics without reading the column; on a CSV they ride in the scan. Duplicate ids
+    take a second scan, except in a CSV whose integer ids form a range (:func:`_ids_are_a_range`), since a CSV is
+    slow to read twice. Only when a check fails do further queries find the first offending rows.
     """
     _check_numeric(con, path, fmt, cmap, typed)
-    base = _base_sql(path, fmt, cmap, typed)
+    raw = _raw_sql(path, fmt, cmap, typed)
     k = len(cmap.probs)
     ps = [f"__p{i}" for i in range(k)]
-    bounds = [f"min({p}) AS min{p}, max({p}) AS max{p}" for p in ps]
-    blank_id = "FALSE"
-    if cmap.id is not None:
-        blank_id = "__id IS NULL" + (" OR trim(__id) = ''" if typed[cmap.id] == "VARCHAR" else "")
-    extras = [f"count(*) FILTER (WHERE {blank_id}) AS null_id",
-              "count(*) FILTER (WHERE weight IS NULL OR isnan(weight)) AS bad_w", "min(weight) AS min_w"]
-    merge = ["sum(null_id) AS null_id", "sum(bad_w) AS bad_w", "min(min_w) AS min_w"]
+    extras = ["count(*) FILTER (WHERE weight IS NULL OR isnan(weight)) AS bad_w", "min(weight) AS min_w"]
+    merge = ["sum(bad_w) AS bad_w", "min(min_w) AS min_w"]
+    # (name, aggregate, how to merge it across groups) of what Parquet statistics answer.
+    stats = [(f"{fn}{p}", f"{fn}({p})", fn) for p in ps for fn in ("min", "max")]
     integer_ids = cmap.id is not None and re.match(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$", typed[cmap.id])
     if integer_ids:
-        extras.append("min(__id) AS min_id, max(__id) AS max_id, sum(hash(__id)) AS id_hash")
-        merge.append("min(min_id) AS min_id, max(max_id) AS max_id, sum(id_hash) AS id_hash")
-    if k:
-        total = " + ".join(ps)
-        extras.append(f"count(*) FILTER (WHERE NOT coalesce(abs({total} - 1) <= {PROB_TOLERANCE}, false)) AS bad_p")
-        merge.append("sum(bad_p) AS bad_p")
-        if fmt == "csv":
-            extras += bounds
-            merge += [f"min(min{p}) AS min{p}, max(max{p}) AS max{p}" for p in ps]
-    sql = _grouped_sql(path, fmt, cmap, typed, extras, merge)
+        stats += [("null_id", "count(*) - count(__id)", "sum"), ("min_id", "min(__id)", "min"),
+                  ("max_id", "max(__id)", "max")]
+    else:
+        blank_id = "FALSE"
+        if cmap.id is not None:
+            blank_id = "__id IS NULL" + (" OR trim(__id) = ''" if typed[cmap.id] == "VARCHAR" else "")
+        extras.append(f"count(*) FILTER (WHERE {blank_id}) AS null_id")
+        merge.append("sum(null_id) AS null_id")
+    # Rows whose probabilities are blank, not numbers or do not sum to 1: on Parquet a plain scan of the p_*
+    # columns finds them faster than the same count inside the GROUP BY.
+    sums = [("bad_p", f"count(*) FILTER (WHERE NOT coalesce(abs({' + '.join(ps)} - 1) <= {PROB_TOLERANCE}, false))",
+             "sum")] if k else []
+    plain = [stats, sums]
+    if fmt == "csv":
+        plain = []
+        extras += [f"{agg} AS {name}" for name, agg, _ in stats + sums]
+        merge += [f"{fn}({name}) AS {name}" for name, _, fn in stats + sums]
+        if integer_ids:
+            extras.append("sum(hash(__id)) AS id_hash")
+            merge.append("sum(id_hash) AS id_hash")
     try:
-        groups = _columns(con.execute(sql))
-        if k and fmt != "csv":
-            groups |= _columns(con.execute(f"SELECT {', '.join(bounds)} FROM ({base})"))
+        groups = _columns(con.execute(_grouped_sql(cmap, typed, raw, extras, merge)))
+        for aggs in filter(None, plain):
+            groups |= _columns(con.execute(f"SELECT {', '.join(f'{a} AS {n}' for n, a, _ in aggs)} FROM ({raw})"))
     except duckdb.Error as exc:
         raise _scan_error(path, fmt, exc) from exc
     if not groups["n"]:
@@ -456,8 +467,8 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
         labels |= set(cmap.probs)
     classes = tuple(sorted(labels, key=natural_key))
 
-    if cmap.id is not None and not (integer_ids and _ids_are_a_range(con, groups)):
-        dup = con.execute(_duplicates_sql(path, fmt, cmap, base, groups, integer_ids)).fetchone()[0]
+    if cmap.id is not None and not ("id_hash" in groups and _ids_are_a_range(con, groups)):
+        dup = con.execute(_duplicates_sql(path, fmt, cmap, _base_sql(path, fmt, cmap, typed), groups, integer_ids)).fetchone()[0]
         if dup:
             first = con.execute(f"SELECT id FROM ({numbered}) GROUP BY id HAVING count(*) > 1 "
                                 f"ORDER BY min(row) LIMIT 1").fetchone()[0]
