@@ -379,13 +379,16 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
 
 def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
           typed: Mapping[str, str]) -> tuple[CountTable, dict[str, str]]:
-    """Validate the file and build its count table in one scan.
+    """Validate the file and build its count table: a CSV in one scan (it is slow to read twice), Parquet in a few
+    narrow ones (each reads only its columns).
 
-    The scan counts, per group, the rows whose probabilities are blank, not a number or do not sum to 1. Bounds
-    and null counts (of the probabilities, of integer ids) come from a plain min/max/count, which DuckDB answers
-    from a Parquet file's statistics without reading the column; on a CSV they ride in the scan. Duplicate ids
-    take a second scan, except in a CSV whose integer ids form a range (:func:`_ids_are_a_range`), since a CSV is
-    slow to read twice. Only when a check fails do further queries find the first offending rows.
+    Besides the count table, the checks need the rows whose probabilities are blank, not numbers or do not sum to
+    1, the bounds of every probability column, and the blank, smallest and largest ids. On a CSV all of these
+    ride in the grouped scan, and integer ids that form a range are checked for repeats there too
+    (:func:`_ids_are_a_range`); other ids take a second scan. On Parquet, bounds and null counts come from the
+    file's statistics without reading a column, the probability sums from a plain scan of the ``p_*`` columns
+    (faster than the same count inside the GROUP BY) and repeats from a scan of the ids. Only when a check fails
+    do further queries find the first offending rows.
     """
     _check_numeric(con, path, fmt, cmap, typed)
     raw = _raw_sql(path, fmt, cmap, typed)
@@ -393,7 +396,8 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     ps = [f"__p{i}" for i in range(k)]
     extras = ["count(*) FILTER (WHERE weight IS NULL OR isnan(weight)) AS bad_w", "min(weight) AS min_w"]
     merge = ["sum(bad_w) AS bad_w", "min(min_w) AS min_w"]
-    # (name, aggregate, how to merge it across groups) of what Parquet statistics answer.
+    # Whole-file aggregates as (name, aggregate, how to merge it across groups); first those that Parquet
+    # statistics answer.
     stats = [(f"{fn}{p}", f"{fn}({p})", fn) for p in ps for fn in ("min", "max")]
     integer_ids = cmap.id is not None and re.match(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$", typed[cmap.id])
     if integer_ids:
@@ -405,21 +409,18 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
             blank_id = "__id IS NULL" + (" OR trim(__id) = ''" if typed[cmap.id] == "VARCHAR" else "")
         extras.append(f"count(*) FILTER (WHERE {blank_id}) AS null_id")
         merge.append("sum(null_id) AS null_id")
-    # Rows whose probabilities are blank, not numbers or do not sum to 1: on Parquet a plain scan of the p_*
-    # columns finds them faster than the same count inside the GROUP BY.
     sums = [("bad_p", f"count(*) FILTER (WHERE NOT coalesce(abs({' + '.join(ps)} - 1) <= {PROB_TOLERANCE}, false))",
              "sum")] if k else []
-    plain = [stats, sums]
     if fmt == "csv":
+        whole_file = stats + sums + ([("id_hash", "sum(hash(__id))", "sum")] if integer_ids else [])
+        extras += [f"{agg} AS {name}" for name, agg, _ in whole_file]
+        merge += [f"{fn}({name}) AS {name}" for name, _, fn in whole_file]
         plain = []
-        extras += [f"{agg} AS {name}" for name, agg, _ in stats + sums]
-        merge += [f"{fn}({name}) AS {name}" for name, _, fn in stats + sums]
-        if integer_ids:
-            extras.append("sum(hash(__id)) AS id_hash")
-            merge.append("sum(id_hash) AS id_hash")
+    else:
+        plain = [aggs for aggs in (stats, sums) if aggs]
     try:
         groups = _columns(con.execute(_grouped_sql(cmap, typed, raw, extras, merge)))
-        for aggs in filter(None, plain):
+        for aggs in plain:
             groups |= _columns(con.execute(f"SELECT {', '.join(f'{a} AS {n}' for n, a, _ in aggs)} FROM ({raw})"))
     except duckdb.Error as exc:
         raise _scan_error(path, fmt, exc) from exc
@@ -468,7 +469,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     classes = tuple(sorted(labels, key=natural_key))
 
     if cmap.id is not None and not ("id_hash" in groups and _ids_are_a_range(con, groups)):
-        dup = con.execute(_duplicates_sql(path, fmt, cmap, _base_sql(path, fmt, cmap, typed), groups, integer_ids)).fetchone()[0]
+        dup = con.execute(_duplicates_sql(path, fmt, cmap, typed, groups, integer_ids)).fetchone()[0]
         if dup:
             first = con.execute(f"SELECT id FROM ({numbered}) GROUP BY id HAVING count(*) > 1 "
                                 f"ORDER BY min(row) LIMIT 1").fetchone()[0]
@@ -501,7 +502,7 @@ def _ids_are_a_range(con: duckdb.DuckDBPyConnection, groups: Mapping[str, list])
     return con.execute(f"SELECT sum(hash(range)) FROM range({lo}, {hi + 1})").fetchone()[0] == sum(groups["id_hash"])
 
 
-def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: Mapping[str, list],
+def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], groups: Mapping[str, list],
                     integer_ids: bool) -> str:
     """A query counting the rows whose id an earlier row has.
 
@@ -509,7 +510,7 @@ def _duplicates_sql(path: Path, fmt: str, cmap: ColumnMap, base: str, groups: Ma
     and smaller than hashing them; other ids are counted distinct (integers as they are, text as normalized).
     """
     if not integer_ids:
-        return f"SELECT count(*) - count(DISTINCT id) FROM ({base})"
+        return f"SELECT count(*) - count(DISTINCT id) FROM ({_base_sql(path, fmt, cmap, typed)})"
     col = ident(cmap.id)
     lo, hi = int(min(groups["min_id"])), int(max(groups["max_id"]))
     if hi - lo < 8 * sum(groups["n"]):

@@ -154,6 +154,15 @@ def run_once(cmd: list[str]) -> tuple[float, float, int, str, str | None]:
     return seconds, cpu, rss, done.stdout, failure
 
 
+def read_through(path: Path) -> None:
+    """Read ``path`` once (untimed), so that every run starts with the file in the page cache: this machine's memory
+    reclaim pages out file data left idle for a few seconds, which made a run after a long one read from disk."""
+    with path.open("rb", buffering=0) as fh:
+        buffer = bytearray(16 << 20)
+        while fh.readinto(buffer):
+            pass
+
+
 def why(stderr: str) -> str:
     """The telling line of a failed run's stderr: the exception of a traceback, an ``error:`` line, or the last."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -182,6 +191,7 @@ def measure(contenders: list[Contender]) -> None:
             first = rounds - (c.warmup + c.runs)
             if r < first:
                 continue
+            read_through(c.path)
             seconds, cpu, rss, stdout, failure = run_once(c.cmd)
             c.attempts += 1
             warm = r - first < c.warmup
@@ -356,7 +366,8 @@ def report(results: list[Contender], meta: dict) -> str:
     naive_large = [c for c in results if c.name == "naive" and c.rows >= NAIVE_FEW_FROM]
     notes = [
         "- Each row is a whole process (start-up and imports included), the median of the timed runs after "
-        "one warm-up; the contenders of one size alternate, round by round. Peak RSS is the largest of the "
+        "one warm-up; the contenders of one size alternate, round by round. Before each run the file is read "
+        "once, untimed, so every run finds it in the page cache. Peak RSS is the largest of the "
         "timed runs. `CPU s` is the median user + system time (all threads), less sensitive than the wall "
         "time to other work on the machine.",
         "- `floor`: a process that only reads the file with pyarrow (`pyarrow.csv.read_csv` for the CSV, "
@@ -367,7 +378,7 @@ def report(results: list[Contender], meta: dict) -> str:
     if naive_large:
         runs = ", ".join(f"{len(c.seconds)} at {c.rows // 1_000_000}M rows" for c in naive_large)
         notes.append(f"- The naive baseline is slow, so it ran fewer times there, without a warm-up "
-                     f"({runs}); the file was already in the page cache from the other contenders' runs.")
+                     f"({runs}).")
     notes.append(f"- Load average (1 min) at the start and end of the run: {load[0]} and {load[1]}; other "
                  "work on the machine inflates the times.")
     lines = [
