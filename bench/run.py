@@ -414,7 +414,7 @@ def report(results: list[Contender], meta: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="also a 100M-row Parquet file")
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per contender (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per contender (default 5)")
     parser.add_argument("--naive-runs-large", type=int, default=2,
                         help="timed runs of the naive baseline at 10M rows and more (default 2)")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES),
