@@ -237,6 +237,20 @@ def test_a_repeat_among_ids_that_span_a_range_is_found(tmp_path, suffix):
     refused(path, f"duplicate id '{ids[123]}'", "1 duplicate in all", where)
 
 
+def test_repeats_that_keep_the_count_and_the_range_are_found(tmp_path):
+    # The CSV scan compares the sum of the ids' hashes with that of lo..hi: k ids replaced by repeats of others
+    # keep n, lo and hi, and must still be refused.
+    rng = np.random.default_rng(11)
+    path = tmp_path / "p.csv"
+    for case in range(20):
+        ids = rng.permutation(1_000) + 500
+        inner = rng.choice(np.flatnonzero((ids != 500) & (ids != 1_499)), size=1 + case % 3, replace=False)
+        ids[inner] = rng.choice(np.delete(ids, inner), size=len(inner))
+        assert (ids.min(), ids.max(), len(ids)) == (500, 1_499, 1_000)
+        pd.DataFrame({"id": ids, "y_true": "a", "y_pred": "a"}).to_csv(path, index=False)
+        refused(path, "duplicate id", "make every id unique")
+
+
 def write_frame(frame, path):
     if path.suffix == ".csv":
         frame.to_csv(path, index=False)
