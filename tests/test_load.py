@@ -260,6 +260,8 @@ def write_frame(frame, path):
 
 @pytest.mark.parametrize(("column", "values", "expected", "where"), [
     ("id", ["u", None, "w"], "'id' is blank", "row 2"),
+    ("id", pd.array([7, None, 9], dtype="Int64"), "'id' is blank", "row 2"),
+    ("id", [7, 8, 7], "duplicate id '7'", "rows 1, 3"),
     ("id", ["u", "v", "u"], "duplicate id 'u'", "rows 1, 3"),
     ("y_pred", ["a", "b", None], "'y_pred' is blank", "row 3"),
     ("weight", [1.0, -2.0, 1.0], "'weight' is negative", "row 2"),
