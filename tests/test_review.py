@@ -270,3 +270,16 @@ def test_large_image_is_shrunk_to_a_thumbnail(folder):
     assert uri.startswith("data:image/png;base64,")
     with Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))) as thumb:
         assert thumb.size == (256, 192)
+
+
+def test_parquet_gives_the_same_samples_and_examples_as_csv(tmp_path, demo_path):
+    parquet = tmp_path / "demo.parquet"
+    pd.read_csv(demo_path).to_parquet(parquet)
+    a, b = load_predictions(demo_path), load_predictions(parquet)
+    for kwargs in ({"n": 30, "seed": 3}, {"n": 20, "stratify": True, "correct": 5}, {"split": "test", "n": 10}):
+        sample = review_sample(b, **kwargs)
+        assert len(sample) == kwargs["n"] + kwargs.get("correct", 0)
+        pd.testing.assert_frame_equal(review_sample(a, **kwargs), sample, check_dtype=False)
+    cell = {"split": "dev", "true_class": "8", "pred_class": "1", "limit": 2, "offset": 1}
+    pd.testing.assert_frame_equal(examples(a, **cell), examples(b, **cell), check_dtype=False)
+    assert len(examples(b, **cell)) == 2
