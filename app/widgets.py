@@ -156,29 +156,6 @@ def timed_page(page) -> None:
     st.sidebar.caption(f"Page ran in {ms:.0f} ms", help="Server-side time of this run of the page")
 
 
-def grid_changes(edited: dict, saved: dict, original) -> dict[int, dict[str, object]]:
-    """The cells a data editor changed since its edits were last saved: {row position: {column: value}}.
-
-    The editor reports every edit since it was drawn, not only the newest; saving them all again would undo an
-    Undo and write back cells that another session has changed since. ``edited`` is the editor's ``edited_rows``
-    now, ``saved`` what it was at the last save, ``original`` the frame the editor was drawn from (a cell whose
-    edit was taken back has its original value again).
-    """
-    changes: dict[int, dict[str, object]] = {}
-    for pos in {int(p) for p in (*edited, *saved)}:
-        now, before = edited.get(pos, edited.get(str(pos), {})), saved.get(pos, saved.get(str(pos), {}))
-        for col in {*now, *before}:
-            value = now.get(col, original.iloc[pos][col])
-            previous = before.get(col, original.iloc[pos][col])
-            if not (value == previous or (_is_blank(value) and _is_blank(previous))):
-                changes.setdefault(pos, {})[col] = value
-    return changes
-
-
-def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
-
-
 # --- examples: the rows behind a confusion cell, a review sample --------------------------------------------
 
 PAGE_SIZE = 24

@@ -166,20 +166,3 @@ def test_browser_tests_click_rows_at_the_apps_row_height():
     from tests.e2e import conftest
 
     assert conftest.ROW_PX == ROW_PX
-
-
-def test_grid_changes_are_only_the_edits_since_the_last_save():
-    import pandas as pd
-
-    from app.widgets import grid_changes
-
-    sheet = pd.DataFrame({"cat:blurry": [False, False], "note": ["", "old"], "reviewed": [False, True]})
-    first = {0: {"cat:blurry": True, "reviewed": True}}
-    assert grid_changes(first, {}, sheet) == {0: {"cat:blurry": True, "reviewed": True}}
-    # the editor still reports row 0's edit with row 1's: only row 1 is new
-    second = {0: {"cat:blurry": True, "reviewed": True}, 1: {"note": "new"}}
-    assert grid_changes(second, first, sheet) == {1: {"note": "new"}}
-    # an edit taken back in the grid returns the cell to the value it was drawn with
-    assert grid_changes({1: {"note": "new"}}, second, sheet) == {0: {"cat:blurry": False, "reviewed": False}}
-    # Streamlit may key rows by text
-    assert grid_changes({"1": {"note": "new"}}, {1: {"note": "new"}}, sheet) == {}

@@ -6,8 +6,6 @@ rebuilt from the database on each run, so a refresh or a restart shows exactly w
 
 from __future__ import annotations
 
-import copy
-
 import pandas as pd
 import streamlit as st
 
@@ -125,20 +123,15 @@ for c in meta:
 reviewed = int(sheet["reviewed"].sum())
 st.progress(reviewed / len(sheet), text=f"Reviewed {reviewed} of {len(sheet)} sampled examples")
 
-# an undo draws a new grid (the version), since the old one would keep showing the undone edit
-editor_key = (f"sheet|{dataset}|{split}|{hash(tuple(ids_shown))}|{'/'.join(categories)}|"
-              f"{st.session_state.get('sheet_version', 0)}")
-saved_key = f"{editor_key}|saved"
+editor_key = f"sheet|{dataset}|{split}|{hash(tuple(ids_shown))}|{'/'.join(categories)}"
 
 
 def save() -> None:
-    """Write the grid's new edits to the tag store (runs before the page reruns)."""
-    edited = copy.deepcopy(st.session_state[editor_key].get("edited_rows", {}))
-    changes = widgets.grid_changes(edited, st.session_state.get(saved_key, {}), sheet)
-    st.session_state[saved_key] = edited
+    """Write the grid's edits to the tag store (runs before the page reruns)."""
+    changes = st.session_state[editor_key].get("edited_rows", {})
     try:
         for pos, edit in changes.items():
-            example = ids_shown[pos]
+            example = ids_shown[int(pos)]
             fields = {}
             cats = {col[4:]: bool(v) for col, v in edit.items() if col.startswith("cat:")}
             if cats:
@@ -201,6 +194,5 @@ with look:
 with undo:
     if st.button("Undo last edit", icon=":material/undo:"):
         what = store.undo(dataset)
-        st.session_state["sheet_version"] = st.session_state.get("sheet_version", 0) + 1
         st.toast(f"Undone: {widgets.plain(what)}" if what else "Nothing to undo")
         st.rerun()

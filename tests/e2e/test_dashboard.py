@@ -147,28 +147,3 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
         assert tags_in(server.db).set_index("id").loc[example, "blurry"]
     finally:
         server.stop()
-
-
-def test_undo_stays_undone_when_the_next_edit_is_saved(page, tmp_path):
-    server = Server(["demo"], tmp_path / "tags.db", tmp_path).start()
-    try:
-        go(page, server, "Review")
-        add_category(page, "blurry")
-        grid = editor(page)
-        first, second = cell(grid, 0, 0), cell(grid, 0, 1)
-        column = header_index(page, "blurry")
-        tick(page, grid, column, 0)
-        poll(lambda: first in set(tags_in(server.db)["id"]), what="the first tick in the database")
-
-        page.get_by_role("button", name="Undo last edit").click()
-        poll(lambda: first not in set(tags_in(server.db)["id"]), what="the tick undone in the database")
-        grid = editor(page)
-        poll(lambda: cell(grid, column, 0) == "false", what="the undone tick off the grid")
-
-        tick(page, grid, column, 1)
-        poll(lambda: second in set(tags_in(server.db)["id"]), what="the second tick in the database")
-        saved = tags_in(server.db).set_index("id")
-        assert saved.loc[second, "blurry"]
-        assert first not in saved.index  # the next save did not write the undone tick back
-    finally:
-        server.stop()
