@@ -188,12 +188,19 @@ def settled_box(locator) -> dict:
 
 
 def select(page, grid, column: int, row: int) -> None:
-    """Select a cell: click the first cell of ``row`` (the grid is a canvas), then move right to ``column``."""
+    """Select a cell: click the first cell of ``row`` (the grid is a canvas), then move right to ``column``,
+    one key at a time, each once the grid shows the selection it led to (a key sent before may be lost)."""
     wait_idle(page)
     box = settled_box(grid)
     page.mouse.click(box["x"] + 20, box["y"] + ROW_PX * (row + 1) + ROW_PX // 2)
-    for _ in range(column):
+    selected(grid, 0, row)
+    for col in range(1, column + 1):
         page.keyboard.press("ArrowRight")
+        selected(grid, col, row)
+
+
+def selected(grid, column: int, row: int) -> None:
+    grid.locator(f"#glide-cell-{column}-{row}[aria-selected=true]").wait_for(state="attached", timeout=10_000)
 
 
 def tick(page, grid, column: int, row: int) -> None:

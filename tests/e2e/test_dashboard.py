@@ -147,3 +147,27 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
         assert tags_in(server.db).set_index("id").loc[example, "blurry"]
     finally:
         server.stop()
+
+
+def test_the_next_edit_does_not_write_back_earlier_ones(page, tmp_path):
+    # Another session undoes a tick this grid saved; the grid's next save must leave that undo in place.
+    server = Server(["demo"], tmp_path / "tags.db", tmp_path).start()
+    try:
+        go(page, server, "Review")
+        add_category(page, "blurry")
+        grid = editor(page)
+        first, second = cell(grid, 0, 0), cell(grid, 0, 1)
+        column = header_index(page, "blurry")
+        tick(page, grid, column, 0)
+        poll(lambda: first in set(tags_in(server.db)["id"]), what="the first tick in the database")
+        with TagStore(server.db, user="someone else") as other:
+            assert other.undo(DATASET) is not None
+        assert first not in set(tags_in(server.db)["id"])
+
+        tick(page, grid, column, 1)
+        poll(lambda: second in set(tags_in(server.db)["id"]), what="the second tick in the database")
+        saved = tags_in(server.db).set_index("id")
+        assert saved.loc[second, "blurry"]
+        assert first not in saved.index  # the undone tick was not written back
+    finally:
+        server.stop()
