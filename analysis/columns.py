@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,15 +101,17 @@ def guess_roles(names: Sequence[str], overrides: Mapping[str, str | None] | None
     for name in names:
         by_lower.setdefault(name.lower(), name)
     roles: dict[str, str | None] = {}
-    for role, aliases in ALIASES.items():
-        if role in overrides:
-            chosen = overrides[role]
-            if chosen is not None and chosen not in names:
-                raise InputError(f"{source}: no column {chosen!r} to use as {role}; columns are {list(names)}")
-            roles[role] = chosen
-        else:
-            roles[role] = next((by_lower[a] for a in aliases if a in by_lower), None)
-    return roles
+    for role, chosen in overrides.items():
+        if chosen is not None and chosen not in names:
+            raise InputError(f"{source}: no column {chosen!r} to use as {role}; columns are {list(names)}")
+        if chosen is not None and chosen in roles.values():
+            raise InputError(f"{source}: column {chosen!r} cannot have two roles; pick one column per role")
+        roles[role] = chosen
+    for role, aliases in ALIASES.items():  # guess the other roles among the columns no override took
+        if role not in roles:
+            roles[role] = next((by_lower[a] for a in aliases if a in by_lower and by_lower[a] not in roles.values()),
+                               None)
+    return {role: roles[role] for role in ALIASES}
 
 
 #: A label written as an integral float ("3.0"): it names the same class as "3".
@@ -132,9 +135,12 @@ def natural_key(label: str) -> tuple:
     ['1.5', '2', '10', 'cat']
     """
     try:
-        return (0, float(label), label)
+        number = float(label)
     except ValueError:
-        return (1, label.casefold(), label)
+        number = math.nan
+    if math.isfinite(number):  # "nan" and "inf" parse as floats but do not order: they sort as text
+        return (0, number, label)
+    return (1, label.casefold(), label)
 
 
 def canonical_split(name: str) -> str | None:

@@ -207,6 +207,26 @@ def test_column_override(write):
     assert split_metrics(preds.counts, "dev").errors == 1
 
 
+def test_an_override_takes_its_column_from_the_guessed_roles(write):
+    # "label" is an alias of y_true; given as y_pred, y_true must come from "target", not "label" again
+    preds = load_predictions(write("p.csv", "target,label\na,a\nb,a\n"), columns={"y_pred": "label"})
+    assert (preds.columns.y_true, preds.columns.y_pred) == ("target", "label")
+    assert split_metrics(preds.counts, "dev").errors == 1
+
+
+def test_one_column_cannot_have_two_roles(write):
+    with pytest.raises(InputError, match="'guess' cannot have two roles"):
+        load_predictions(write("p.csv", "gold,guess\na,a\n"), columns={"y_true": "guess", "y_pred": "guess"})
+
+
+def test_nan_and_inf_labels_sort_as_text_every_time():
+    from analysis.columns import natural_key
+
+    labels = ["10", "nan", "2", "inf", "1", "cat"]
+    assert sorted(labels, key=natural_key) == ["1", "2", "10", "cat", "inf", "nan"]
+    assert sorted(reversed(labels), key=natural_key) == ["1", "2", "10", "cat", "inf", "nan"]
+
+
 def test_non_numeric_value_far_down_a_numeric_column(write):
     body = "".join("a,0.5,0.5\n" for _ in range(30_000))
     refused(write("p.csv", "y_true,p_a,p_b\n" + body + "a,zz,0.5\n"), "'p_a'", "'zz'", "line 30002")
