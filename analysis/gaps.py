@@ -56,9 +56,10 @@ class Gaps:
 
     @property
     def largest(self) -> str | None:
-        """The name of the largest known gap (None when none is known)."""
+        """The name of the largest known gap, when it is positive (None otherwise: nothing to close)."""
         known = self.known
-        return max(known, key=known.__getitem__) if known else None
+        name = max(known, key=known.__getitem__) if known else None
+        return name if name is not None and known[name] > 0 else None
 
     @property
     def advice(self) -> tuple[str, ...]:

@@ -64,11 +64,11 @@ def report(g: Gaps) -> None:
     st.caption("Grey bars: the error on each set. Blue: the gap between two of them (green when negative). "
                "Red-orange: the largest gap.")
     largest = g.largest
-    if largest is not None and g.known[largest] > 0:
+    if largest is not None:
         st.warning(f"**Largest gap: {LABELS[largest].lower()}, {100 * g.known[largest]:.2f} percentage points**"
                    f" — {meaning_of(largest)}.  \nWhat to try: " + "; ".join(g.advice) + ".",
                    icon=":material/priority_high:")
-    elif largest is not None:
+    else:
         st.success("No gap is positive: the model is as good on each set as on the one before it.")
     rows = []
     for name, low, high, meaning, advice in GAP_TABLE:
