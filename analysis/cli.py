@@ -84,12 +84,12 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
 
 def cmd_confusion(args: argparse.Namespace) -> None:
+    from analysis.load import check_split
     from analysis.metrics import confusion_matrix
 
     preds = _load(args.file)
-    if args.split is not None and args.split not in preds.splits:
-        raise ErrorscopeError(f"{args.file}: no split {args.split!r}; the file has {', '.join(preds.splits)}")
-    conf = confusion_matrix(preds.counts, split=args.split, weighted=args.weighted, normalize=args.normalize)
+    split = None if args.split is None else check_split(preds, args.split)
+    conf = confusion_matrix(preds.counts, split=split, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
     matrix = conf.matrix.astype(int).tolist() if integral else conf.matrix.tolist()
     if args.json:

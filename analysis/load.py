@@ -28,7 +28,7 @@ from analysis.columns import (
     natural_key,
 )
 from analysis.counts import CountTable, aggregate_sql
-from analysis.errors import InputError
+from analysis.errors import ErrorscopeError, InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,6 +130,18 @@ class Predictions:
             raise InputError(f"{self.path}: {_first_line(exc)}") from exc
         finally:
             con.close()
+
+
+def check_split(preds: Predictions, split: str) -> str:
+    """The canonical name of ``split`` (aliases such as ``val`` accepted), refusing one the file lacks."""
+    if not isinstance(split, str):
+        raise ErrorscopeError(f"split must be a string such as 'dev', got {split!r}")
+    canonical = canonical_split(split)
+    if canonical is None:
+        raise ErrorscopeError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    if canonical not in preds.splits:
+        raise ErrorscopeError(f"{preds.path}: no split {split!r}; the file has {', '.join(preds.splits)}")
+    return canonical
 
 
 def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | None] | None = None) -> Predictions:

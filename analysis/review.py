@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.columns import SPLITS, canonical_split, label_text, natural_key
+from analysis.columns import label_text, natural_key
 from analysis.errors import ErrorscopeError
-from analysis.load import Predictions
+from analysis.load import Predictions, check_split
 
 if TYPE_CHECKING:
     from analysis.tags import TagStore
@@ -58,18 +58,6 @@ _URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 # ----------------------------------------------------------------------------------------------------------
 # Queries
 # ----------------------------------------------------------------------------------------------------------
-
-
-def check_split(preds: Predictions, split: str) -> str:
-    """The canonical name of ``split`` (aliases such as ``val`` accepted), refusing one the file lacks."""
-    if not isinstance(split, str):
-        raise ErrorscopeError(f"split must be a string such as 'dev', got {split!r}")
-    canonical = canonical_split(split)
-    if canonical is None:
-        raise ErrorscopeError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
-    if canonical not in preds.splits:
-        raise ErrorscopeError(f"{preds.path}: no split {split!r}; the file has {', '.join(preds.splits)}")
-    return canonical
 
 
 def _count(value: object, what: str) -> int:

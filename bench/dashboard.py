@@ -29,9 +29,10 @@ import duckdb  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 
+from run import read_through  # noqa: E402
+
 from analysis.load import literal  # noqa: E402
 from analysis.tags import TagStore  # noqa: E402
-from run import read_through  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, editor, header_index, tick  # noqa: E402
 
 ROUNDS = 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -78,9 +79,13 @@ def test_confusion_normalized_weighted_and_csv(demo_path):
     expected = skm.confusion_matrix(dev.y_true, dev.y_pred, labels=labels, sample_weight=dev.weight,
                                     normalize="true")
     np.testing.assert_allclose(out["matrix"], expected)
-    csv = run("confusion", demo_path, "--split", "test", "--csv").stdout.splitlines()
-    assert csv[0].split(",")[1:] == labels
-    assert len(csv) == len(labels) + 1
+    csv = pd.read_csv(io.StringIO(run("confusion", demo_path, "--split", "test", "--csv").stdout), index_col=0)
+    test = df[df.split == "test"]
+    assert csv.index.name == "true" and list(csv.columns) == labels and list(csv.index.astype(str)) == labels
+    np.testing.assert_array_equal(csv.to_numpy(), skm.confusion_matrix(test.y_true, test.y_pred, labels=labels))
+    # a split alias names the same split
+    assert run("confusion", demo_path, "--split", "validation", "--json").stdout == \
+        run("confusion", demo_path, "--split", "dev", "--json").stdout
 
 
 def test_summary_table_is_readable(demo_path):
