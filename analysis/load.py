@@ -233,9 +233,14 @@ def _describe(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[lis
         raise _read_error(path, fmt, exc) from exc
     names = [r[0] for r in rows if not (fmt == "parquet" and r[0] == "file_row_number")]
     types = [r[1] for r in rows if not (fmt == "parquet" and r[0] == "file_row_number")]
-    if fmt == "csv" and len(names) == 1 and "," not in names[0] and path.read_bytes()[:1] in (b"", b"\n"):
+    if fmt == "csv" and len(names) == 1 and "," not in names[0] and _first_byte(path) in (b"", b"\n"):
         raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
     return names, types
+
+
+def _first_byte(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(1)
 
 
 def _read_error(path: Path, fmt: str, exc: BaseException) -> InputError:
