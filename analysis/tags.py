@@ -532,7 +532,10 @@ class TagStore:
         list of str
         """
         with self._lock:
-            rows = self._connection().execute("SELECT name FROM datasets ORDER BY name").fetchall()
+            rows = self._connection().execute(
+                "SELECT name FROM datasets d WHERE EXISTS (SELECT 1 FROM categories c WHERE c.dataset_id = "
+                "d.dataset_id) OR EXISTS (SELECT 1 FROM examples e WHERE e.dataset_id = d.dataset_id) ORDER BY name"
+            ).fetchall()
         return [name for (name,) in rows]
 
     def categories(self, dataset: str) -> list[str]:

@@ -75,6 +75,13 @@ def test_categories_belong_to_one_dataset(store: TagStore) -> None:
     assert store.datasets() == [DS, "imdb"]
 
 
+def test_a_dataset_with_neither_categories_nor_tags_is_not_listed(store: TagStore) -> None:
+    store.edit("typo", "1", reviewed=False)  # changes nothing
+    store.add_category("gone", "blurry")
+    store.remove_category("gone", "blurry")
+    assert store.datasets() == [DS]
+
+
 def test_rename_keeps_tags_order_and_history(store: TagStore) -> None:
     store.edit(DS, "7", categories={"blurry": True, "occluded": True})
     store.rename_category(DS, "blurry", "smudged")
