@@ -26,6 +26,7 @@ import pandas as pd
 from analysis.columns import label_text, natural_key
 from analysis.errors import ErrorscopeError
 from analysis.load import Predictions, check_split
+from analysis.tags import categories_of
 
 if TYPE_CHECKING:
     from analysis.tags import TagStore
@@ -286,8 +287,9 @@ def tagged_ids(store: TagStore, dataset: str, *, category: str | None = None, re
     tags = store.tags(dataset)
     keep = pd.Series(True, index=tags.index)
     if category is not None:
-        if category not in store.categories(dataset):
-            known = ", ".join(repr(c) for c in store.categories(dataset)) or "none yet"
+        categories = categories_of(tags)
+        if category not in categories:
+            known = ", ".join(repr(c) for c in categories) or "none yet"
             raise ErrorscopeError(f"dataset {dataset!r} has no category {category!r} (it has: {known})")
         keep &= tags[category].astype(bool)
     if reviewed is not None:
