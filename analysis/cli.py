@@ -27,14 +27,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def fraction(text: str) -> float:
-    """A fraction from ``0.04`` or ``4%``."""
+    """A fraction from ``0.04`` or ``4%`` (argparse shows only an ArgumentTypeError's own message)."""
+    from analysis.gaps import parse_fraction
+
     try:
-        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a fraction like 0.04 or 4%") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1; give a fraction like 0.04 or 4%")
-    return value
+        return parse_fraction(text)
+    except ErrorscopeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _load(path: str):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from analysis.counts import CountTable
-from analysis.errors import ErrorscopeError
+from analysis.errors import ErrorscopeError, InputError
 from analysis.metrics import error_rate
 
 #: Each gap: its name, the error below it and the one above it, what it means and what to try.
@@ -68,6 +68,22 @@ class Gaps:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "largest": self.largest, "advice": list(self.advice)}
+
+
+def parse_fraction(text: str) -> float:
+    """An error given as a fraction (``0.04``) or a percentage (``4%``).
+
+    >>> parse_fraction("0.04"), parse_fraction(" 4% ")
+    (0.04, 0.04)
+    """
+    text = text.strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a number; give a fraction like 0.04 or 4%") from None
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"{text!r} is not between 0 and 1; give a fraction like 0.04 or 4%")
+    return value
 
 
 def advice_for(gap: str | None) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ import streamlit as st
 
 from analysis import ErrorscopeError, InputError, Predictions, load_predictions
 from analysis.columns import SPLITS
-from analysis.gaps import LABELS
+from analysis.gaps import LABELS, parse_fraction
 from analysis.review import examples, resolve_image
 from analysis.tags import TagStore, default_db_path
 
@@ -56,7 +56,7 @@ def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Pr
 
 
 def db_path() -> Path:
-    return Path(os.environ.get("ERRORSCOPE_DB") or default_db_path()).resolve()
+    return default_db_path().resolve()
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,8 +70,13 @@ def store() -> TagStore:
 
 
 def _env_human() -> float | None:
-    value = os.environ.get("ERRORSCOPE_HUMAN_ERROR")
-    return float(value) if value else None
+    value = os.environ.get("ERRORSCOPE_HUMAN_ERROR", "").strip()
+    try:
+        return parse_fraction(value) if value else None
+    except InputError as exc:
+        st.warning(f"ERRORSCOPE_HUMAN_ERROR: {plain(exc)}; the human-level error is left unknown",
+                   icon=":material/warning:")
+        return None
 
 
 def open_file(path: str | Path, *, dataset: str | None = None,

@@ -51,12 +51,26 @@ def test_overview_metric_choice(app):
     assert {x.label for x in at.metric} == {"Train macro f1", "Train-dev macro f1", "Dev macro f1", "Test macro f1"}
 
 
-def test_data_page_shows_the_file_and_database(app, demo_path, tmp_path):
+def test_data_page_shows_the_file_and_database(app, demo_path, demo_config, tmp_path):
     at = app("data")
     texts = [t.value for t in at.text]
     assert str(demo_path) in texts and str(tmp_path / "tags.db") in texts
     assert at.text_input(key="dataset_digits-demo").value == "digits-demo"
-    assert at.number_input[0].value == pytest.approx(1.0)
+    assert at.number_input[0].value == pytest.approx(100 * demo_config["human_error"])
+
+
+def test_human_error_from_the_environment_as_a_percentage(app, monkeypatch):
+    monkeypatch.setenv("ERRORSCOPE_HUMAN_ERROR", "4%")
+    assert app("data").number_input[0].value == pytest.approx(4.0)
+
+
+def test_a_bad_human_error_in_the_environment_is_a_warning_not_a_crash(app, monkeypatch):
+    monkeypatch.setenv("ERRORSCOPE_HUMAN_ERROR", "four")
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception
+    assert "'four' is not a number" in at.warning[0].value
+    at.switch_page("views/data.py").run()
+    assert at.number_input[0].value is None
 
 
 def test_data_page_bad_path_keeps_the_open_file(app, tmp_path):
