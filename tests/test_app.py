@@ -91,6 +91,14 @@ def test_confusion(app, demo_path):
     assert pairs.iloc[0]["count"] == max(m[i, j] for i in range(len(m)) for j in range(len(m)) if i != j)
 
 
+def test_a_cell_picked_in_another_file_is_not_shown(app):
+    at = app("confusion")
+    at.session_state["cm_cell"] = ("dev", "cat", "dog")  # picked before another file was opened
+    at.run()
+    assert not at.exception
+    assert any("Pick a cell of the matrix" in c.value for c in at.main.caption)
+
+
 def test_review_sheet_is_fed_from_the_database_and_tallies_count_it(app, tmp_path, demo_path):
     at = app("review")
     m = dev_matrix(demo_path)

@@ -105,7 +105,7 @@ with right:
 
 cell = st.session_state.get("cm_cell")
 st.divider()
-if not cell or cell[0] != split:
+if not cell or cell[0] != split or not {cell[1], cell[2]} <= set(labels):  # none yet, or from another file
     st.caption("Pick a cell of the matrix or a pair above to see its examples here.")
     st.stop()
 _, true_class, pred_class = cell
