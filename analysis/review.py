@@ -52,7 +52,8 @@ _IMAGE_TYPES = (
     (b"GIF89a", "gif"),
     (b"BM", "bmp"),
 )
-_DATA_IMAGE = re.compile(r"^data:image/[a-z0-9.+-]+[;,]", re.IGNORECASE)
+#: An image inlined as base64 of a raster type (an SVG can carry script; st.image decodes the base64 part).
+_DATA_IMAGE = re.compile(r"^data:image/(?:png|jpe?g|gif|webp|bmp);base64,[A-Za-z0-9+/]*={0,2}$", re.IGNORECASE)
 _URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 
 

@@ -243,6 +243,7 @@ def test_urls_and_image_data_uris_pass_through(folder, value):
 @pytest.mark.parametrize("value", [
     "../../etc/passwd", "../secret.png", "images/../../secret.png", "/etc/passwd", "file:///etc/passwd",
     "javascript:alert(1)", "data:text/html;base64,PHNjcmlwdD4=", "images/missing.png", "notes.txt", "images",
+    "data:image/svg+xml,<svg onload='alert(1)'/>", "data:image/png;base64,not base64!", "data:image/png,raw",
     "", "   ", None, 3.5, "C:\\Windows\\win.ini", "\\\\server\\share\\a.png", "images/a.png\x00.txt",
 ])
 def test_unsafe_or_missing_images_are_refused(folder, value):
