@@ -6,6 +6,7 @@ The pages stay thin: every number comes from ``analysis``; this module only cach
 from __future__ import annotations
 
 import base64
+import html
 import os
 import re
 import time
@@ -138,6 +139,11 @@ _MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$:])")  # what Markdown or Streamlit's 
 def plain(text: object) -> str:
     """``text`` escaped for use inside Markdown, so that user text shows as typed and never as markup."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def chart_text(text: object) -> str:
+    """``text`` escaped for a plotly label or hover, which would act on tags such as ``<a href>`` or ``<b>``."""
+    return html.escape(str(text), quote=False)
 
 
 def pct(value: float | None, digits: int = 2) -> str:

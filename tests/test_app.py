@@ -166,6 +166,20 @@ def test_user_text_in_messages_is_shown_as_typed_not_as_markup(app, tmp_path):
     assert r"\[click\](x.html) \*\*bold\*\* \<b\>.csv" in shown
 
 
+def test_user_text_in_charts_is_shown_as_typed_not_as_markup(app, tmp_path, demo_path):
+    import json
+
+    from analysis.review import review_sample
+
+    mistake = review_sample(load_predictions(demo_path), n=1)["id"].iloc[0]
+    with TagStore(tmp_path / "tags.db") as store:
+        store.add_category("digits-demo", '<a href="x">link</a>')
+        store.edit("digits-demo", mistake, categories={'<a href="x">link</a>': True})
+    at = app("tallies")
+    names = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
+    assert '&lt;a href="x"&gt;link&lt;/a&gt;' in names and not any("<a" in n for n in names)
+
+
 def test_review_filters_by_category_and_by_not_yet_reviewed(app, tmp_path):
     with TagStore(tmp_path / "tags.db") as store:
         store.add_category("digits-demo", "thick strokes")

@@ -62,8 +62,9 @@ with left:
     })
 with right:
     fig = go.Figure()
-    fig.add_bar(x=[str(c) for c in classes.index], y=classes["support"], name="true", marker_color=widgets.BLUE)
-    fig.add_bar(x=[str(c) for c in classes.index], y=classes["predicted"], name="predicted",
+    names = [widgets.chart_text(c) for c in classes.index]
+    fig.add_bar(x=names, y=classes["support"], name="true", marker_color=widgets.BLUE)
+    fig.add_bar(x=names, y=classes["predicted"], name="predicted",
                 marker_color=widgets.ORANGE)
     fig.update_layout(title=f"Class balance, {widgets.SPLIT_LABELS[split]}", barmode="group",
                       xaxis_title="class", yaxis_title="examples", xaxis_type="category",

@@ -164,7 +164,7 @@ config = {
     "reviewed": st.column_config.CheckboxColumn("reviewed", help="ticked by any edit; tick to mark a row seen"),
 }
 for c in categories:
-    config[f"cat:{c}"] = st.column_config.CheckboxColumn(c, help=f"error category: {c}")
+    config[f"cat:{c}"] = st.column_config.CheckboxColumn(c, help=f"error category: {widgets.plain(c)}")
 for c in meta:
     config[f"meta:{c}"] = st.column_config.Column(c, disabled=True)
 

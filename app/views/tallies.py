@@ -25,7 +25,7 @@ with st.spinner("Counting tags..."):
 
 def chart(t) -> go.Figure:
     rows = [*t.categories, t.mislabeled]
-    names = [r.category for r in rows]
+    names = [widgets.chart_text(r.category) for r in rows]
     share = [100 * r.share for r in rows]
     fig = go.Figure(go.Bar(
         y=names, x=share, orientation="h",
