@@ -3,7 +3,8 @@
 Measures, and writes to bench/DASHBOARD.md:
 - page open to confusion matrix visible, the first time (a new server and a new browser, median of ROUNDS
   rounds) and once cached (median of the later opens in new tabs of the same browser, OPENS per round);
-- the server's peak memory (VmHWM of the Streamlit process);
+- the server's peak memory: the peaks (VmHWM) of `errorscope app` and the Streamlit server it starts, summed
+  (an upper bound: the two peaks need not coincide);
 - the review page: the server-side time of the rerun after a tag edit (the page's own timing, "Page ran in N ms",
   read from the sidebar), median over several edits.
 
