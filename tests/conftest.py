@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ DEMO = ROOT / "demo_data"
 def _benchmark(name: str) -> Path:
     path = LABEL_ERRORS / name
     if not path.is_file():
+        if os.environ.get("ERRORSCOPE_REQUIRE_BENCHMARKS") == "1":
+            pytest.fail(f"the real benchmark file {name} is missing from {LABEL_ERRORS}")
         pytest.skip(f"the real benchmark file {name} is not here (expected beside the project in "
                     "shared/benchmarks/label-errors/)")
     return path

@@ -45,10 +45,16 @@ def test_overview(app, demo_path):
     assert table["recall"].round(12).tolist() == expected["recall"].round(12).tolist()
 
 
-def test_overview_metric_choice(app):
+def test_overview_metric_choice(app, demo_path):
+    import pandas as pd
+    from sklearn.metrics import f1_score
+
     at = app("overview")
     at.segmented_control[0].set_value("Macro F1").run()
-    assert {x.label for x in at.metric} == {"Train macro f1", "Train-dev macro f1", "Dev macro f1", "Test macro f1"}
+    metrics = {x.label: x.value for x in at.metric}
+    assert set(metrics) == {"Train macro f1", "Train-dev macro f1", "Dev macro f1", "Test macro f1"}
+    dev = pd.read_csv(demo_path, dtype={"y_true": str, "y_pred": str}).query("split == 'dev'")
+    assert metrics["Dev macro f1"] == f"{f1_score(dev.y_true, dev.y_pred, average='macro'):.4f}"
 
 
 def test_data_page_shows_the_file_and_database(app, demo_path, demo_config, tmp_path):
