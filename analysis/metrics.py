@@ -151,8 +151,8 @@ def split_metrics(counts: CountTable, split: str) -> SplitMetrics:
         rows=table.rows,
         labeled=labeled,
         errors=errors,
-        error_rate=error_rate(table),
-        accuracy=accuracy(table),
+        error_rate=errors / labeled if labeled else None,
+        accuracy=float(np.trace(m) / labeled) if labeled else None,
         macro_f1=f1_score(table),
         weighted_error_rate=error_rate(table, weighted=True) if counts.weighted else None,
     )

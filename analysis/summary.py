@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from analysis.columns import SPLITS
 from analysis.gaps import gaps_from_counts
 from analysis.load import Predictions
 from analysis.metrics import split_metrics
@@ -22,7 +23,7 @@ def summarize(preds: Predictions, *, human: float | None = None) -> dict:
         splits[split] = row
     gaps = gaps_from_counts(counts, human=human).to_dict()
     gaps["human_error"] = gaps.pop("human")
-    for level in ("train", "train_dev", "dev", "test"):
+    for level in SPLITS:
         del gaps[level]
     return {"file": str(preds.path), "rows": preds.rows, "classes": list(preds.classes), "splits": splits,
             "gaps": gaps}
