@@ -39,8 +39,7 @@ PROB_TOLERANCE = 0.01
 MEMORY_LIMIT = os.environ.get("ERRORSCOPE_MEMORY_LIMIT", "512MB")
 SHOWN_ROWS = 5
 
-_NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
-                      r"FLOAT|DOUBLE|DECIMAL.*|REAL)$")
+_INTEGER = re.compile(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$")
 _FLOAT = re.compile(r"^(FLOAT|DOUBLE|DECIMAL.*|REAL)$")
 
 
@@ -418,7 +417,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     # Whole-file aggregates as (name, aggregate, how to merge it across groups); first those that Parquet
     # statistics answer.
     stats = [(f"{fn}{p}", f"{fn}({p})", fn) for p in ps for fn in ("min", "max")]
-    integer_ids = cmap.id is not None and re.match(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$", typed[cmap.id])
+    integer_ids = cmap.id is not None and _INTEGER.match(typed[cmap.id])
     if integer_ids:
         stats += [("null_id", "count(*) - count(__id)", "sum"), ("min_id", "min(__id)", "min"),
                   ("max_id", "max(__id)", "max")]
@@ -545,7 +544,7 @@ def _check_numeric(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: C
     if cmap.weight:
         numeric.append((cmap.weight, "weight"))
     for col, what in numeric:
-        if _NUMERIC.match(typed[col]):
+        if _INTEGER.match(typed[col]) or _FLOAT.match(typed[col]):
             continue
         c = ident(col)
         bad = con.execute(
