@@ -201,6 +201,10 @@ def test_review_filters_by_category_and_by_not_yet_reviewed(app, tmp_path):
     at.checkbox(key="rv_unreviewed").check().run()
     shown = at.dataframe[0].value["id"].tolist()
     assert len(shown) == sampled - 2 and first not in shown and second not in shown
+    # a sample smaller than the mistakes keeps its size: the reviewed ones make room for others
+    at.number_input(key="rv_n").set_value(10).run()
+    shown = at.dataframe[0].value["id"].tolist()
+    assert len(shown) == 10 and first not in shown and second not in shown
 
 
 def test_browser_tests_click_rows_at_the_apps_row_height():

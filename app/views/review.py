@@ -20,9 +20,10 @@ dataset = cur.dataset
 st.title("Review mistakes")
 
 @st.cache_data(show_spinner="Drawing the sample...", max_entries=32)
-def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pred_class, ids):
+def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pred_class, ids, exclude):
     return review_sample(_preds, split=split, n=n, seed=seed, stratify=stratify, correct=correct,
-                         true_class=true_class, pred_class=pred_class, ids=list(ids) if ids is not None else None)
+                         true_class=true_class, pred_class=pred_class, ids=list(ids) if ids is not None else None,
+                         exclude_ids=list(exclude))
 
 
 # --- the sample -------------------------------------------------------------------------------------------
@@ -47,11 +48,11 @@ with st.sidebar:
 
 # the tags are read only for what this run shows: a filter by category, and the sample's own rows
 ids = tuple(sorted(tagged_ids(store, dataset, category=category))) if category is not None else None
-sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids)
+# not yet reviewed: drawn among the others, so the sample keeps its size as the review goes on
+exclude = tuple(sorted(tagged_ids(store, dataset, reviewed=True))) if unreviewed else ()
+sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids,
+                 exclude)
 tags = store.tags(dataset, sample["id"].tolist()).set_index("id").reindex(sample["id"])  # NaN: never tagged
-if unreviewed:
-    keep = ~tags["reviewed"].eq(True).to_numpy()
-    sample, tags = sample[keep], tags[keep]
 
 # --- categories -------------------------------------------------------------------------------------------
 with st.expander("Error categories" + (f" ({len(categories)})" if categories else " — add the causes you see"),
