@@ -85,7 +85,6 @@ class Predictions:
     names: tuple[str, ...]
     types: tuple[str, ...]
     counts: CountTable
-    split_values: Mapping[str, str]
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -110,8 +109,7 @@ class Predictions:
         ``y_pred``, ``weight``, ``confidence`` (probability of the predicted class, NULL without ``p_*``),
         ``text``, ``image``, then the metadata columns under their own names.
         """
-        return _view_sql(self.path, self.format, self.columns, dict(zip(self.names, self.types, strict=True)),
-                         self.split_values)
+        return _view_sql(self.path, self.format, self.columns, dict(zip(self.names, self.types, strict=True)))
 
     def query(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None
               ) -> pd.DataFrame:
@@ -169,10 +167,10 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
         names, types = _describe(con, path, fmt)
         cmap = detect_columns(names, columns, source=str(path))
         typed = dict(zip(names, types, strict=True))
-        counts, split_values = _scan(con, path, fmt, cmap, typed)
+        counts = _scan(con, path, fmt, cmap, typed)
     finally:
         con.close()
-    return Predictions(path, fmt, cmap, tuple(names), tuple(types), counts, split_values)
+    return Predictions(path, fmt, cmap, tuple(names), tuple(types), counts)
 
 
 def file_columns(path: str | os.PathLike) -> tuple[str, ...]:
@@ -365,11 +363,10 @@ def _grouped_sql(cmap: ColumnMap, typed: Mapping[str, str], raw: str, extras: Se
     return f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL"
 
 
-def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
-              split_values: Mapping[str, str]) -> str:
+def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -> str:
     split = "'dev'"
     if cmap.split:
-        cases = " ".join(f"WHEN {literal(raw)} THEN {literal(canon)}" for raw, canon in split_values.items())
+        cases = " ".join(f"WHEN {literal(raw)} THEN {literal(canon)}" for raw, canon in SPLIT_ALIASES.items())
         split = f"CASE {_raw_split_sql(cmap)} {cases} END"
     confidence = "NULL"
     if cmap.probs:
@@ -396,7 +393,7 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str],
 
 
 def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
-          typed: Mapping[str, str]) -> tuple[CountTable, dict[str, str]]:
+          typed: Mapping[str, str]) -> CountTable:
     """Validate the file and build its count table: a CSV in one scan (it is slow to read twice), Parquet in a few
     narrow ones (each reads only its columns).
 
@@ -494,10 +491,9 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
             raise offending(f"id = {literal(first)}", f"duplicate id {first!r} in column {cmap.id!r} "
                             f"({dup} duplicate{'s' if dup > 1 else ''} in all)", "make every id unique")
 
-    split_values = {raw: SPLIT_ALIASES[raw] for raw in sorted(set(groups["raw_split"]))}
-    entries = zip(map(canonical_split, groups["raw_split"]), groups["y_true"], groups["y_pred"], groups["n"],
+    entries = zip(map(SPLIT_ALIASES.get, groups["raw_split"]), groups["y_true"], groups["y_pred"], groups["n"],
                   groups["w"], strict=True)
-    return CountTable.from_groups(entries, classes, weighted=cmap.weight is not None), split_values
+    return CountTable.from_groups(entries, classes, weighted=cmap.weight is not None)
 
 
 def _columns(result: duckdb.DuckDBPyConnection) -> dict[str, list]:
