@@ -70,10 +70,10 @@ def _count(value: object, what: str) -> int:
     return int(value)
 
 
-def _label(value: object, what: str) -> str:
-    """A class label as the view has it: text, ``3``, ``3.0`` and ``"3"`` alike."""
+def _label(value: object, what: str, noun: str = "a class label") -> str:
+    """A class label (or an id) as the view has it: text, ``3``, ``3.0`` and ``"3"`` alike."""
     if isinstance(value, bool) or value is None:
-        raise ErrorscopeError(f"{what} must be a class label, got {value!r}")
+        raise ErrorscopeError(f"{what} must be {noun}, got {value!r}")
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real):
@@ -83,7 +83,7 @@ def _label(value: object, what: str) -> str:
         return str(number)
     if isinstance(value, str) and value.strip():
         return label_text(value)
-    raise ErrorscopeError(f"{what} must be a class label, got {value!r}")
+    raise ErrorscopeError(f"{what} must be {noun}, got {value!r}")
 
 
 def _class(preds: Predictions, value: object, what: str) -> str:
@@ -97,11 +97,7 @@ def _class(preds: Predictions, value: object, what: str) -> str:
 def _id_frame(ids: Iterable[object], what: str) -> pd.DataFrame:
     if isinstance(ids, str | bytes):
         raise ErrorscopeError(f"{what} must be a collection of ids, not one string")
-    out = []
-    for value in ids:
-        if isinstance(value, bool) or value is None:
-            raise ErrorscopeError(f"{what}: {value!r} is not an example id")
-        out.append(str(int(value)) if isinstance(value, numbers.Integral) else str(value))
+    out = [_label(value, what, "example ids") for value in ids]  # as the view normalizes the id column
     return pd.DataFrame({"id": pd.Series(list(dict.fromkeys(out)), dtype=object)})
 
 

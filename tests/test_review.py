@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -122,6 +123,15 @@ def test_filters_by_class_and_ids(small):
     assert rest == by_hash([i for i in MISTAKES if i not in ("c1", "c2", "c3")])
     assert review_sample(small, split="test")["id"].tolist() == by_hash(["t1", "t2"])
     assert review_sample(small, split="validation", n=2)["id"].tolist() == by_hash(MISTAKES)[:2]
+
+
+def test_ids_are_matched_as_the_file_has_them(write):
+    preds = load_predictions(write("n.csv", "id,y_true,y_pred\n3,a,b\n4,a,b\n5,b,b\n"))
+    assert review_sample(preds, ids=[3.0, " 4 ", np.int64(9)])["id"].tolist() == \
+        review_sample(preds, ids=["3", "4"])["id"].tolist()
+    assert len(review_sample(preds, ids=[3.0])) == 1
+    with pytest.raises(ErrorscopeError, match="must be example ids, got None"):
+        review_sample(preds, ids=["3", None])
 
 
 def test_tagged_ids_feed_the_filters(small, store):
