@@ -179,15 +179,11 @@ def tally_splits(preds: Predictions, store: TagStore, dataset: str, splits: Sequ
            "FROM (SELECT id, split, y_true, y_pred FROM preds) p JOIN __tags t ON t.id = p.id "
            f"WHERE p.y_true IS NOT NULL AND p.split IN ({', '.join('?' * len(splits))}) GROUP BY ALL")
     groups = preds.query(sql, list(splits), frames={"__tags": frame})
+    found = {(split, bool(correct)): row for (split, correct), row in groups.set_index(["split", "correct"]).iterrows()}
     out = []
     for split in splits:
         metrics = split_metrics(preds.counts, split)
-
-        def row(correct: bool, split: str = split) -> pd.Series | None:
-            match = groups[(groups["split"] == split) & (groups["correct"] == correct)]
-            return match.iloc[0] if len(match) else None
-
-        wrong, right = row(False), row(True)
+        wrong, right = found.get((split, False)), found.get((split, True))
         reviewed = int(wrong["n"]) if wrong is not None else 0
         counts = [int(wrong[f"c{i}"]) if wrong is not None else 0 for i in range(len(categories))]
         tallied = [CategoryTally.of(name, count, reviewed, metrics.error_rate)
