@@ -19,7 +19,7 @@ test: $(STAMP)  ## the whole test suite (browser tests need /usr/bin/chromium)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check analysis app tests bench demo_data
+	$(BIN)/ruff check analysis app tests bench demo_data docs
 
 bench: $(STAMP)  ## benchmarks on synthetic 1M and 10M-row files; writes bench/RESULTS.md and bench/DASHBOARD.md
 	$(BIN)/python bench/run.py

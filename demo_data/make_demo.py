@@ -29,13 +29,15 @@ from scipy.special import softmax
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
+from analysis.columns import SPLITS
+from analysis.gaps import LABELS, decompose
+
 SEED = 0
 OUT = Path(__file__).resolve().parent
 IMAGE_DIR = "images"
 
 # Split sizes; `test` gets the rest (1797 - 1200 = 597 examples).
 SIZES = {"train": 600, "train_dev": 300, "dev": 300}
-SPLITS = ("train", "train_dev", "dev", "test")
 SHIFTED = ("dev", "test")
 
 # The shift of dev and test, as from a different scanner: about half the digits get thicker strokes (a 3x3 grey
@@ -245,14 +247,9 @@ def main() -> None:
         counts = f"{s:<10} {rows.sum():>4} {errs[s]:>7.2%} {werrs[s]:>9.2%}"
         print(f"{counts} {(rows & is_flipped).sum():>10} {true_err:>21.2%}")
     print(f"human-level error: {HUMAN_ERROR:.2%}")
-    gaps = {
-        "avoidable bias (train - human)": errs["train"] - HUMAN_ERROR,
-        "variance (train_dev - train)": errs["train_dev"] - errs["train"],
-        "data mismatch (dev - train_dev)": errs["dev"] - errs["train_dev"],
-        "dev overfitting (test - dev)": errs["test"] - errs["dev"],
-    }
-    for name, value in gaps.items():
-        print(f"{name:<33} {value:+.2%}")
+    gaps = decompose(human=HUMAN_ERROR, **errs)
+    for name, value in gaps.known.items():
+        print(f"{LABELS[name].lower():<16} {value:+.2%}")
     for s in SHIFTED:
         rows = split == s
         for column, flag, values in (("stroke", thick, STROKES), ("position", moved, POSITIONS)):
