@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 from analysis import load_predictions, review_sample  # noqa: E402
 from analysis.demo import demo_config  # noqa: E402
 from analysis.tags import TagStore  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, editor, select  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, editor, go, select, wait_idle  # noqa: E402
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
          ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
@@ -49,15 +49,11 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 1300})
                 for link, name in PAGES:
-                    page.goto(server.url)
-                    page.wait_for_selector(IDLE)
-                    page.get_by_role("link", name=link).click()
-                    page.get_by_role("heading").first.wait_for()
-                    page.wait_for_selector(IDLE)
+                    go(page, server, link)
                     if name == "confusion":  # show the examples of a cell: true 6 (row 6), predicted 1 (column 2)
                         select(page, editor(page), 2, 6)
                         page.locator("[data-testid=stImage]").first.wait_for()
-                    page.wait_for_selector(IDLE)
+                    wait_idle(page)
                     page.wait_for_load_state("networkidle")
                     page.screenshot(path=str(out / f"{name}.png"))
                     print(f"docs/{name}.png")

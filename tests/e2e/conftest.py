@@ -149,11 +149,15 @@ def wait_idle(page) -> None:
 # --- driving the pages, as a user does (the grids are canvases: cells are reached by position and keys) ---
 
 
+#: Each page's heading, where it is not the name of its link.
+HEADINGS = {"Review": "Review mistakes", "Gaps": "Bias and variance"}
+
+
 def go(page, server, name: str) -> None:
     """Open a page from the sidebar, as a user does."""
     open_page(page, server.url)
     page.get_by_role("link", name=name).click()
-    page.get_by_role("heading", name=name if name != "Review" else "Review mistakes").first.wait_for()
+    page.get_by_role("heading", name=HEADINGS.get(name, name)).first.wait_for()
 
 
 def editor(page):
