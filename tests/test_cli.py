@@ -14,6 +14,7 @@ import pytest
 from sklearn import metrics as skm
 
 from analysis import load_predictions, summarize
+from analysis.gaps import advice_for
 
 ERRORSCOPE = shutil.which("errorscope", path=str(Path(sys.executable).parent)) or "errorscope"
 
@@ -33,13 +34,20 @@ def test_summary_json_on_the_demo_shows_four_gaps(demo_path, demo_config):
     for split in out["splits"].values():
         assert set(split) == {"rows", "labeled", "errors", "error_rate", "accuracy", "macro_f1",
                               "weighted_error_rate"}
-        assert split["weighted_error_rate"] is not None
+    import pandas as pd
+
+    df = pd.read_csv(demo_path, dtype={"y_true": str, "y_pred": str})
+    for name, split in out["splits"].items():
+        rows = df[df.split == name]
+        assert split["weighted_error_rate"] == pytest.approx(
+            1 - skm.accuracy_score(rows.y_true, rows.y_pred, sample_weight=rows.weight))
     gaps = out["gaps"]
     assert gaps["human_error"] == human
     for name in ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting"):
         assert gaps[name] > 0, name
-    assert gaps["largest"] in ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting")
-    assert gaps["advice"]
+    assert gaps["largest"] == max(("avoidable_bias", "variance", "data_mismatch", "dev_overfitting"),
+                                  key=gaps.__getitem__)
+    assert gaps["advice"] == list(advice_for(gaps["largest"]))
     # the same numbers as the Python API
     api = json.loads(json.dumps(summarize(load_predictions(demo_path), human=human)))
     assert out["splits"] == api["splits"] and out["gaps"] == api["gaps"]

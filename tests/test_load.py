@@ -54,6 +54,7 @@ def test_labels_compare_as_text_so_1_and_1_0_are_one_class(write):
 def test_string_labels_1_0_match_integer_labels(write):
     preds = load_predictions(write("p.csv", "y_true,y_pred\n1,x1.0\n1,1.0\n"))
     assert set(preds.classes) == {"1", "x1.0"}
+    assert split_metrics(preds.counts, "dev").errors == 1  # "1.0" predicted for true 1 is right
 
 
 def test_prediction_is_the_argmax_of_probabilities(write):

@@ -215,8 +215,9 @@ def test_a_bad_edit_is_refused_and_changes_nothing(store: TagStore, kwargs: dict
 def test_tag_errors_are_errorscope_value_errors(store: TagStore) -> None:
     with pytest.raises(ErrorscopeError, match="unknown category 'nope' for dataset 'digits'"):
         store.edit(DS, "1", categories={"nope": True})
-    with pytest.raises(ValueError):
+    with pytest.raises(TagError, match=r"example id must be a string, got 1.5 \(float\)"):
         store.edit(DS, 1.5, note="x")  # type: ignore[arg-type]
+    assert issubclass(TagError, ErrorscopeError) and issubclass(ErrorscopeError, ValueError)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -648,7 +649,8 @@ def test_a_version_1_file_is_migrated_and_keeps_its_data(db: Path) -> None:
         store.edit(DS, "17", note="new note")
         assert row(store, "17")["updated_by"] == "ana"
         assert store.history(DS)["old"].tolist() == ["old note"]
-        assert store.undo(DS) is not None and row(store, "17")["note"] == "old note"
+        assert store.undo(DS) == "undid ana's edit of example '17' (note)"
+        assert row(store, "17")["note"] == "old note"
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
