@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from analysis.columns import SPLITS
 from analysis.counts import CountTable
 from analysis.errors import ErrorscopeError, InputError
 from analysis.metrics import error_rate
@@ -60,6 +61,14 @@ class Gaps:
         known = self.known
         name = max(known, key=known.__getitem__) if known else None
         return name if name is not None and known[name] > 0 else None
+
+    def span(self, name: str) -> tuple[str, str]:
+        """The two levels gap ``name`` lies between: as in :data:`GAP_TABLE`, except variance without a train-dev
+        error, which spans train to dev."""
+        low, high = next((row[1], row[2]) for row in GAP_TABLE if row[0] == name)
+        if name == "variance" and self.train_dev is None:
+            high = "dev"
+        return low, high
 
     @property
     def advice(self) -> tuple[str, ...]:
@@ -117,5 +126,5 @@ def decompose(*, human: float | None = None, train: float | None = None, train_d
 
 def gaps_from_counts(counts: CountTable, *, human: float | None = None) -> Gaps:
     """The decomposition of a file's per-split errors, with a human-level error given by the user."""
-    errors = {s: error_rate(counts, split=s) for s in ("train", "train_dev", "dev", "test")}
+    errors = {s: error_rate(counts, split=s) for s in SPLITS}
     return decompose(human=human, **errors)

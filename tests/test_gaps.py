@@ -63,3 +63,12 @@ def test_from_a_file_of_all_splits(write):
     assert (g.train, g.train_dev, g.dev, g.test) == pytest.approx((0.1, 0.2, 0.4, 0.5))
     assert (g.avoidable_bias, g.variance, g.data_mismatch, g.dev_overfitting) == pytest.approx((0.05, 0.1, 0.2, 0.1))
     assert g.largest == "data_mismatch"
+
+
+def test_each_gap_spans_the_errors_it_was_computed_from():
+    full = decompose(human=0.01, train=0.02, train_dev=0.03, dev=0.10, test=0.11)
+    assert [full.span(n) for n in ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting")] == \
+        [("human", "train"), ("train", "train_dev"), ("train_dev", "dev"), ("dev", "test")]
+    no_train_dev = decompose(train=0.02, dev=0.10)
+    assert no_train_dev.span("variance") == ("train", "dev")
+    assert no_train_dev.variance == pytest.approx(0.08)

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis import Gaps, decompose, gaps_from_counts
-from analysis.gaps import GAP_TABLE, LABELS, LEVELS, meaning_of
+from analysis.gaps import GAP_NAMES, GAP_TABLE, LABELS, LEVELS, meaning_of
 from app import widgets
 
 st.title("Bias and variance")
@@ -27,25 +27,20 @@ def chart(g: Gaps) -> go.Figure:
                 marker_color="#D9D9D9", marker_line=dict(color=widgets.GREY, width=1),
                 text=[f"{100 * v:.2f}%" for _, v in levels], textposition="outside",
                 hovertemplate="%{x} error: %{y:.2f}%<extra></extra>")
-    for name, low, _, *_ in GAP_TABLE:
-        value = getattr(g, name)
-        below = getattr(g, low)
+    for name in GAP_NAMES:
+        value, below = getattr(g, name), getattr(g, g.span(name)[0])
         if value is None or below is None:
             continue
-        if name == "variance" and g.train_dev is None:  # without train-dev it spans train to dev
-            below = g.train
         colour = widgets.VERMILION if name == largest else (widgets.BLUE if value >= 0 else widgets.GREEN)
         fig.add_bar(x=[LABELS[name]], y=[100 * value], base=[100 * below], name=LABELS[name], width=0.6,
                     marker_color=colour, text=[f"{100 * value:+.2f} pp"], textposition="outside",
                     hovertemplate=f"{LABELS[name]}: %{{y:+.2f}} percentage points<extra></extra>")
         x.append(LABELS[name])
-    order = []
-    for level, gap in (("human", "avoidable_bias"), ("train", "variance"), ("train_dev", "data_mismatch"),
-                       ("dev", "dev_overfitting"), ("test", None)):
+    order = []  # each error, then the gaps that start from it
+    for level in LEVELS:
         if getattr(g, level) is not None:
             order.append(LABELS[level])
-        if gap and LABELS[gap] in x:
-            order.append(LABELS[gap])
+        order += [LABELS[name] for name in GAP_NAMES if g.span(name)[0] == level and LABELS[name] in x]
     fig.update_layout(
         showlegend=False, barmode="overlay", height=440, margin=dict(t=30, l=60, r=20, b=60),
         xaxis=dict(type="category", categoryorder="array", categoryarray=order, title=None),
@@ -71,8 +66,9 @@ def report(g: Gaps) -> None:
     else:
         st.success("No gap is positive: the model is as good on each set as on the one before it.")
     rows = []
-    for name, low, high, meaning, advice in GAP_TABLE:
+    for name, _, _, meaning, advice in GAP_TABLE:
         value = getattr(g, name)
+        low, high = g.span(name)
         rows.append({"gap": LABELS[name], "between": f"{LABELS[low]} → {LABELS[high]}",
                      "percentage points": "unknown" if value is None else f"{100 * value:+.2f}",
                      "what it means": meaning, "what to try": "; ".join(advice)})
