@@ -170,6 +170,7 @@ def timed_page(page) -> None:
 # --- examples: the rows behind a confusion cell, a review sample --------------------------------------------
 
 PAGE_SIZE = 24
+GALLERY_COLUMNS = 6
 
 
 @st.cache_data(show_spinner="Finding the examples...", max_entries=64)
@@ -205,16 +206,16 @@ def _details(row) -> str:
     return " · ".join(parts)
 
 
-def show_examples(cur: Current, frame, *, columns: int = 6) -> None:
+def show_examples(cur: Current, frame) -> None:
     """Examples as a gallery when they have images, else as a table of their text and metadata."""
     preds = cur.preds
     if frame.empty:
         st.info("No examples to show.")
         return
     if preds.columns.image:
-        grid = st.columns(columns)
+        grid = st.columns(GALLERY_COLUMNS)
         for i, (_, row) in enumerate(frame.iterrows()):
-            with grid[i % columns]:
+            with grid[i % GALLERY_COLUMNS]:
                 picture = image_of(cur, row["image"])
                 if picture is None:
                     st.caption(":material/broken_image: image not found or outside the data folder")
