@@ -127,6 +127,9 @@ def require() -> Current:
     """The open data set, or a pointer to the Data page and the end of this page's run."""
     cur = current()
     if cur is None:
+        error = st.session_state.get("load_error")
+        if error and not st.session_state.get("file"):  # the file given at start could not be read
+            st.error(plain(error), icon=":material/error:")
         st.info("No predictions file is open yet. Open one on the **Data** page.")
         st.page_link("views/data.py", label="Go to the Data page", icon=":material/folder_open:")
         st.stop()

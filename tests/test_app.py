@@ -212,3 +212,11 @@ def test_browser_tests_click_rows_at_the_apps_row_height():
     from tests.e2e import conftest
 
     assert conftest.ROW_PX == ROW_PX
+
+
+def test_a_bad_file_given_at_start_shows_its_error_on_every_page(app, monkeypatch, write):
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(write("bad.csv", "id,y_true,y_pred\n1,a,a\n1,b,a\n")))
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception
+    assert "duplicate id '1'" in at.error[0].value
+    assert "No predictions file is open yet" in at.info[0].value
