@@ -10,11 +10,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 _EXPORTS = {
-    "columns": ["SPLITS", "ColumnMap", "detect_columns", "guess_roles", "natural_key"],
+    "columns": ["ColumnMap", "detect_columns", "guess_roles"],
     "counts": ["CountTable"],
     "errors": ["ErrorscopeError", "InputError", "TagError"],
     "export": ["export_sheet", "import_sheet", "sheet_csv", "write_sheet"],
     "gaps": ["Gaps", "advice_for", "decompose", "gaps_from_counts"],
+    "normalize": ["SPLITS", "label_text", "natural_key", "split_name"],
     "load": ["Predictions", "file_columns", "load_predictions"],
     "metrics": ["Confusion", "SplitMetrics", "accuracy", "confusion_matrix", "error_rate", "f1_score",
                 "most_confused", "per_class", "split_metrics"],
@@ -41,7 +42,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors
-    from analysis.columns import SPLITS, ColumnMap, detect_columns, guess_roles, natural_key  # noqa: F401
+    from analysis.columns import ColumnMap, detect_columns, guess_roles  # noqa: F401
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # for type checkers and editors
         per_class,
         split_metrics,
     )
+    from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
     from analysis.review import count_mistakes, examples, resolve_image, review_sample, tagged_ids  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import TagStore, default_db_path  # noqa: F401

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,20 +19,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "image": ("image",),
 }
 ROLES = tuple(ALIASES)
-
-#: Canonical split names, in the order of the gap table, and the accepted spellings of each.
-SPLITS = ("train", "train_dev", "dev", "test")
-SPLIT_ALIASES: dict[str, str] = {
-    "train": "train",
-    "train_dev": "train_dev",
-    "train-dev": "train_dev",
-    "traindev": "train_dev",
-    "dev": "dev",
-    "val": "dev",
-    "valid": "dev",
-    "validation": "dev",
-    "test": "test",
-}
 
 _PROB = re.compile(r"^p_(.+)$", re.IGNORECASE)
 
@@ -112,37 +97,3 @@ def guess_roles(names: Sequence[str], overrides: Mapping[str, str | None] | None
             roles[role] = next((by_lower[a] for a in aliases if a in by_lower and by_lower[a] not in roles.values()),
                                None)
     return {role: roles[role] for role in ALIASES}
-
-
-#: A label written as an integral float ("3.0"): it names the same class as "3".
-INTEGRAL_TEXT = r"^(-?[0-9]+)\.0+$"
-_INTEGRAL = re.compile(INTEGRAL_TEXT)
-
-
-def label_text(text: str) -> str:
-    """A label as text, as the loader reads it: trimmed, ``"3.0"`` -> ``"3"``.
-
-    >>> label_text(" 3.00 "), label_text("3.5"), label_text("cat")
-    ('3', '3.5', 'cat')
-    """
-    return _INTEGRAL.sub(r"\1", text.strip())
-
-
-def natural_key(label: str) -> tuple:
-    """Sort key that puts numeric labels first, in numeric order, then the others alphabetically.
-
-    >>> sorted(["10", "2", "cat", "1.5"], key=natural_key)
-    ['1.5', '2', '10', 'cat']
-    """
-    try:
-        number = float(label)
-    except ValueError:
-        number = math.nan
-    if math.isfinite(number):  # "nan" and "inf" parse as floats but do not order: they sort as text
-        return (0, number, label)
-    return (1, label.casefold(), label)
-
-
-def canonical_split(name: str) -> str | None:
-    """The canonical split for a spelling, or ``None`` when it is not one we accept."""
-    return SPLIT_ALIASES.get(name.strip().lower())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.columns import SPLITS
+from analysis.normalize import SPLITS
 
 
 def aggregate_sql(source: str, keys: dict[str, str], extras: Sequence[str] = ()) -> str:

@@ -23,8 +23,8 @@ from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.columns import label_text
 from analysis.errors import ErrorscopeError
+from analysis.normalize import label_text
 from analysis.tags import categories_of
 
 if TYPE_CHECKING:

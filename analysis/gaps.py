@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from analysis.columns import SPLITS
 from analysis.counts import CountTable
 from analysis.errors import ErrorscopeError, InputError
 from analysis.metrics import error_rate
+from analysis.normalize import SPLITS
 
 #: Each gap: its name, the error below it and the one above it, what it means and what to try.
 GAP_TABLE: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (

@@ -18,17 +18,19 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analysis.columns import (
-    INTEGRAL_TEXT,
-    SPLIT_ALIASES,
-    SPLITS,
-    ColumnMap,
-    canonical_split,
-    detect_columns,
-    natural_key,
-)
+from analysis.columns import ColumnMap, detect_columns
 from analysis.counts import CountTable, aggregate_sql
 from analysis.errors import ErrorscopeError, InputError
+from analysis.normalize import (
+    FLOAT_TYPE,
+    INTEGER_TYPE,
+    SPLIT_ALIASES,
+    SPLITS,
+    label_sql,
+    literal,
+    natural_key,
+    split_name,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,8 +41,6 @@ PROB_TOLERANCE = 0.01
 MEMORY_LIMIT = os.environ.get("ERRORSCOPE_MEMORY_LIMIT", "512MB")
 SHOWN_ROWS = 5
 
-_INTEGER = re.compile(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$")
-_FLOAT = re.compile(r"^(FLOAT|DOUBLE|DECIMAL.*|REAL)$")
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -54,22 +54,6 @@ def connect() -> duckdb.DuckDBPyConnection:
 def ident(name: str) -> str:
     """``name`` quoted as a SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    """``text`` quoted as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def label_sql(column: str, sql_type: str) -> str:
-    """SQL that turns a label column into text, so that ``1``, ``1.0`` and ``"1"`` are the same class."""
-    col = ident(column)
-    if _FLOAT.match(sql_type):
-        return (f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) "
-                f"THEN CAST(CAST({col} AS HUGEINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END")
-    if sql_type == "VARCHAR":
-        return rf"NULLIF(regexp_replace(trim({col}), '{INTEGRAL_TEXT}', '\1'), '')"
-    return f"CAST({col} AS VARCHAR)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,7 +117,7 @@ def check_split(preds: Predictions, split: str) -> str:
     """The canonical name of ``split`` (aliases such as ``val`` accepted), refusing one the file lacks."""
     if not isinstance(split, str):
         raise ErrorscopeError(f"split must be a string such as 'dev', got {split!r}")
-    canonical = canonical_split(split)
+    canonical = split_name(split)
     if canonical is None:
         raise ErrorscopeError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     if canonical not in preds.splits:
@@ -291,7 +275,7 @@ def _sorted_probs(cmap: ColumnMap) -> list[tuple[str, str]]:
 
 def _pred_sql(cmap: ColumnMap, typed: Mapping[str, str]) -> str:
     if cmap.y_pred is not None:
-        return label_sql(cmap.y_pred, typed[cmap.y_pred])
+        return label_sql(ident(cmap.y_pred), typed[cmap.y_pred])
     classes = ", ".join(literal(c) for c, _ in _sorted_probs(cmap))
     probs = ", ".join(_prob_exprs(cmap))
     return f"[{classes}][list_position([{probs}], greatest({probs}))]"
@@ -309,7 +293,7 @@ def _raw_split_sql(cmap: ColumnMap, column: str | None = None) -> str:
 def _id_sql(cmap: ColumnMap, typed: Mapping[str, str], fmt: str) -> str:
     if cmap.id is None:
         return f"CAST({_row_sql(fmt)} - 1 AS VARCHAR)"
-    return label_sql(cmap.id, typed[cmap.id])
+    return label_sql(ident(cmap.id), typed[cmap.id])
 
 
 def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], *, numbered: bool = False) -> str:
@@ -322,7 +306,7 @@ def _base_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str], *
     cols += [
         f"{_id_sql(cmap, typed, fmt)} AS id",
         f"{_raw_split_sql(cmap)} AS raw_split",
-        f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
+        f"{label_sql(ident(cmap.y_true), typed[cmap.y_true])} AS y_true",
         f"{_pred_sql(cmap, typed)} AS y_pred",
         f"{_weight_sql(cmap)} AS weight",
     ]
@@ -372,7 +356,7 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -
     if cmap.probs:
         confidence = f"greatest({', '.join(_prob_exprs(cmap))})"
         if cmap.y_pred is not None:
-            pred = label_sql(cmap.y_pred, typed[cmap.y_pred])
+            pred = label_sql(ident(cmap.y_pred), typed[cmap.y_pred])
             cases = " ".join(f"WHEN {literal(c)} THEN {expr}"
                              for (c, _), expr in zip(_sorted_probs(cmap), _prob_exprs(cmap), strict=True))
             confidence = f"CASE {pred} {cases} END"
@@ -380,7 +364,7 @@ def _view_sql(path: Path, fmt: str, cmap: ColumnMap, typed: Mapping[str, str]) -
         f"{_row_sql(fmt)} AS row",
         f"{_id_sql(cmap, typed, fmt)} AS id",
         f"{split} AS split",
-        f"{label_sql(cmap.y_true, typed[cmap.y_true])} AS y_true",
+        f"{label_sql(ident(cmap.y_true), typed[cmap.y_true])} AS y_true",
         f"{_pred_sql(cmap, typed)} AS y_pred",
         f"{_weight_sql(cmap)} AS weight",
         f"{confidence} AS confidence",
@@ -414,7 +398,7 @@ def _scan(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: ColumnMap,
     # Whole-file aggregates as (name, aggregate, how to merge it across groups); first those that Parquet
     # statistics answer.
     stats = [(f"{fn}{p}", f"{fn}({p})", fn) for p in ps for fn in ("min", "max")]
-    integer_ids = cmap.id is not None and _INTEGER.match(typed[cmap.id])
+    integer_ids = cmap.id is not None and INTEGER_TYPE.match(typed[cmap.id])
     if integer_ids:
         stats += [("null_id", "count(*) - count(__id)", "sum"), ("min_id", "min(__id)", "min"),
                   ("max_id", "max(__id)", "max")]
@@ -540,7 +524,7 @@ def _check_numeric(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, cmap: C
     if cmap.weight:
         numeric.append((cmap.weight, "weight"))
     for col, what in numeric:
-        if _INTEGER.match(typed[col]) or _FLOAT.match(typed[col]):
+        if INTEGER_TYPE.match(typed[col]) or FLOAT_TYPE.match(typed[col]):
             continue
         c = ident(col)
         bad = con.execute(

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analysis.columns import label_text, natural_key
 from analysis.errors import ErrorscopeError
 from analysis.load import Predictions, check_split
+from analysis.normalize import label_text, natural_key
 from analysis.tags import categories_of
 
 if TYPE_CHECKING:
@@ -71,19 +71,11 @@ def _count(value: object, what: str) -> int:
 
 
 def _label(value: object, what: str, noun: str = "a class label") -> str:
-    """A class label (or an id) as the view has it: text, ``3``, ``3.0`` and ``"3"`` alike."""
-    if isinstance(value, bool) or value is None:
+    """A class label (or an id) as the view has it, by the one rule of :mod:`analysis.normalize`."""
+    label = label_text(value) if isinstance(value, str | bytes | numbers.Number) else None
+    if label is None:
         raise ErrorscopeError(f"{what} must be {noun}, got {value!r}")
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if math.isfinite(number) and number == int(number):
-            return str(int(number))
-        return str(number)
-    if isinstance(value, str) and value.strip():
-        return label_text(value)
-    raise ErrorscopeError(f"{what} must be {noun}, got {value!r}")
+    return label
 
 
 def _class(preds: Predictions, value: object, what: str) -> str:

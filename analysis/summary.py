@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from analysis.columns import SPLITS
 from analysis.gaps import gaps_from_counts
 from analysis.load import Predictions
 from analysis.metrics import split_metrics
+from analysis.normalize import SPLITS
 
 
 def summarize(preds: Predictions, *, human: float | None = None) -> dict:

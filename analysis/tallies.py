@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pyarrow as pa
 
-from analysis.columns import canonical_split
 from analysis.errors import ErrorscopeError
 from analysis.load import Predictions
 from analysis.metrics import split_metrics
+from analysis.normalize import split_name
 from analysis.review import check_split
 from analysis.tags import categories_of
 
@@ -248,7 +248,7 @@ def tallies_side_by_side(preds: Predictions, store: TagStore, dataset: str,
         splits = (splits,)
     wanted = []
     for split in splits:
-        canonical = canonical_split(split) if isinstance(split, str) else None
+        canonical = split_name(split)
         if canonical is None:
             check_split(preds, split)  # raises, naming the accepted splits
         if canonical in preds.splits and canonical not in wanted:

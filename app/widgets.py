@@ -16,8 +16,8 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import ErrorscopeError, InputError, Predictions, load_predictions
-from analysis.columns import SPLITS
 from analysis.gaps import LABELS, parse_fraction
+from analysis.normalize import SPLITS
 from analysis.review import examples, resolve_image
 from analysis.tags import TagStore, default_db_path
 

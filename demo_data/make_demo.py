@@ -29,8 +29,8 @@ from scipy.special import softmax
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
-from analysis.columns import SPLITS
 from analysis.gaps import LABELS, decompose
+from analysis.normalize import SPLITS
 
 SEED = 0
 OUT = Path(__file__).resolve().parent

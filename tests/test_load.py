@@ -221,7 +221,7 @@ def test_one_column_cannot_have_two_roles(write):
 
 
 def test_nan_and_inf_labels_sort_as_text_every_time():
-    from analysis.columns import natural_key
+    from analysis.normalize import natural_key
 
     labels = ["10", "nan", "2", "inf", "1", "cat"]
     assert sorted(labels, key=natural_key) == ["1", "2", "10", "cat", "inf", "nan"]

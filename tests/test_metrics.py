@@ -8,7 +8,7 @@ import pytest
 from sklearn import metrics as skm
 
 from analysis import accuracy, confusion_matrix, error_rate, f1_score, load_predictions, per_class, split_metrics
-from analysis.columns import natural_key
+from analysis.normalize import natural_key
 
 
 def _frame(path) -> pd.DataFrame:
