@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from analysis.errors import InputError
+from analysis.normalize import label_text
 
 #: Accepted names of each role, compared case-insensitively; the first is the canonical name.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -55,7 +56,7 @@ def detect_columns(
     """
     roles = guess_roles(names, overrides, source=source)
     taken = {c for c in roles.values() if c is not None}
-    probs = {m.group(1): name for name in names if (m := _PROB.match(name)) and name not in taken}
+    probs = _prob_columns([name for name in names if name not in taken], source)
     if roles["y_true"] is None:
         raise InputError(
             f"{source}: no true-label column; name it y_true (or one of {', '.join(ALIASES['y_true'][1:])}). "
@@ -69,6 +70,21 @@ def detect_columns(
     used = taken | set(probs.values())
     metadata = tuple(n for n in names if n not in used)
     return ColumnMap(probs=probs, metadata=metadata, **roles)  # type: ignore[arg-type]
+
+
+def _prob_columns(names: Sequence[str], source: str) -> dict[str, str]:
+    """Each class with its ``p_<class>`` column, in the file's order; the class named by the one label rule."""
+    probs: dict[str, str] = {}
+    for name in names:
+        match = _PROB.match(name)
+        if not match:
+            continue
+        label = label_text(match.group(1))
+        if label is None or label in probs:
+            why = "a blank class" if label is None else f"the class {label!r}, as {probs[label]!r} does"
+            raise InputError(f"{source}: column {name!r} names {why}; give one p_<class> column per class")
+        probs[label] = name
+    return probs
 
 
 def guess_roles(names: Sequence[str], overrides: Mapping[str, str | None] | None = None, *,

@@ -25,7 +25,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.load import connect, literal, load_predictions  # noqa: E402
+from analysis.engine.duckdb import connect  # noqa: E402
+from analysis.load import load_predictions  # noqa: E402
+from analysis.normalize import literal  # noqa: E402
 from analysis.tags import TagStore  # noqa: E402
 from analysis.tallies import tally  # noqa: E402
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from run import read_through  # noqa: E402
 
-from analysis.load import literal  # noqa: E402
+from analysis.normalize import literal  # noqa: E402
 from analysis.tags import TagStore  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, editor, header_index, tick  # noqa: E402
 

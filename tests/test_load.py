@@ -299,9 +299,9 @@ def test_bad_parquet_rows_are_named(tmp_path, column, values, expected, where):
 
 
 def test_running_out_of_memory_says_so(tmp_path, monkeypatch, mnist_path):
-    import analysis.load
+    import analysis.engine.duckdb
 
-    monkeypatch.setattr(analysis.load, "MEMORY_LIMIT", "1MB")
+    monkeypatch.setattr(analysis.engine.duckdb, "MEMORY_LIMIT", "1MB")
     parquet = tmp_path / "mnist.parquet"
     pd.read_csv(mnist_path).to_parquet(parquet, row_group_size=10_000)
     refused(parquet, "ran out of memory", "ERRORSCOPE_MEMORY_LIMIT")

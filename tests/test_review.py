@@ -59,7 +59,7 @@ def test_sample_is_the_n_mistakes_with_the_smallest_hash(small):
     assert sample["id"].tolist() == by_hash(MISTAKES)[:4]
     assert not sample["correct"].any()
     assert (sample["y_true"] != sample["y_pred"]).all()
-    assert sample.columns.tolist() == ["row", "id", "split", "y_true", "y_pred", "weight", "confidence",
+    assert sample.columns.tolist() == ["row", "id", "split", "y_true", "y_pred", "weight", "confidence", "p_given",
                                        "text", "image", "correct"]
     first = sample.iloc[0]
     assert first["text"] == f"about {first['id']}" and first["split"] == "dev"

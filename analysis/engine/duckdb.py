@@ -1,0 +1,169 @@
+"""The embedded default engine: DuckDB reads CSV and Parquet where they lie, out of core.
+
+What is DuckDB's own lives here: the readers, Parquet's statistics and row numbers, and the fast ways to find
+repeated ids (a sum of hashes for integer ids that form a range, a bitmap for dense ones).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from analysis.checks import integer_ids
+from analysis.diagnose import first_line, read_error, scan_error
+from analysis.errors import InputError
+from analysis.normalize import literal
+from analysis.view import id_sql, ident
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analysis.checks import Aggregate
+    from analysis.source import Source
+
+#: Memory DuckDB may use before it spills to disk; ERRORSCOPE_MEMORY_LIMIT (e.g. "2GB") raises it.
+MEMORY_LIMIT = os.environ.get("ERRORSCOPE_MEMORY_LIMIT", "512MB")
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB connection with errorscope's settings (spilling to the system's temp folder)."""
+    spill = os.path.join(tempfile.gettempdir(), "errorscope-duckdb")
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill})
+    con.execute("SET parquet_metadata_cache = true")  # the queries of one load read a Parquet footer once
+    return con
+
+
+def reader_sql(path: Path, fmt: str, *, numbered: bool = False, text: Sequence[str] = ()) -> str:
+    """DuckDB's table function reading the file; ``text`` columns are read as text on a CSV.
+
+    ``numbered`` asks Parquet for its row numbers, which slow a scan that does not need them by a fifth.
+    """
+    if fmt == "parquet":
+        return f"read_parquet({literal(str(path))}, file_row_number = {str(numbered).lower()})"
+    types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text)
+    return (f"read_csv({literal(str(path))}, delim = ',', quote = '\"', escape = '\"', header = true, "
+            f"strict_mode = true, null_padding = false, encoding = 'utf-8'{f', types = {{{types}}}' if text else ''})")
+
+
+def _columns(result: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    """A small query result as lists by column name, NULL as None (no pandas needed)."""
+    names = [d[0] for d in result.description]
+    rows = result.fetchall()
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+
+
+class DuckDB:
+    """An open DuckDB connection and what errorscope asks of it (:class:`analysis.engine.Engine`)."""
+
+    name = "duckdb"
+
+    def __init__(self) -> None:
+        self.con = connect()
+
+    def __enter__(self) -> DuckDB:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.con.close()
+
+    def _error(self, path: Path, fmt: str, exc: duckdb.Error, *, scanning: bool = False) -> InputError:
+        oom = isinstance(exc, duckdb.OutOfMemoryException)
+        make = scan_error if scanning else read_error
+        return make(path, fmt, exc, out_of_memory=oom, memory_limit=MEMORY_LIMIT)
+
+    def describe(self, path: Path, fmt: str) -> tuple[list[str], list[str]]:
+        try:
+            rows = self.con.execute(f"DESCRIBE SELECT * FROM {reader_sql(path, fmt)}").fetchall()
+        except duckdb.Error as exc:
+            raise self._error(path, fmt, exc) from exc
+        names, types = [r[0] for r in rows], [r[1] for r in rows]
+        if fmt == "csv" and len(names) == 1 and "," not in names[0] and _first_byte(path) in (b"", b"\n"):
+            raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
+        return names, types
+
+    def table(self, source: Source, *, numbered: bool = True) -> str:
+        read = reader_sql(source.path, source.format, numbered=numbered, text=source.text_columns())
+        if not numbered:
+            return read
+        if source.format == "parquet":
+            return f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
+        return f"(SELECT *, row_number() OVER () AS __row FROM {read})"
+
+    def scan(self, source: Source, sql: str, aggregates: Sequence[Aggregate], raw: str) -> dict[str, list]:
+        """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
+        scan of their columns (faster than inside the GROUP BY); on a CSV, which is slow to read twice, the
+        grouped ``sql`` already holds them."""
+        try:
+            groups = _columns(self.con.execute(sql))
+            for kind in ("stats", "rows"):
+                plain = [a for a in aggregates if a.whole_file == kind]
+                if plain:
+                    groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in plain)} FROM ({raw})")
+        except duckdb.Error as exc:
+            raise self._error(source.path, source.format, exc, scanning=True) from exc
+        return groups
+
+    def grouped(self, source: Source, aggregates: Sequence[Aggregate]) -> list[Aggregate]:
+        """The aggregates the grouped scan computes: all on a CSV, plus the sum of integer ids' hashes there."""
+        if source.format == "parquet":
+            return [a for a in aggregates if a.whole_file is None]
+        if integer_ids(source):
+            from analysis.checks import Aggregate
+
+            return [*aggregates, Aggregate("id_hash", "sum(hash(__id))", "sum", "rows")]
+        return list(aggregates)
+
+    def fetch(self, sql: str) -> dict[str, list]:
+        return _columns(self.con.execute(sql))
+
+    def duplicate_ids(self, source: Source, groups: Mapping[str, list]) -> int:
+        if "id_hash" in groups and self._ids_are_a_range(groups):
+            return 0
+        return self.con.execute(self._duplicates_sql(source, groups)).fetchone()[0]
+
+    def _ids_are_a_range(self, groups: Mapping[str, list]) -> bool:
+        """Whether the integer ids are lo..hi, each once, so that the scan for duplicates can be skipped.
+
+        n ids between lo and hi = lo + n - 1 are those numbers each once exactly when none is repeated; then the
+        sum of their hashes (taken in the main scan) equals that of lo..hi, while ids with a repeat match it only
+        through a collision of 64-bit hashes, about one chance in 2**64. Row numbers and most dataset indexes are
+        such ranges.
+        """
+        lo, hi, n = min(groups["min_id"]), max(groups["max_id"]), sum(groups["n"])
+        if hi - lo + 1 != n or lo < -(2**63) or hi >= 2**63 - 1:
+            return False
+        found = self.con.execute(f"SELECT sum(hash(range)) FROM range({lo}, {hi + 1})").fetchone()[0]
+        return found == sum(groups["id_hash"])
+
+    def _duplicates_sql(self, source: Source, groups: Mapping[str, list]) -> str:
+        """Integer ids in a dense range (as row numbers are) set one bit each in a bitmap, several times faster
+        and smaller than hashing them; other ids are counted distinct (integers as they are, text normalized)."""
+        read = self.table(source, numbered=False)
+        if not integer_ids(source):
+            return f"SELECT count(*) - count(DISTINCT {id_sql(source)}) FROM {read}"
+        col = ident(source.columns.id)
+        lo, hi = int(min(groups["min_id"])), int(max(groups["max_id"]))
+        if hi - lo < 8 * sum(groups["n"]):
+            return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {read}"
+        return f"SELECT count(*) - count(DISTINCT {col}) FROM {read}"
+
+    def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
+              views: Mapping[str, str] | None = None) -> pd.DataFrame:
+        try:
+            for name, value in (frames or {}).items():
+                self.con.register(name, value)
+            for name, query in (views or {}).items():
+                self.con.execute(f"CREATE TEMP VIEW {ident(name)} AS {query}")
+            return self.con.execute(sql, list(params)).df()
+        except duckdb.Error as exc:
+            raise InputError(first_line(exc)) from exc
+
+
+def _first_byte(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(1)

@@ -1,0 +1,79 @@
+"""A predictions file: where it lies, its format, its columns with their engine types, and each column's role."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from analysis.columns import ColumnMap, detect_columns
+from analysis.errors import InputError
+
+#: The type of columns read as text whatever their values look like: labels are text (no type guessed from a
+#: sample), and so are splits, texts and image paths.
+TEXT = "VARCHAR"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A predictions file and what it holds; no data is read beyond its header or schema.
+
+    ``types`` are the engine's types of ``names``; on a CSV, the columns in :meth:`text_columns` are read as text.
+    """
+
+    path: Path
+    format: str
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    columns: ColumnMap
+
+    @cached_property
+    def typed(self) -> dict[str, str]:
+        """Each column's type by name."""
+        return dict(zip(self.names, self.types, strict=True))
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def probs(self) -> list[tuple[str, str]]:
+        """(class, column) of each ``p_*`` column, in the file's order (the order of argmax ties)."""
+        return list(self.columns.probs.items())
+
+    def text_columns(self) -> tuple[str, ...]:
+        """The columns a CSV reader must read as text: the labels, the split, the text and the image."""
+        cm = self.columns
+        return tuple(c for c in (cm.y_true, cm.y_pred, cm.split, cm.text, cm.image) if c is not None)
+
+
+def file_format(path: Path) -> str:
+    """``"csv"`` or ``"parquet"`` (by suffix or magic bytes), refusing what cannot be a predictions file."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file; give the path of a CSV or Parquet file of predictions")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give the path of a CSV or Parquet file inside it")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".parquet" in suffixes or ".pq" in suffixes:
+        return "parquet"
+    with path.open("rb") as fh:
+        if fh.read(4) == b"PAR1":
+            return "parquet"
+    return "csv"
+
+
+def make_source(path: str | os.PathLike, fmt: str, names: list[str], types: list[str],
+                overrides: Mapping[str, str | None] | None = None) -> Source:
+    """The :class:`Source` of a file whose schema an engine has read; CSV label columns become text."""
+    path = Path(path)
+    cmap = detect_columns(names, overrides, source=str(path))
+    source = Source(path, fmt, tuple(names), tuple(types), cmap)
+    if fmt != "csv":
+        return source
+    text = set(source.text_columns())
+    return Source(path, fmt, tuple(names), tuple(TEXT if n in text else t for n, t in zip(names, types, strict=True)),
+                  cmap)

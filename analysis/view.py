@@ -1,0 +1,150 @@
+"""The rows of a predictions file as engine-neutral SQL over the engine's table of the file.
+
+Every query starts from one of these projections of ``table``, a table expression the engine gives for the file
+(with a 1-based ``__row`` column when numbered):
+
+- :func:`view_sql`, the normalized long view that reviews, examples and tallies query: ``row``, ``id``, ``split``,
+  ``y_true``, ``y_pred``, ``weight``, ``confidence`` (probability of the predicted class), ``p_given``
+  (probability of the given label), ``text``, ``image`` and the metadata columns;
+- :func:`raw_sql`, the few columns the load's grouped scan reads, as written (labels are normalized after grouping,
+  on their distinct values);
+- :func:`checked_sql`, normalized columns for naming the rows that fail an input check.
+
+The SQL is kept to what most engines share; labels, ids and splits follow :mod:`analysis.normalize`.
+"""
+
+from __future__ import annotations
+
+from analysis.normalize import label_sql, literal, raw_split_sql, split_sql
+from analysis.source import Source
+
+#: Names the view gives its own columns; a metadata column of one of these names is left out of the view.
+RESERVED = ("row", "id", "split", "y_true", "y_pred", "weight", "confidence", "p_given", "text", "image")
+
+
+def ident(name: str) -> str:
+    """``name`` quoted as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def prob_exprs(source: Source) -> list[str]:
+    """The ``p_*`` columns as doubles, in the file's order."""
+    return [f"CAST({ident(col)} AS DOUBLE)" for _, col in source.probs]
+
+
+def balanced_sum(exprs: list[str]) -> str:
+    """``a + b + ...`` as a balanced tree, so that a thousand terms stay within an engine's expression depth.
+
+    >>> balanced_sum(["a", "b", "c"])
+    '(a + (b + c))'
+    """
+    if len(exprs) == 1:
+        return exprs[0]
+    half = len(exprs) // 2
+    return f"({balanced_sum(exprs[:half])} + {balanced_sum(exprs[half:])})"
+
+
+def argmax_sql(source: Source, ps: list[str], top: str) -> str:
+    """The class of the first of ``ps`` (in the file's order) equal to ``top``, their greatest: numpy's argmax."""
+    cases = " ".join(f"WHEN {p} = {top} THEN {literal(c)}" for (c, _), p in zip(source.probs, ps, strict=True))
+    return f"CASE {cases} END"
+
+
+def _by_class(source: Source, label: str, ps: list[str]) -> str:
+    """The probability of the class ``label`` (an expression) gives, NULL for a class without a column."""
+    cases = " ".join(f"WHEN {literal(c)} THEN {p}" for (c, _), p in zip(source.probs, ps, strict=True))
+    return f"CASE {label} {cases} END"
+
+
+def _label(source: Source, column: str) -> str:
+    return label_sql(ident(column), source.typed[column])
+
+
+def id_sql(source: Source) -> str:
+    """The example id as text; the 0-based row number when the file has no id column."""
+    return "CAST(__row - 1 AS VARCHAR)" if source.columns.id is None else _label(source, source.columns.id)
+
+
+def weight_sql(source: Source) -> str:
+    return f"CAST({ident(source.columns.weight)} AS DOUBLE)" if source.columns.weight else "1.0"
+
+
+def _with_top(source: Source, table: str) -> str:
+    """``table`` with ``__top``, the greatest probability of each row, when the prediction is their argmax."""
+    if source.columns.y_pred is not None:
+        return table
+    return f"(SELECT *, greatest({', '.join(prob_exprs(source))}) AS __top FROM {table})"
+
+
+def _pred(source: Source) -> str:
+    if source.columns.y_pred is not None:
+        return _label(source, source.columns.y_pred)
+    return argmax_sql(source, prob_exprs(source), "__top")
+
+
+def view_sql(source: Source, table: str) -> str:
+    """The normalized long view of every row (module docstring); ``table`` must be numbered."""
+    cm = source.columns
+    ps = prob_exprs(source)
+    confidence = p_given = "NULL"
+    if ps:
+        confidence = _by_class(source, _pred(source), ps) if cm.y_pred is not None else "__top"
+        p_given = _by_class(source, _label(source, cm.y_true), ps)
+    cols = [
+        "__row AS row",
+        f"{id_sql(source)} AS id",
+        f"{split_sql(ident(cm.split) if cm.split else None)} AS split",
+        f"{_label(source, cm.y_true)} AS y_true",
+        f"{_pred(source)} AS y_pred",
+        f"{weight_sql(source)} AS weight",
+        f"{confidence} AS confidence",
+        f"{p_given} AS p_given",
+        (f"CAST({ident(cm.text)} AS VARCHAR)" if cm.text else "NULL") + " AS text",
+        (f"CAST({ident(cm.image)} AS VARCHAR)" if cm.image else "NULL") + " AS image",
+    ]
+    cols += [ident(m) for m in cm.metadata if m.lower() not in RESERVED]
+    return f"SELECT {', '.join(cols)} FROM {_with_top(source, table)}"
+
+
+def raw_sql(source: Source, table: str) -> str:
+    """The columns the grouped scan reads, as written: ``__s``, ``__t``, ``__y``, ``weight``, ``__id``, ``__p0``...
+
+    ``__y`` is the predicted class already normalized when it comes from the ``p_*`` columns.
+    """
+    cm = source.columns
+    raw = [
+        (ident(cm.split) if cm.split else "'dev'") + " AS __s",
+        f"{ident(cm.y_true)} AS __t",
+        (ident(cm.y_pred) if cm.y_pred else _pred(source)) + " AS __y",
+        f"{weight_sql(source)} AS weight",
+        f"{ident(cm.id) if cm.id else 'NULL'} AS __id",
+        *(f"{expr} AS __p{i}" for i, expr in enumerate(prob_exprs(source))),
+    ]
+    return f"SELECT {', '.join(raw)} FROM {_with_top(source, table)}"
+
+
+def labels_sql(source: Source, raw: str, aggregates: list[str], merged: list[str]) -> str:
+    """The grouped scan: ``n``, ``w`` and ``aggregates`` per raw (split, true, predicted), then per normalized one.
+
+    Normalizing labels costs more per row than the grouping itself, so it runs on the few distinct raw values;
+    ``merged`` combines the aggregates across raw groups that normalize alike (``sum(x) AS x``).
+    """
+    inner = (f"SELECT __s, __t, __y, count(*) AS n, sum(weight) AS w{''.join(', ' + a for a in aggregates)} "
+             f"FROM ({raw}) GROUP BY __s, __t, __y")
+    cm = source.columns
+    pred = label_sql("__y", source.typed[cm.y_pred]) if cm.y_pred else "__y"
+    outer = [f"{raw_split_sql('__s' if cm.split else None)} AS raw_split",
+             f"{label_sql('__t', source.typed[cm.y_true])} AS y_true", f"{pred} AS y_pred",
+             "sum(n) AS n", "sum(w) AS w", *merged]
+    return f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY raw_split, y_true, y_pred"
+
+
+def checked_sql(source: Source, table: str) -> str:
+    """Normalized columns for finding the rows that fail a check: ``row``, ``id``, ``raw_split``, ``y_true``,
+    ``y_pred``, ``weight`` and ``__p0``...; ``table`` must be numbered."""
+    cm = source.columns
+    cols = ["__row AS row", f"{id_sql(source)} AS id",
+            f"{raw_split_sql(ident(cm.split) if cm.split else None)} AS raw_split",
+            f"{_label(source, cm.y_true)} AS y_true", f"{_pred(source)} AS y_pred", f"{weight_sql(source)} AS weight"]
+    cols += [f"{expr} AS __p{i}" for i, expr in enumerate(prob_exprs(source))]
+    return f"SELECT {', '.join(cols)} FROM {_with_top(source, table)}"
