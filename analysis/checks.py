@@ -13,6 +13,7 @@ from typing import Any
 
 from analysis.normalize import INTEGER_TYPE, SPLIT_ALIASES, SPLITS, literal, natural_key
 from analysis.source import Source
+from analysis.view import balanced_sum
 
 #: How far probabilities may stray outside [0, 1], and a row's sum from 1, before the file is refused.
 PROB_TOLERANCE = 0.01
@@ -97,14 +98,12 @@ def aggregates(source: Source) -> list[Aggregate]:
         if cm.id is not None:
             blank = "__id IS NULL" + (" OR trim(__id) = ''" if source.typed[cm.id] == "VARCHAR" else "")
         out.append(Aggregate("null_id", f"count(*) FILTER (WHERE {blank})"))
-    for p in _ps(source):
-        out += [Aggregate(f"min{p}", f"min({p})", "min", "stats"), Aggregate(f"max{p}", f"max({p})", "max", "stats")]
     if source.probs:
-        from analysis.view import balanced_sum
-
-        total = balanced_sum(_ps(source))
-        out.append(Aggregate("bad_p", f"count(*) FILTER (WHERE NOT coalesce(abs({total} - 1) <= {PROB_TOLERANCE}, "
-                                      "false))", "sum", "rows"))
+        ps = ", ".join(_ps(source))
+        out += [Aggregate("min_p", f"min(least({ps}))", "min", "rows"),
+                Aggregate("max_p", f"max(greatest({ps}))", "max", "rows"),
+                Aggregate("bad_p", f"count(*) FILTER (WHERE NOT coalesce(abs({balanced_sum(_ps(source))} - 1) <= "
+                                   f"{PROB_TOLERANCE}, false))", "sum", "rows")]
     return out
 
 
@@ -143,13 +142,11 @@ def _probability_checks(source: Source) -> list[Check]:
     ps, tol = _ps(source), PROB_TOLERANCE
     cols = ", ".join(col for _, col in source.probs)
     blank = " OR ".join(f"{p} IS NULL OR isnan({p})" for p in ps)
-    from analysis.view import balanced_sum
-
     return [
-        Check("negative probability", lambda s: min(_bounds(s, "min", ps), default=0.0) < -tol,
+        Check("negative probability", lambda s: (s.total("min_p") or 0.0) < -tol,
               f"least({', '.join(ps)}) < {-tol}", f"a probability ({cols}) is negative",
               "probabilities must lie in [0, 1]"),
-        Check("probability above 1", lambda s: max(_bounds(s, "max", ps), default=1.0) > 1 + tol,
+        Check("probability above 1", lambda s: (s.total("max_p") or 0.0) > 1 + tol,
               f"greatest({', '.join(ps)}) > {1 + tol}", f"a probability ({cols}) is above 1",
               "probabilities must lie in [0, 1]"),
         Check("blank probability", lambda s: bool(s.total("bad_p") and s.rows(blank)), blank,
@@ -158,10 +155,6 @@ def _probability_checks(source: Source) -> list[Check]:
               f"the probabilities ({cols}) do not sum to 1",
               "give each row's p_<class> values summing to 1 (softmax outputs, not logits)"),
     ]
-
-
-def _bounds(scan: Scan, fn: str, ps: list[str]) -> list[float]:
-    return [v for p in ps for v in scan.groups[f"{fn}{p}"] if v is not None]
 
 
 def _unknown_split(scan: Scan) -> str | None:
