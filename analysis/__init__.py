@@ -19,7 +19,8 @@ _EXPORTS = {
     "load": ["Predictions", "file_columns", "load_predictions"],
     "metrics": ["Confusion", "SplitMetrics", "accuracy", "confusion_matrix", "error_rate", "f1_score",
                 "most_confused", "per_class", "split_metrics"],
-    "review": ["count_mistakes", "examples", "resolve_image", "review_sample", "tagged_ids"],
+    "images": ["resolve_image"],
+    "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
     "summary": ["summarize"],
     "tags": ["TagStore", "default_db_path"],
     "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"],
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
     from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
+    from analysis.images import resolve_image  # noqa: F401
     from analysis.load import Predictions, file_columns, load_predictions  # noqa: F401
     from analysis.metrics import (  # noqa: F401
         Confusion,
@@ -60,7 +62,7 @@ if TYPE_CHECKING:  # for type checkers and editors
         split_metrics,
     )
     from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
-    from analysis.review import count_mistakes, examples, resolve_image, review_sample, tagged_ids  # noqa: F401
+    from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import TagStore, default_db_path  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401

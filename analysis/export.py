@@ -281,6 +281,52 @@ def _layout(name: str, header: list[str], records: list[tuple[int, list[str]]], 
     return _Layout(id_at, categories, new, fields)
 
 
+def _sheet_rows(header: list[str], body: list[tuple[int, list[str]]], layout: _Layout, problems: _Problems
+                ) -> tuple[list[dict[str, object]], dict[str, int]]:
+    """The store's merge rows of a sheet's body, and each id's line; what is wrong goes to ``problems``."""
+    flag_fields = {layout.fields[f]: f for f in ("mislabeled", "reviewed") if f in layout.fields}
+    category_columns = {**layout.categories, **layout.new_categories}
+
+    rows: list[dict[str, object]] = []
+    first_line: dict[str, int] = {}
+    for line, record in body:
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) > len(header):
+            problems.add(line, f"{len(record)} cells but the header has {len(header)}",
+                         "quote cells that contain commas")
+            continue
+        cells = [unneutralize(c) for c in record] + [""] * (len(header) - len(record))
+        example_id = label_text(cells[layout.id])
+        if not example_id:
+            problems.add(line, "the id is blank")
+            continue
+        if example_id in first_line:
+            problems.add(line, f"duplicate id {example_id!r} (also at line {first_line[example_id]})",
+                         "keep one row per example")
+            continue
+        first_line[example_id] = line
+        row: dict[str, object] = {"id": example_id}
+        ticks: dict[str, bool] = {}
+        for position in sorted({*flag_fields, *category_columns}):
+            value = _flag(cells[position])
+            if value is None:
+                column = unneutralize(header[position]).strip()
+                problems.add(line, f"{cells[position].strip()!r} in column {column!r} is not a yes/no value",
+                             "use 1/0, true/false, yes/no or x/blank")
+            elif position in flag_fields:
+                row[flag_fields[position]] = value
+            else:
+                ticks[category_columns[position]] = value
+        for text_field in ("corrected_label", "note"):
+            if text_field in layout.fields:
+                value = cells[layout.fields[text_field]]
+                row[text_field] = value
+        row["categories"] = ticks
+        rows.append(row)
+    return rows, first_line
+
+
 def import_sheet(store: TagStore, dataset: str, preds: Predictions,
                  path: str | os.PathLike[str] | IO, *, create_categories: bool = False) -> int:
     """Read a tag sheet back into the store: all of it, or, on any problem, nothing.
@@ -325,47 +371,8 @@ def import_sheet(store: TagStore, dataset: str, preds: Predictions,
     header, body = records[0][1], records[1:]
     known = store.categories(dataset)
     layout = _layout(name, header, body, known, preds, dataset, create_categories)
-    flag_fields = {layout.fields[f]: f for f in ("mislabeled", "reviewed") if f in layout.fields}
-    category_columns = {**layout.categories, **layout.new_categories}
-
     problems = _Problems()
-    rows: list[dict[str, object]] = []
-    first_line: dict[str, int] = {}
-    for line, record in body:
-        if not any(cell.strip() for cell in record):
-            continue
-        if len(record) > len(header):
-            problems.add(line, f"{len(record)} cells but the header has {len(header)}",
-                         "quote cells that contain commas")
-            continue
-        cells = [unneutralize(c) for c in record] + [""] * (len(header) - len(record))
-        example_id = label_text(cells[layout.id])
-        if not example_id:
-            problems.add(line, "the id is blank")
-            continue
-        if example_id in first_line:
-            problems.add(line, f"duplicate id {example_id!r} (also at line {first_line[example_id]})",
-                         "keep one row per example")
-            continue
-        first_line[example_id] = line
-        row: dict[str, object] = {"id": example_id}
-        ticks: dict[str, bool] = {}
-        for position in sorted({*flag_fields, *category_columns}):
-            value = _flag(cells[position])
-            if value is None:
-                column = unneutralize(header[position]).strip()
-                problems.add(line, f"{cells[position].strip()!r} in column {column!r} is not a yes/no value",
-                             "use 1/0, true/false, yes/no or x/blank")
-            elif position in flag_fields:
-                row[flag_fields[position]] = value
-            else:
-                ticks[category_columns[position]] = value
-        for text_field in ("corrected_label", "note"):
-            if text_field in layout.fields:
-                value = cells[layout.fields[text_field]]
-                row[text_field] = value
-        row["categories"] = ticks
-        rows.append(row)
+    rows, first_line = _sheet_rows(header, body, layout, problems)
 
     if first_line:
         ids = pd.DataFrame({"id": pd.Series(list(first_line), dtype=object)})

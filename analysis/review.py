@@ -1,5 +1,5 @@
-"""The per-example side of error analysis: a reproducible sample of mistakes to review, the rows of one
-confusion-matrix cell, and images made safe to show.
+"""The per-example side of error analysis: a reproducible sample of mistakes to review and the rows of one
+confusion-matrix cell.
 
 Everything here is a filtered query over the predictions file (DuckDB reads it where it lies), so a review
 sample of a split never loads the whole file.
@@ -12,13 +12,9 @@ stays in the new one.
 
 from __future__ import annotations
 
-import base64
 import math
 import numbers
-import os
-import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -32,35 +28,11 @@ if TYPE_CHECKING:
     from analysis.tags import TagStore
 
 __all__ = [
-    "MAX_IMAGE_BYTES",
     "count_mistakes",
     "examples",
-    "resolve_image",
     "review_sample",
     "tagged_ids",
 ]
-
-#: Local images up to this size are inlined as they are; larger ones are shrunk to a thumbnail.
-MAX_IMAGE_BYTES = 512 * 1024
-#: Longest side of the thumbnail made of a large local image.
-THUMBNAIL_PX = 256
-
-_IMAGE_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpeg"),
-    (b"GIF87a", "gif"),
-    (b"GIF89a", "gif"),
-    (b"BM", "bmp"),
-)
-#: An image inlined as base64 of a raster type (an SVG can carry script; st.image decodes the base64 part).
-_DATA_IMAGE = re.compile(r"^data:image/(?:png|jpe?g|gif|webp|bmp);base64,[A-Za-z0-9+/]*={0,2}$", re.IGNORECASE)
-_URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Queries
-# ----------------------------------------------------------------------------------------------------------
-
 
 def _count(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -181,6 +153,27 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
     correct = _count(correct, "correct")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ErrorscopeError(f"seed must be a whole number, got {seed!r}")
+    where, params, frames = _filters(preds, split, true_class, pred_class, ids, exclude_ids)
+    base = (f"SELECT *, y_true = y_pred AS __c, md5(CAST(? AS VARCHAR) || ':' || id) AS __h "
+            f"FROM preds WHERE {' AND '.join(where)}")
+    params = [int(seed), *params]
+    if stratify:
+        out = _stratified(preds, base, params, frames, n, correct)
+    else:
+        sql = (f"WITH base AS ({base}), "
+               "picked AS (SELECT * FROM (SELECT * FROM base WHERE NOT __c ORDER BY __h, id LIMIT ?) "
+               "UNION ALL SELECT * FROM (SELECT * FROM base WHERE __c ORDER BY __h, id LIMIT ?)) "
+               "SELECT * EXCLUDE (__h) FROM picked ORDER BY __h, id")
+        out = preds.query(sql, [*params, n, correct], frames=frames)
+    flags = out.pop("__c").astype(bool)
+    out["correct"] = flags
+    return out.reset_index(drop=True)
+
+
+def _filters(preds: Predictions, split: str, true_class: object, pred_class: object,
+             ids: Iterable[object] | None, exclude_ids: Iterable[object] | None
+             ) -> tuple[list[str], list[object], dict[str, pd.DataFrame]]:
+    """The conditions on the view for a sample, their parameters and the id tables they join."""
     where = ["split = ?", "y_true IS NOT NULL"]
     params: list[object] = [split]
     frames: dict[str, pd.DataFrame] = {}
@@ -196,36 +189,27 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
     if exclude_ids is not None:
         frames["__drop"] = _id_frame(exclude_ids, "exclude_ids")
         where.append("id NOT IN (SELECT id FROM __drop)")
-    base = (f"SELECT *, y_true = y_pred AS __c, md5(CAST(? AS VARCHAR) || ':' || id) AS __h "
-            f"FROM preds WHERE {' AND '.join(where)}")
-    params = [int(seed), *params]
+    return where, params, frames
 
-    if not stratify:
-        sql = (f"WITH base AS ({base}), "
-               "picked AS (SELECT * FROM (SELECT * FROM base WHERE NOT __c ORDER BY __h, id LIMIT ?) "
-               "UNION ALL SELECT * FROM (SELECT * FROM base WHERE __c ORDER BY __h, id LIMIT ?)) "
-               "SELECT * EXCLUDE (__h) FROM picked ORDER BY __h, id")
-        out = preds.query(sql, [*params, n, correct], frames=frames)
-    else:
-        sizes = preds.query(f"SELECT __c, y_true, count(*) AS k FROM ({base}) GROUP BY ALL", params,
-                            frames=frames)
-        quotas = []
-        for is_correct, wanted in ((False, n), (True, correct)):
-            part = sizes[sizes["__c"] == is_correct]
-            alloc = _allocate(wanted, dict(zip(part["y_true"], part["k"].astype(int), strict=True)))
-            quotas += [(is_correct, cls, k) for cls, k in alloc.items() if k]
-        frames["__quota"] = pd.DataFrame(quotas, columns=["__c", "y_true", "k"]).astype(
-            {"__c": bool, "y_true": object, "k": "int64"})
-        sql = (f"WITH base AS ({base}), "
-               "ranked AS (SELECT *, row_number() OVER (PARTITION BY __c, y_true ORDER BY __h, id) AS __r "
-               "FROM base) "
-               "SELECT r.* EXCLUDE (__h, __r) FROM ranked r "
-               "JOIN __quota q ON q.__c = r.__c AND q.y_true = r.y_true "
-               "WHERE r.__r <= q.k ORDER BY r.__h, r.id")
-        out = preds.query(sql, params, frames=frames)
-    flags = out.pop("__c").astype(bool)
-    out["correct"] = flags
-    return out.reset_index(drop=True)
+
+def _stratified(preds: Predictions, base: str, params: list[object], frames: dict[str, pd.DataFrame], n: int,
+                correct: int) -> pd.DataFrame:
+    """``n`` mistakes and ``correct`` correct predictions, each allocated across true classes by size."""
+    sizes = preds.query(f"SELECT __c, y_true, count(*) AS k FROM ({base}) GROUP BY ALL", params, frames=frames)
+    quotas = []
+    for is_correct, wanted in ((False, n), (True, correct)):
+        part = sizes[sizes["__c"] == is_correct]
+        alloc = _allocate(wanted, dict(zip(part["y_true"], part["k"].astype(int), strict=True)))
+        quotas += [(is_correct, cls, k) for cls, k in alloc.items() if k]
+    frames = {**frames, "__quota": pd.DataFrame(quotas, columns=["__c", "y_true", "k"]).astype(
+        {"__c": bool, "y_true": object, "k": "int64"})}
+    sql = (f"WITH base AS ({base}), "
+           "ranked AS (SELECT *, row_number() OVER (PARTITION BY __c, y_true ORDER BY __h, id) AS __r "
+           "FROM base) "
+           "SELECT r.* EXCLUDE (__h, __r) FROM ranked r "
+           "JOIN __quota q ON q.__c = r.__c AND q.y_true = r.y_true "
+           "WHERE r.__r <= q.k ORDER BY r.__h, r.id")
+    return preds.query(sql, params, frames=frames)
 
 
 def examples(preds: Predictions, *, split: str | None = None, true_class: object, pred_class: object,
@@ -286,93 +270,3 @@ def tagged_ids(store: TagStore, dataset: str, *, category: str | None = None, re
     if mislabeled is not None:
         keep &= tags["mislabeled"] == mislabeled
     return tags.loc[keep, "id"].tolist()
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Images
-# ----------------------------------------------------------------------------------------------------------
-
-
-def _image_type(head: bytes) -> str | None:
-    for magic, kind in _IMAGE_TYPES:
-        if head.startswith(magic):
-            return kind
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
-def _thumbnail(path: Path) -> str | None:
-    try:
-        from PIL import Image
-    except ImportError:
-        return None
-    import io
-
-    try:
-        with Image.open(path) as image:
-            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-            out = io.BytesIO()
-            if image.mode not in ("RGB", "RGBA", "L", "LA"):
-                image = image.convert("RGBA")
-            image.save(out, format="PNG")
-    except (OSError, ValueError):
-        return None
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
-
-
-def resolve_image(folder: str | os.PathLike[str], value: object) -> str | None:
-    """Turn an ``image`` cell into something safe to show, or None.
-
-    Parameters
-    ----------
-    folder : str or path
-        The folder of the predictions file; relative image paths are read from inside it.
-    value : str or None
-        The cell: an http(s) URL, a ``data:image/...`` URI, or a path relative to ``folder``.
-
-    Returns
-    -------
-    str or None
-        URLs and image data URIs as they are; for a local file, a ``data:image/<type>;base64,...`` URI (shrunk
-        to a thumbnail when larger than :data:`MAX_IMAGE_BYTES`). None for a blank cell, another scheme, an
-        absolute path, a path that leaves ``folder`` (``..``, a symlink pointing out), a missing file, or a
-        file that is not a PNG, JPEG, GIF, BMP or WebP image.
-
-    Examples
-    --------
-    >>> resolve_image(".", "https://example.org/cat.png")
-    'https://example.org/cat.png'
-    >>> resolve_image(".", "../../etc/passwd") is None
-    True
-    """
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if not text or "\x00" in text:
-        return None
-    if _URL.match(text) or _DATA_IMAGE.match(text):
-        return text
-    if re.match(r"^[a-z][a-z0-9+.-]*:", text, re.IGNORECASE) or text.startswith(("/", "\\")):
-        return None  # another scheme (file:, javascript:, data:text/html, C:), or an absolute path
-    relative = Path(text)
-    try:
-        root = Path(folder).resolve(strict=True)
-        target = (root / relative).resolve(strict=True)
-    except (OSError, RuntimeError, ValueError):
-        return None  # missing, or a symlink loop
-    if not target.is_relative_to(root) or not target.is_file():
-        return None
-    try:
-        size = target.stat().st_size
-        with target.open("rb") as fh:
-            head = fh.read(16)
-            kind = _image_type(head)
-            if kind is None:
-                return None
-            if size > MAX_IMAGE_BYTES:
-                return _thumbnail(target)
-            data = head + fh.read()
-    except OSError:
-        return None
-    return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")

@@ -17,8 +17,9 @@ import streamlit as st
 
 from analysis import ErrorscopeError, InputError, Predictions, load_predictions
 from analysis.gaps import LABELS, parse_fraction
+from analysis.images import resolve_image
 from analysis.normalize import SPLITS
-from analysis.review import examples, resolve_image
+from analysis.review import examples
 from analysis.tags import TagStore, default_db_path
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.

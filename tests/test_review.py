@@ -13,14 +13,8 @@ import pytest
 from PIL import Image
 
 from analysis import ErrorscopeError, load_predictions
-from analysis.review import (
-    MAX_IMAGE_BYTES,
-    count_mistakes,
-    examples,
-    resolve_image,
-    review_sample,
-    tagged_ids,
-)
+from analysis.images import MAX_IMAGE_BYTES, resolve_image
+from analysis.review import count_mistakes, examples, review_sample, tagged_ids
 
 # 10 mistakes (cat 6, dog 3, bird 1), 5 correct, 1 unlabeled in dev; 2 mistakes in test
 ROWS = [
