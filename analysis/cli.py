@@ -87,8 +87,8 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     from analysis.metrics import confusion_matrix
 
     preds = _load(args.file)
-    split = None if args.split is None else check_split(preds, args.split)
-    conf = confusion_matrix(preds.counts, split=split, weighted=args.weighted, normalize=args.normalize)
+    table = preds.counts if args.split is None else preds.counts.where(split=check_split(preds, args.split))
+    conf = confusion_matrix(table, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
     matrix = conf.matrix.astype(int).tolist() if integral else conf.matrix.tolist()
     if args.json:

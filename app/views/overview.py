@@ -42,7 +42,7 @@ st.dataframe(table, hide_index=True, column_config={
 
 st.subheader("Per class")
 split = widgets.pick_split(cur.preds, key="ov_split", where=st.columns(4)[0])
-classes = per_class(counts, split=split)
+classes = per_class(counts.where(split=split))
 if classes.empty:
     st.info("This split has no labeled examples, so no per-class scores.")
     st.stop()
