@@ -35,20 +35,6 @@ class Confusion:
                             columns=pd.Index(self.labels, name="predicted"))
 
 
-@dataclass(frozen=True)
-class SplitMetrics:
-    """The single-number metrics of one split (errors are fractions; ``None`` where undefined)."""
-
-    split: str
-    rows: int
-    labeled: int
-    errors: int
-    error_rate: float | None
-    accuracy: float | None
-    macro_f1: float | None
-    weighted_error_rate: float | None
-
-
 def _divide(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarray:
     num, den = np.asarray(num, float), np.asarray(den, float)
     out = np.full(np.broadcast(num, den).shape, float(zero_division))
@@ -144,23 +130,6 @@ def f1_score(counts: CountTable, *, average: Literal["macro", "micro", "weighted
     if average == "micro":
         return accuracy(counts)
     raise ValueError(f"average must be 'macro', 'micro' or 'weighted', not {average!r}")
-
-
-def split_metrics(counts: CountTable, split: str) -> SplitMetrics:
-    """The single-number metrics of one split."""
-    table = counts.where(split=split)
-    labeled = table.labeled().rows
-    errors = error_count(table)
-    return SplitMetrics(
-        split=split,
-        rows=table.rows,
-        labeled=labeled,
-        errors=errors,
-        error_rate=error_rate(table),
-        accuracy=accuracy(table),
-        macro_f1=f1_score(table),
-        weighted_error_rate=error_rate(table, weighted=True) if counts.weighted else None,
-    )
 
 
 def most_confused(counts: CountTable, *, top: int = 10) -> pd.DataFrame:

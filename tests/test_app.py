@@ -57,6 +57,22 @@ def test_overview_metric_choice(app, demo_path):
     assert metrics["Dev macro f1"] == f"{f1_score(dev.y_true, dev.y_pred, average='macro'):.4f}"
 
 
+def test_overview_shows_every_registered_metric(app, demo_path):
+    from analysis.registry import METRICS
+
+    at = app("overview")
+    assert at.segmented_control[0].options == ["Error", "Accuracy", "Macro F1", "Support-weighted F1",
+                                               "Weighted error"]
+    table = at.dataframe[0].value
+    assert len(table.columns) == 1 + len(METRICS)
+    dev = table.set_index("split").loc["Dev"]
+    counts = load_predictions(demo_path).counts.where(split="dev")
+    for name, m in METRICS.items():
+        column = f"{m.label} (%)" if m.format == "percent" else m.label
+        scale = 100 if m.format == "percent" else 1
+        assert dev[column] == pytest.approx(scale * m(counts), abs=1e-12), name
+
+
 def test_data_page_shows_the_file_and_database(app, demo_path, demo_config, tmp_path):
     at = app("data")
     texts = [t.value for t in at.text]

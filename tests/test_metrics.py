@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from analysis import accuracy, confusion_matrix, error_rate, f1_score, load_predictions, per_class, split_metrics
+from analysis import accuracy, confusion_matrix, error_rate, f1_score, load_predictions, measure, per_class
 from analysis.normalize import natural_key
 
 
@@ -82,10 +82,10 @@ def test_split_metrics_counts(case):
     preds, df = case
     for split in df.split.unique():
         part = df[df.split == split]
-        m = split_metrics(preds.counts, split)
-        assert m.rows == m.labeled == len(part)
-        assert m.errors == int((part.y_true != part.y_pred).sum())
-        assert m.error_rate == pytest.approx(m.errors / len(part), abs=1e-15)
+        m = measure(preds.counts.where(split=split))
+        assert m["rows"] == m["labeled"] == len(part)
+        assert m["errors"] == int((part.y_true != part.y_pred).sum())
+        assert m["error_rate"] == pytest.approx(m["errors"] / len(part), abs=1e-15)
 
 
 def test_zero_division_gives_zero_not_a_crash(write):
@@ -103,6 +103,6 @@ def test_zero_division_gives_zero_not_a_crash(write):
 def test_unlabeled_rows_are_counted_but_left_out_of_metrics(write):
     path = write("p.csv", "y_true,y_pred\na,a\n,b\nb,a\n,a\n")
     preds = load_predictions(path)
-    m = split_metrics(preds.counts, "dev")
-    assert (m.rows, m.labeled, m.errors) == (4, 2, 1)
-    assert m.error_rate == 0.5
+    m = measure(preds.counts.where(split="dev"))
+    assert (m["rows"], m["labeled"], m["errors"]) == (4, 2, 1)
+    assert m["error_rate"] == 0.5
