@@ -38,6 +38,7 @@ class Format:
     suffix: str = ""
 
     def text(self, value: Value) -> str:
+        """``value`` shown in this format."""
         return "-" if value is None else f"{self.scale * value:,.{self.digits}f}{self.suffix}"
 
 
@@ -76,6 +77,7 @@ class Metric:
     needs_weights: bool = False
 
     def __call__(self, counts: CountTable) -> Value:
+        """The metric of ``counts``; None for a metric that needs weights on an unweighted table."""
         return None if self.needs_weights and not counts.weighted else self.compute(counts)
 
     def text(self, counts: CountTable) -> str:
