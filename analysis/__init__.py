@@ -17,8 +17,9 @@ _EXPORTS = {
     "gaps": ["Gaps", "advice_for", "decompose", "gaps_from_counts"],
     "normalize": ["SPLITS", "label_text", "natural_key", "split_name"],
     "load": ["Predictions", "file_columns", "load_predictions"],
-    "metrics": ["Confusion", "SplitMetrics", "accuracy", "confusion_matrix", "error_rate", "f1_score",
-                "most_confused", "per_class", "split_metrics"],
+    "metrics": ["Confusion", "accuracy", "confusion_matrix", "error_count", "error_rate", "f1_score",
+                "most_confused", "per_class"],
+    "registry": ["METRICS", "Metric", "measure"],
     "images": ["resolve_image"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
     "summary": ["summarize"],
@@ -52,16 +53,16 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.load import Predictions, file_columns, load_predictions  # noqa: F401
     from analysis.metrics import (  # noqa: F401
         Confusion,
-        SplitMetrics,
         accuracy,
         confusion_matrix,
+        error_count,
         error_rate,
         f1_score,
         most_confused,
         per_class,
-        split_metrics,
     )
     from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
+    from analysis.registry import METRICS, Metric, measure  # noqa: F401
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import TagStore, default_db_path  # noqa: F401

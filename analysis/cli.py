@@ -49,31 +49,34 @@ def _load(path: str):
     return preds
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f}%"
+def _metrics_table(counts) -> list[str]:
+    """One line per split, one column per registered metric (those that need weights only for a weighted file)."""
+    from analysis.registry import shown_for
+
+    shown = shown_for(counts)
+    cells = [["split", *(m.label for m in shown)]]
+    cells += [[split, *(m.text(table) for m in shown)] for split, table in counts.by("split")]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return [f"{row[0]:<{widths[0]}}" + "".join(f"{c:>{w + 2}}" for c, w in zip(row[1:], widths[1:], strict=True))
+            for row in cells]
 
 
 def cmd_summary(args: argparse.Namespace) -> None:
     from analysis.gaps import LABELS, meaning_of
+    from analysis.registry import percent
     from analysis.summary import summarize
 
-    summary = summarize(_load(args.file), human=args.human_error)
+    preds = _load(args.file)
+    summary = summarize(preds, human=args.human_error)
     if args.json:
         print(json.dumps(summary, indent=2))
         return
     lines = [f"{summary['file']}: {summary['rows']:,} rows, {len(summary['classes'])} classes", ""]
-    header = f"{'split':<10}{'rows':>11}{'labeled':>11}{'errors':>9}{'error':>9}{'accuracy':>10}{'macro F1':>10}"
-    weighted = any(s["weighted_error_rate"] is not None for s in summary["splits"].values())
-    lines.append(header + (f"{'weighted error':>16}" if weighted else ""))
-    for split, s in summary["splits"].items():
-        f1 = "-" if s["macro_f1"] is None else f"{s['macro_f1']:.4f}"
-        row = (f"{split:<10}{s['rows']:>11,}{s['labeled']:>11,}{s['errors']:>9,}{_pct(s['error_rate']):>9}"
-               f"{_pct(s['accuracy']):>10}{f1:>10}")
-        lines.append(row + (f"{_pct(s['weighted_error_rate']):>16}" if weighted else ""))
+    lines += _metrics_table(preds.counts)
     gaps = summary["gaps"]
-    lines += ["", f"{'human-level error':<18}{_pct(gaps['human_error']):>9}"]
+    lines += ["", f"{'human-level error':<18}{percent(gaps['human_error']):>9}"]
     for name in ("avoidable_bias", "variance", "data_mismatch", "dev_overfitting"):
-        lines.append(f"{LABELS[name].lower():<18}{_pct(gaps[name]):>9}")
+        lines.append(f"{LABELS[name].lower():<18}{percent(gaps[name]):>9}")
     if gaps["largest"]:
         lines += ["", f"largest gap: {LABELS[gaps['largest']].lower()} ({meaning_of(gaps['largest'])})"]
         lines += [f"  try: {tip}" for tip in gaps["advice"]]
@@ -87,8 +90,8 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     from analysis.metrics import confusion_matrix
 
     preds = _load(args.file)
-    split = None if args.split is None else check_split(preds, args.split)
-    conf = confusion_matrix(preds.counts, split=split, weighted=args.weighted, normalize=args.normalize)
+    table = preds.counts if args.split is None else preds.counts.where(split=check_split(preds, args.split))
+    conf = confusion_matrix(table, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
     matrix = conf.matrix.astype(int).tolist() if integral else conf.matrix.tolist()
     if args.json:
@@ -149,6 +152,7 @@ def cmd_tags_export(args: argparse.Namespace) -> None:
 
 
 def cmd_tallies(args: argparse.Namespace) -> None:
+    from analysis.registry import percent
     from analysis.tallies import tally
 
     preds = _load(args.predictions)
@@ -166,14 +170,14 @@ def cmd_tallies(args: argparse.Namespace) -> None:
         sys.stdout.write(sheet_csv(result.to_frame()))  # category names are user text: no formulas
         return
     reviewed = result.reviewed_errors
-    lines = [f"{args.predictions} [{result.split}]: {result.errors:,} errors ({_pct(result.error_rate)} "
+    lines = [f"{args.predictions} [{result.split}]: {result.errors:,} errors ({percent(result.error_rate)} "
              f"error), {reviewed:,} of them reviewed in dataset {args.dataset!r}", ""]
     width = max([len(c.category) for c in result.categories] + [len("mislabeled"), len("category")]) + 2
     lines.append(f"{'category':<{width}}{'count':>7}{'share':>9}{'95% interval':>20}{'ceiling':>10}")
     for c in [*result.categories, result.mislabeled]:
-        interval = f"{_pct(c.share_low)}-{_pct(c.share_high)}"
-        lines.append(f"{c.category:<{width}}{c.count:>7,}{_pct(c.share):>9}{interval:>20}"
-                     f"{_pct(c.ceiling):>10}")
+        interval = f"{percent(c.share_low)}-{percent(c.share_high)}"
+        lines.append(f"{c.category:<{width}}{c.count:>7,}{percent(c.share):>9}{interval:>20}"
+                     f"{percent(c.ceiling):>10}")
     lines += ["", "share: of the reviewed errors; ceiling: share x error rate, the most that fixing that "
               "cause could lower the error",
               f"reviewed correct predictions: {result.reviewed_correct:,}, "

@@ -126,5 +126,5 @@ def decompose(*, human: float | None = None, train: float | None = None, train_d
 
 def gaps_from_counts(counts: CountTable, *, human: float | None = None) -> Gaps:
     """The decomposition of a file's per-split errors, with a human-level error given by the user."""
-    errors = {s: error_rate(counts, split=s) for s in SPLITS}
+    errors = {s: error_rate(counts.where(split=s)) for s in SPLITS}
     return decompose(human=human, **errors)

@@ -145,7 +145,8 @@ def _scan(engine: Engine, source: Source) -> CountTable:
             raise InputError(f"{source.path}: {message} at {where(source.format, scan.rows(condition))}; {check.fix}")
     entries = zip(map(SPLIT_ALIASES.get, groups["raw_split"]), groups["y_true"], groups["y_pred"], groups["n"],
                   groups["w"], strict=True)
-    return CountTable.from_groups(entries, checks.classes(source, scan), weighted=source.columns.weight is not None)
+    return CountTable.from_rows(("split", "y_true", "y_pred"), entries, classes=checks.classes(source, scan),
+                                weighted=source.columns.weight is not None)
 
 
 def _checked_scan(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate]

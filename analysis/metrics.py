@@ -1,8 +1,9 @@
 """Metrics as pure functions of a :class:`~analysis.counts.CountTable`, with scikit-learn's conventions.
 
+Each function measures the whole table it is given: to measure one split, pass ``counts.where(split="dev")``.
 Confusion matrices have true classes as rows and predicted classes as columns; a ratio whose denominator is zero
 takes ``zero_division`` (0 by default) instead of raising; averages over classes use the classes present in the
-split's true or predicted labels, as scikit-learn does when ``labels`` is not given.
+table's true or predicted labels, as scikit-learn does when ``labels`` is not given.
 """
 
 from __future__ import annotations
@@ -34,20 +35,6 @@ class Confusion:
                             columns=pd.Index(self.labels, name="predicted"))
 
 
-@dataclass(frozen=True)
-class SplitMetrics:
-    """The single-number metrics of one split (errors are fractions; ``None`` where undefined)."""
-
-    split: str
-    rows: int
-    labeled: int
-    errors: int
-    error_rate: float | None
-    accuracy: float | None
-    macro_f1: float | None
-    weighted_error_rate: float | None
-
-
 def _divide(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarray:
     num, den = np.asarray(num, float), np.asarray(den, float)
     out = np.full(np.broadcast(num, den).shape, float(zero_division))
@@ -55,9 +42,8 @@ def _divide(num: np.ndarray, den: np.ndarray, zero_division: float) -> np.ndarra
     return out
 
 
-def confusion_matrix(counts: CountTable, *, split: str | None = None, weighted: bool = False,
-                     normalize: Normalize = None) -> Confusion:
-    """The confusion matrix of a split (all splits when ``split`` is None).
+def confusion_matrix(counts: CountTable, *, weighted: bool = False, normalize: Normalize = None) -> Confusion:
+    """The confusion matrix of the table's labeled examples.
 
     Parameters
     ----------
@@ -68,7 +54,7 @@ def confusion_matrix(counts: CountTable, *, split: str | None = None, weighted: 
     """
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize must be 'true', 'pred', 'all' or None, not {normalize!r}")
-    m = counts.select(split).matrix(weighted=weighted)
+    m = counts.matrix(weighted=weighted)
     if normalize == "true":
         m = _divide(m, m.sum(axis=1, keepdims=True), 0.0)
     elif normalize == "pred":
@@ -83,22 +69,28 @@ def _present(m: np.ndarray) -> np.ndarray:
     return (m.sum(axis=0) + m.sum(axis=1)) > 0
 
 
-def accuracy(counts: CountTable, *, split: str | None = None, weighted: bool = False) -> float | None:
+def error_count(counts: CountTable) -> int:
+    """The labeled examples predicted wrong."""
+    m = counts.matrix()
+    return int(m.sum() - np.trace(m))
+
+
+def accuracy(counts: CountTable, *, weighted: bool = False) -> float | None:
     """Share of labeled examples predicted right (weighted by example weight if asked); None without any."""
-    m = counts.select(split).matrix(weighted=weighted)
+    m = counts.matrix(weighted=weighted)
     total = m.sum()
     return float(np.trace(m) / total) if total else None
 
 
-def error_rate(counts: CountTable, *, split: str | None = None, weighted: bool = False) -> float | None:
+def error_rate(counts: CountTable, *, weighted: bool = False) -> float | None:
     """1 - accuracy: the share of labeled examples (or of their weight) that are mistakes."""
-    m = counts.select(split).matrix(weighted=weighted)
+    m = counts.matrix(weighted=weighted)
     total = m.sum()
     return float((total - np.trace(m)) / total) if total else None
 
 
-def per_class(counts: CountTable, *, split: str | None = None, zero_division: float = 0.0) -> pd.DataFrame:
-    """Precision, recall, F1 and support of each class present in the split.
+def per_class(counts: CountTable, *, zero_division: float = 0.0) -> pd.DataFrame:
+    """Precision, recall, F1 and support of each class present in the table.
 
     Returns
     -------
@@ -107,14 +99,14 @@ def per_class(counts: CountTable, *, split: str | None = None, zero_division: fl
     """
     import pandas as pd
 
-    scores = _scores(counts, split, zero_division)
+    scores = _scores(counts, zero_division)
     classes = [c for c, keep in zip(counts.classes, scores.pop("present"), strict=True) if keep]
     return pd.DataFrame(scores, index=pd.Index(classes, name="class"))
 
 
-def _scores(counts: CountTable, split: str | None, zero_division: float) -> dict[str, np.ndarray]:
-    """Per-class precision, recall, f1, support and predicted, for the classes ``present`` in the split."""
-    m = counts.select(split).matrix()
+def _scores(counts: CountTable, zero_division: float) -> dict[str, np.ndarray]:
+    """Per-class precision, recall, f1, support and predicted, for the classes ``present`` in the table."""
+    m = counts.matrix()
     tp = np.diag(m).astype(float)
     predicted, support = m.sum(axis=0), m.sum(axis=1)
     present = _present(m)
@@ -124,10 +116,10 @@ def _scores(counts: CountTable, split: str | None, zero_division: float) -> dict
     return {"present": present} | {name: values[present] for name, values in scores.items()}
 
 
-def f1_score(counts: CountTable, *, split: str | None = None,
-             average: Literal["macro", "micro", "weighted"] = "macro", zero_division: float = 0.0) -> float | None:
+def f1_score(counts: CountTable, *, average: Literal["macro", "micro", "weighted"] = "macro",
+             zero_division: float = 0.0) -> float | None:
     """F1 averaged over classes as scikit-learn's ``f1_score(average=...)``; None without labeled examples."""
-    table = _scores(counts, split, zero_division)
+    table = _scores(counts, zero_division)
     if not table["present"].any():
         return None
     if average == "macro":
@@ -136,34 +128,16 @@ def f1_score(counts: CountTable, *, split: str | None = None,
         total = table["support"].sum()
         return float((table["f1"] * table["support"]).sum() / total) if total else float(zero_division)
     if average == "micro":
-        return accuracy(counts, split=split)
+        return accuracy(counts)
     raise ValueError(f"average must be 'macro', 'micro' or 'weighted', not {average!r}")
 
 
-def split_metrics(counts: CountTable, split: str) -> SplitMetrics:
-    """The single-number metrics of one split."""
-    table = counts.select(split)
-    m = table.matrix()
-    labeled = int(m.sum())
-    errors = labeled - int(np.trace(m))
-    return SplitMetrics(
-        split=split,
-        rows=table.rows,
-        labeled=labeled,
-        errors=errors,
-        error_rate=errors / labeled if labeled else None,
-        accuracy=float(np.trace(m) / labeled) if labeled else None,
-        macro_f1=f1_score(table),
-        weighted_error_rate=error_rate(table, weighted=True) if counts.weighted else None,
-    )
-
-
-def most_confused(counts: CountTable, *, split: str | None = None, top: int = 10) -> pd.DataFrame:
+def most_confused(counts: CountTable, *, top: int = 10) -> pd.DataFrame:
     """The off-diagonal (true, predicted) pairs with the most examples, largest first.
 
     Columns ``true``, ``predicted``, ``count`` and ``share_of_errors``.
     """
-    m = counts.select(split).matrix()
+    m = counts.matrix()
     off = m.copy()
     np.fill_diagonal(off, 0)
     errors = off.sum()

@@ -21,6 +21,7 @@ import pandas as pd
 
 from analysis.errors import ErrorscopeError
 from analysis.load import Predictions, check_split
+from analysis.metrics import error_count
 from analysis.normalize import label_text, natural_key
 from analysis.tags import categories_of
 
@@ -76,14 +77,12 @@ def count_mistakes(preds: Predictions, split: str = "dev", *, true_class: object
     >>> count_mistakes(load_predictions(path)), count_mistakes(load_predictions(path), true_class="a")
     (2, 1)
     """
-    split = check_split(preds, split)
-    table = preds.counts.select(split).labeled()
-    keep = table.y_true != table.y_pred
+    conditions = {"split": check_split(preds, split)}
     if true_class is not None:
-        keep &= table.y_true == _class(preds, true_class, "true_class")
+        conditions["y_true"] = _class(preds, true_class, "true_class")
     if pred_class is not None:
-        keep &= table.y_pred == _class(preds, pred_class, "pred_class")
-    return int(table.n[keep].sum())
+        conditions["y_pred"] = _class(preds, pred_class, "pred_class")
+    return error_count(preds.counts.where(**conditions))
 
 
 def _allocate(n: int, sizes: Mapping[str, int]) -> dict[str, int]:

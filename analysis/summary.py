@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from analysis.gaps import gaps_from_counts
 from analysis.load import Predictions
-from analysis.metrics import split_metrics
 from analysis.normalize import SPLITS
+from analysis.registry import measure
+
+#: The metrics of each split in the summary, by their :data:`~analysis.registry.METRICS` names.
+SUMMARY_METRICS = ("rows", "labeled", "errors", "error_rate", "accuracy", "macro_f1", "weighted_error_rate")
 
 
 def summarize(preds: Predictions, *, human: float | None = None) -> dict:
@@ -15,13 +16,8 @@ def summarize(preds: Predictions, *, human: float | None = None) -> dict:
 
     Errors are fractions; a metric that cannot be computed (no weights, no labeled rows) is None.
     """
-    counts = preds.counts
-    splits = {}
-    for split in counts.splits:
-        row = asdict(split_metrics(counts, split))
-        del row["split"]
-        splits[split] = row
-    gaps = gaps_from_counts(counts, human=human).to_dict()
+    splits = {split: measure(table, SUMMARY_METRICS) for split, table in preds.counts.by("split")}
+    gaps = gaps_from_counts(preds.counts, human=human).to_dict()
     gaps["human_error"] = gaps.pop("human")
     for level in SPLITS:
         del gaps[level]

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from analysis.errors import ErrorscopeError
 from analysis.load import Predictions
-from analysis.metrics import split_metrics
+from analysis.metrics import error_count, error_rate
 from analysis.normalize import split_name
 from analysis.review import check_split
 from analysis.tags import categories_of
@@ -182,21 +182,22 @@ def tally_splits(preds: Predictions, store: TagStore, dataset: str, splits: Sequ
     found = {(split, bool(correct)): row for (split, correct), row in groups.set_index(["split", "correct"]).iterrows()}
     out = []
     for split in splits:
-        metrics = split_metrics(preds.counts, split)
+        table = preds.counts.where(split=split)
+        errors, rate = error_count(table), error_rate(table)
         wrong, right = found.get((split, False)), found.get((split, True))
         reviewed = int(wrong["n"]) if wrong is not None else 0
         counts = [int(wrong[f"c{i}"]) if wrong is not None else 0 for i in range(len(categories))]
-        tallied = [CategoryTally.of(name, count, reviewed, metrics.error_rate)
+        tallied = [CategoryTally.of(name, count, reviewed, rate)
                    for name, count in zip(categories, counts, strict=True)]
         tallied.sort(key=lambda c: (-c.count, c.category.casefold(), c.category))
         mislabeled = int(wrong["mislabeled"]) if wrong is not None else 0
         out.append(Tallies(
             split=split,
-            errors=metrics.errors,
-            error_rate=metrics.error_rate,
+            errors=errors,
+            error_rate=rate,
             reviewed_errors=reviewed,
             categories=tallied,
-            mislabeled=CategoryTally.of("mislabeled", mislabeled, reviewed, metrics.error_rate),
+            mislabeled=CategoryTally.of("mislabeled", mislabeled, reviewed, rate),
             reviewed_correct=int(right["n"]) if right is not None else 0,
             mislabeled_among_correct=int(right["mislabeled"]) if right is not None else 0,
         ))

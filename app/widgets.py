@@ -150,11 +150,6 @@ def chart_text(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def pct(value: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage (``0.0712`` -> ``7.12%``); a dash when unknown."""
-    return "-" if value is None else f"{100 * value:.{digits}f}%"
-
-
 def file_stem(cur: Current) -> str:
     """A safe base for download names: the dataset name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", cur.dataset).strip("_") or "errorscope"

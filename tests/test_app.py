@@ -31,7 +31,7 @@ def app(monkeypatch, tmp_path, demo_path, demo_config):
 
 
 def dev_matrix(demo_path):
-    return confusion_matrix(load_predictions(demo_path).counts, split="dev").matrix
+    return confusion_matrix(load_predictions(demo_path).counts.where(split="dev")).matrix
 
 
 def test_overview(app, demo_path):
@@ -41,7 +41,7 @@ def test_overview(app, demo_path):
     assert metrics["Dev error"] == f"{100 * (m.sum() - m.trace()) / m.sum():.2f}%"
     assert set(metrics) == {"Train error", "Train-dev error", "Dev error", "Test error"}
     table = at.dataframe[1].value
-    expected = per_class(load_predictions(demo_path).counts, split="dev")
+    expected = per_class(load_predictions(demo_path).counts.where(split="dev"))
     assert table["recall"].round(12).tolist() == expected["recall"].round(12).tolist()
 
 
@@ -55,6 +55,22 @@ def test_overview_metric_choice(app, demo_path):
     assert set(metrics) == {"Train macro f1", "Train-dev macro f1", "Dev macro f1", "Test macro f1"}
     dev = pd.read_csv(demo_path, dtype={"y_true": str, "y_pred": str}).query("split == 'dev'")
     assert metrics["Dev macro f1"] == f"{f1_score(dev.y_true, dev.y_pred, average='macro'):.4f}"
+
+
+def test_overview_shows_every_registered_metric(app, demo_path):
+    from analysis.registry import METRICS
+
+    at = app("overview")
+    assert at.segmented_control[0].options == ["Error", "Accuracy", "Macro F1", "Support-weighted F1",
+                                               "Weighted error"]
+    table = at.dataframe[0].value
+    assert len(table.columns) == 1 + len(METRICS)
+    dev = table.set_index("split").loc["Dev"]
+    counts = load_predictions(demo_path).counts.where(split="dev")
+    for name, m in METRICS.items():
+        column = f"{m.label} (%)" if m.format == "percent" else m.label
+        scale = 100 if m.format == "percent" else 1
+        assert dev[column] == pytest.approx(scale * m(counts), abs=1e-12), name
 
 
 def test_data_page_shows_the_file_and_database(app, demo_path, demo_config, tmp_path):

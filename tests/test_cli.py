@@ -101,6 +101,19 @@ def test_summary_table_is_readable(demo_path):
     assert "train_dev" in out and "avoidable bias" in out and "largest gap" in out and "try:" in out
 
 
+def test_summary_table_shows_every_registered_metric(demo_path, mnist_path):
+    from analysis.registry import METRICS
+
+    lines = run("summary", demo_path).stdout.splitlines()
+    header = lines[2]
+    assert header.startswith("split") and all(m.label in header for m in METRICS.values())
+    counts = load_predictions(demo_path).counts
+    dev = next(line for line in lines if line.startswith("dev "))
+    assert dev.split()[1:] == [m.text(counts.where(split="dev")) for m in METRICS.values()]
+    # without a weight column, no weighted error
+    assert "weighted error" not in run("summary", mnist_path).stdout.splitlines()[2]
+
+
 @pytest.mark.parametrize("args,message", [
     (["summary", "nope.csv"], "no such file"),
     (["summary", "{bad}"], "duplicate id"),

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import InputError, load_predictions, split_metrics
+from analysis import InputError, load_predictions, measure
 
 GOOD = "id,y_true,y_pred\n1,a,a\n2,b,a\n"
 
@@ -48,13 +48,13 @@ def test_labels_compare_as_text_so_1_and_1_0_are_one_class(write):
     # y_true is read as integers, y_pred as floats (a blank makes pandas write 1.0)
     preds = load_predictions(write("p.csv", "y_true,y_pred\n1,1.0\n2,1.0\n10,10.0\n2,2.5\n"))
     assert preds.classes == ("1", "2", "2.5", "10")
-    assert split_metrics(preds.counts, "dev").errors == 2
+    assert measure(preds.counts.where(split="dev"))["errors"] == 2
 
 
 def test_string_labels_1_0_match_integer_labels(write):
     preds = load_predictions(write("p.csv", "y_true,y_pred\n1,x1.0\n1,1.0\n"))
     assert set(preds.classes) == {"1", "x1.0"}
-    assert split_metrics(preds.counts, "dev").errors == 1  # "1.0" predicted for true 1 is right
+    assert measure(preds.counts.where(split="dev"))["errors"] == 1  # "1.0" predicted for true 1 is right
 
 
 def test_prediction_is_the_argmax_of_probabilities(write):
@@ -72,8 +72,8 @@ def test_probabilities_within_tolerance_are_accepted(write):
 
 def test_unlabeled_rows(write):
     preds = load_predictions(write("p.csv", "id,y_true,y_pred\n1,a,a\n2,,b\n3,b,b\n"))
-    m = split_metrics(preds.counts, "dev")
-    assert (m.rows, m.labeled) == (3, 2)
+    m = measure(preds.counts.where(split="dev"))
+    assert (m["rows"], m["labeled"]) == (3, 2)
 
 
 def test_without_id_the_row_number_is_the_id(write):
@@ -84,7 +84,7 @@ def test_without_id_the_row_number_is_the_id(write):
 def test_weights_and_metadata(write):
     preds = load_predictions(write("p.csv", "id,y_true,y_pred,weight,city\n1,a,b,10,Oslo\n2,a,a,1,Rome\n"))
     assert preds.counts.weighted
-    assert split_metrics(preds.counts, "dev").weighted_error_rate == pytest.approx(10 / 11)
+    assert measure(preds.counts.where(split="dev"))["weighted_error_rate"] == pytest.approx(10 / 11)
     assert preds.columns.metadata == ("city",)
     assert preds.query("SELECT city FROM preds ORDER BY row")["city"].tolist() == ["Oslo", "Rome"]
 
@@ -205,14 +205,14 @@ def test_unknown_column_override(write):
 
 def test_column_override(write):
     preds = load_predictions(write("p.csv", "gold,guess\na,a\nb,a\n"), columns={"y_true": "gold", "y_pred": "guess"})
-    assert split_metrics(preds.counts, "dev").errors == 1
+    assert measure(preds.counts.where(split="dev"))["errors"] == 1
 
 
 def test_an_override_takes_its_column_from_the_guessed_roles(write):
     # "label" is an alias of y_true; given as y_pred, y_true must come from "target", not "label" again
     preds = load_predictions(write("p.csv", "target,label\na,a\nb,a\n"), columns={"y_pred": "label"})
     assert (preds.columns.y_true, preds.columns.y_pred) == ("target", "label")
-    assert split_metrics(preds.counts, "dev").errors == 1
+    assert measure(preds.counts.where(split="dev"))["errors"] == 1
 
 
 def test_one_column_cannot_have_two_roles(write):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from analysis import accuracy, confusion_matrix, error_rate, f1_score, load_predictions, per_class, split_metrics
+from analysis import accuracy, confusion_matrix, error_rate, f1_score, load_predictions, measure, per_class
 from analysis.normalize import natural_key
 
 
@@ -28,13 +28,18 @@ def _splits(df):
     return [None, *sorted(df["split"].unique())]
 
 
+def _table(counts, split):
+    """The count table of one split (all of it when ``split`` is None)."""
+    return counts if split is None else counts.where(split=split)
+
+
 def test_confusion_matches_sklearn(case):
     preds, df = case
     labels = sorted(set(df.y_true) | set(df.y_pred), key=natural_key)
     for split in _splits(df):
         part = df if split is None else df[df.split == split]
         for normalize in (None, "true", "pred", "all"):
-            ours = confusion_matrix(preds.counts, split=split, normalize=normalize)
+            ours = confusion_matrix(_table(preds.counts, split), normalize=normalize)
             theirs = skm.confusion_matrix(part.y_true, part.y_pred, labels=labels, normalize=normalize)
             assert list(ours.labels) == labels
             np.testing.assert_allclose(ours.matrix, theirs, atol=1e-12)
@@ -45,11 +50,11 @@ def test_weighted_confusion_matches_sklearn(demo_path):
     labels = list(preds.classes)
     for split in _splits(df):
         part = df if split is None else df[df.split == split]
-        ours = confusion_matrix(preds.counts, split=split, weighted=True)
+        ours = confusion_matrix(_table(preds.counts, split), weighted=True)
         theirs = skm.confusion_matrix(part.y_true, part.y_pred, labels=labels, sample_weight=part.weight)
         np.testing.assert_allclose(ours.matrix, theirs)
         weighted_error = 1 - skm.accuracy_score(part.y_true, part.y_pred, sample_weight=part.weight)
-        assert error_rate(preds.counts, split=split, weighted=True) == pytest.approx(weighted_error, abs=1e-12)
+        assert error_rate(_table(preds.counts, split), weighted=True) == pytest.approx(weighted_error, abs=1e-12)
 
 
 def test_scores_match_sklearn(case):
@@ -57,29 +62,30 @@ def test_scores_match_sklearn(case):
     for split in _splits(df):
         part = df if split is None else df[df.split == split]
         t, p = part.y_true, part.y_pred
-        assert accuracy(preds.counts, split=split) == pytest.approx(skm.accuracy_score(t, p), abs=1e-12)
-        assert error_rate(preds.counts, split=split) == pytest.approx(1 - skm.accuracy_score(t, p), abs=1e-12)
+        table = _table(preds.counts, split)
+        assert accuracy(table) == pytest.approx(skm.accuracy_score(t, p), abs=1e-12)
+        assert error_rate(table) == pytest.approx(1 - skm.accuracy_score(t, p), abs=1e-12)
         for average in ("macro", "micro", "weighted"):
             expected = skm.f1_score(t, p, average=average, zero_division=0)
-            assert f1_score(preds.counts, split=split, average=average) == pytest.approx(expected, abs=1e-12)
-        table = per_class(preds.counts, split=split)
-        labels = list(table.index)
+            assert f1_score(table, average=average) == pytest.approx(expected, abs=1e-12)
+        scores = per_class(table)
+        labels = list(scores.index)
         assert labels == sorted(set(t) | set(p), key=natural_key)
         prec, rec, f1, support = skm.precision_recall_fscore_support(t, p, labels=labels, zero_division=0)
-        np.testing.assert_allclose(table["precision"], prec, atol=1e-12)
-        np.testing.assert_allclose(table["recall"], rec, atol=1e-12)
-        np.testing.assert_allclose(table["f1"], f1, atol=1e-12)
-        np.testing.assert_array_equal(table["support"], support)
+        np.testing.assert_allclose(scores["precision"], prec, atol=1e-12)
+        np.testing.assert_allclose(scores["recall"], rec, atol=1e-12)
+        np.testing.assert_allclose(scores["f1"], f1, atol=1e-12)
+        np.testing.assert_array_equal(scores["support"], support)
 
 
 def test_split_metrics_counts(case):
     preds, df = case
     for split in df.split.unique():
         part = df[df.split == split]
-        m = split_metrics(preds.counts, split)
-        assert m.rows == m.labeled == len(part)
-        assert m.errors == int((part.y_true != part.y_pred).sum())
-        assert m.error_rate == pytest.approx(m.errors / len(part), abs=1e-15)
+        m = measure(preds.counts.where(split=split))
+        assert m["rows"] == m["labeled"] == len(part)
+        assert m["errors"] == int((part.y_true != part.y_pred).sum())
+        assert m["error_rate"] == pytest.approx(m["errors"] / len(part), abs=1e-15)
 
 
 def test_zero_division_gives_zero_not_a_crash(write):
@@ -97,6 +103,6 @@ def test_zero_division_gives_zero_not_a_crash(write):
 def test_unlabeled_rows_are_counted_but_left_out_of_metrics(write):
     path = write("p.csv", "y_true,y_pred\na,a\n,b\nb,a\n,a\n")
     preds = load_predictions(path)
-    m = split_metrics(preds.counts, "dev")
-    assert (m.rows, m.labeled, m.errors) == (4, 2, 1)
-    assert m.error_rate == 0.5
+    m = measure(preds.counts.where(split="dev"))
+    assert (m["rows"], m["labeled"], m["errors"]) == (4, 2, 1)
+    assert m["error_rate"] == 0.5

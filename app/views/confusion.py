@@ -22,8 +22,9 @@ weighted = c3.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_wei
                      help="Sum example weights instead of counting examples" if preds.counts.weighted
                      else "The file has no weight column")
 normalize = NORMALIZE[norm_label]
-conf = confusion_matrix(preds.counts, split=split, weighted=weighted, normalize=normalize)
-counts = confusion_matrix(preds.counts, split=split).matrix
+table = preds.counts.where(split=split)
+conf = confusion_matrix(table, weighted=weighted, normalize=normalize)
+counts = table.matrix()
 labels = [str(c) for c in conf.labels]
 k = len(labels)
 
@@ -86,7 +87,7 @@ with left:
 
 with right:
     st.subheader("Most confused pairs")
-    pairs = most_confused(preds.counts, split=split, top=10)
+    pairs = most_confused(table, top=10)
     if pairs.empty:
         st.success("No mistakes in this split.")
     else:

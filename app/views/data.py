@@ -104,11 +104,8 @@ left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader("Open file")
     st.text(str(preds.path))
-    facts = pd.DataFrame({
-        "split": list(preds.splits),
-        "rows": [preds.counts.select(s).rows for s in preds.splits],
-        "labeled": [preds.counts.select(s).labeled().rows for s in preds.splits],
-    })
+    facts = pd.DataFrame([{"split": split, "rows": table.rows, "labeled": table.labeled().rows}
+                          for split, table in preds.counts.by("split")])
     st.dataframe(facts, hide_index=True, width="content")
     st.caption(f"{preds.rows:,} rows · {len(preds.classes)} classes · "
                f"{'weighted' if preds.counts.weighted else 'no weight column'}")

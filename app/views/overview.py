@@ -6,43 +6,48 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analysis import per_class, split_metrics
+from analysis import per_class
+from analysis.registry import FORMATS, METRICS, Metric, shown_for
 from app import widgets
 
 cur = widgets.require()
 counts = cur.preds.counts
 
 st.title("Overview")
-METRICS = {"Error": "error_rate", "Accuracy": "accuracy", "Macro F1": "macro_f1"}
-if counts.weighted:
-    METRICS["Weighted error"] = "weighted_error_rate"
-choice = st.segmented_control("Single-number metric", list(METRICS), default="Error",
+shown = shown_for(counts)
+# the rates and ratios: a count of mistakes would not compare across splits of different sizes
+PICKS = {m.label[:1].upper() + m.label[1:]: m for m in shown if m.is_score and m.format != "count"}
+choice = st.segmented_control("Single-number metric", list(PICKS), default="Error",
                               help="Pick the one number to compare models by.") or "Error"
-field = METRICS[choice]
+picked = PICKS[choice]
 
-rows = [split_metrics(counts, s) for s in cur.preds.splits]
-cols = st.columns(len(rows))
-for col, m in zip(cols, rows, strict=True):
-    value = getattr(m, field)
-    shown = f"{value:.4f}" if field == "macro_f1" and value is not None else widgets.pct(value)
-    col.metric(f"{widgets.SPLIT_LABELS[m.split]} {choice.lower()}", shown, border=True,
-               help=f"{m.labeled:,} labeled of {m.rows:,} rows; {m.errors:,} mistakes")
+per_split = list(counts.by("split"))
+for col, (split, table) in zip(st.columns(len(per_split)), per_split, strict=True):
+    col.metric(f"{widgets.SPLIT_LABELS[split]} {choice.lower()}", picked.text(table), border=True,
+               help=f"{METRICS['labeled'](table):,} labeled of {table.rows:,} rows; "
+                    f"{METRICS['errors'](table):,} mistakes")
 
-table = pd.DataFrame([{
-    "split": widgets.SPLIT_LABELS[m.split], "rows": m.rows, "labeled": m.labeled, "mistakes": m.errors,
-    "error (%)": None if m.error_rate is None else 100 * m.error_rate,
-    "accuracy (%)": None if m.accuracy is None else 100 * m.accuracy,
-    "macro F1": m.macro_f1,
-    **({"weighted error (%)": None if m.weighted_error_rate is None else 100 * m.weighted_error_rate}
-       if counts.weighted else {}),
-} for m in rows])
-st.dataframe(table, hide_index=True, column_config={
-    c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if "%" in c
-} | {"macro F1": st.column_config.NumberColumn(format="%.4f")})
+
+def header(m: Metric) -> str:
+    """The table column of a metric: its label, with the unit of a percentage."""
+    suffix = FORMATS[m.format].suffix
+    return f"{m.label} ({suffix})" if suffix else m.label
+
+
+def shown_value(m: Metric, table) -> float | int | None:
+    value = m(table)
+    return None if value is None else FORMATS[m.format].scale * value
+
+
+metrics_table = pd.DataFrame([{"split": widgets.SPLIT_LABELS[split],
+                               **{header(m): shown_value(m, table) for m in shown}} for split, table in per_split])
+st.dataframe(metrics_table, hide_index=True, column_config={
+    header(m): st.column_config.NumberColumn(format=f"%.{FORMATS[m.format].digits}f")
+    for m in shown if m.format != "count"})
 
 st.subheader("Per class")
 split = widgets.pick_split(cur.preds, key="ov_split", where=st.columns(4)[0])
-classes = per_class(counts, split=split)
+classes = per_class(counts.where(split=split))
 if classes.empty:
     st.info("This split has no labeled examples, so no per-class scores.")
     st.stop()

@@ -90,7 +90,7 @@ if st.session_state.get("tag_error"):
     st.error(widgets.plain(st.session_state.pop("tag_error")), icon=":material/error:")
 
 if sample.empty:
-    if not preds.counts.select(split).labeled().rows:
+    if not preds.counts.where(split=split).labeled().rows:
         st.info(f"The {widgets.SPLIT_LABELS[split]} split has no labeled examples to review.")
     elif true_class or pred_class or category or unreviewed:
         st.info("No mistakes match these filters. Loosen them in the sidebar.")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analysis.export import export_sheet, sheet_csv
+from analysis.registry import percent
 from analysis.tallies import tally_splits
 from app import widgets
 
@@ -49,7 +50,7 @@ for col, t in zip(st.columns(len(results), gap="large"), results, strict=True):
     with col:
         name = widgets.SPLIT_LABELS[t.split]
         st.subheader(name)
-        st.caption(f"error {widgets.pct(t.error_rate)} · {t.errors:,} mistakes · {t.reviewed_errors:,} reviewed")
+        st.caption(f"error {percent(t.error_rate)} · {t.errors:,} mistakes · {t.reviewed_errors:,} reviewed")
         if t.errors == 0:
             st.success(f"No mistakes in the {name} split.")
             continue
@@ -60,8 +61,8 @@ for col, t in zip(st.columns(len(results), gap="large"), results, strict=True):
             st.caption("No error categories yet: add them on the Review page.")
         st.plotly_chart(chart(t), config={"displayModeBar": False}, key=f"tally_chart_{t.split}")
         table = t.to_frame()
-        percent = ["share", "share_low", "share_high", "ceiling"]
-        table[percent] = 100 * table[percent]
+        fractions = ["share", "share_low", "share_high", "ceiling"]
+        table[fractions] = 100 * table[fractions]
         table.insert(3, "interval", [f"{lo:.1f}–{hi:.1f}" for lo, hi in zip(table.share_low, table.share_high,
                                                                              strict=True)])
         st.dataframe(table.drop(columns=["share_low", "share_high"]), hide_index=True, column_config={

@@ -50,7 +50,7 @@ def test_overview_shows_the_demo_metrics(page, demo_server):
     open_page(page, demo_server.url)
     page.get_by_role("heading", name="Overview").wait_for()
     preds = load_predictions(DEMO / "digits.csv")
-    dev = confusion_matrix(preds.counts, split="dev").matrix
+    dev = confusion_matrix(preds.counts.where(split="dev")).matrix
     error = 100 * (1 - dev.trace() / dev.sum())
     metrics = page.locator("[data-testid=stMetric]").all_inner_texts()
     dev_metric = next(text for text in metrics if text.startswith("Dev error"))
@@ -60,7 +60,7 @@ def test_overview_shows_the_demo_metrics(page, demo_server):
 def test_confusion_matrix_click_through_to_examples(page, demo_server):
     go(page, demo_server, "Confusion matrix")
     preds = load_predictions(DEMO / "digits.csv")
-    m = confusion_matrix(preds.counts, split="dev").matrix
+    m = confusion_matrix(preds.counts.where(split="dev")).matrix
     labels, last = preds.classes, len(preds.classes) - 1
     # the matrix is as wide as its columns, so the last column's cells sit just inside its right edge
     true = next(i for i in range(last) if m[i, last] > 0)
@@ -121,7 +121,7 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
         dev = {r["category"]: r for r in rows if r["split"] == "dev"}
         assert dev["blurry"]["count"] == "1"
         assert dev["mislabeled"]["count"] == "0"
-        m = confusion_matrix(load_predictions(DEMO / "digits.csv").counts, split="dev").matrix
+        m = confusion_matrix(load_predictions(DEMO / "digits.csv").counts.where(split="dev")).matrix
         assert float(dev["blurry"]["share"]) == pytest.approx(0.5)  # one of the two reviewed mistakes
         assert float(dev["blurry"]["ceiling"]) == pytest.approx((m.sum() - m.trace()) / m.sum() / 2)
 
