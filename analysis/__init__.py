@@ -21,7 +21,7 @@ _EXPORTS = {
                 "most_confused", "per_class", "split_metrics"],
     "review": ["count_mistakes", "examples", "resolve_image", "review_sample", "tagged_ids"],
     "summary": ["summarize"],
-    "tags": ["TagStore", "default_db_path"],
+    "tags": ["SQLiteTagStore", "TagStore", "default_db_path", "open_store"],
     "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -62,5 +62,5 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
     from analysis.review import count_mistakes, examples, resolve_image, review_sample, tagged_ids  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
-    from analysis.tags import TagStore, default_db_path  # noqa: F401
+    from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401

@@ -26,7 +26,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.load import connect, literal, load_predictions  # noqa: E402
-from analysis.tags import TagStore  # noqa: E402
+from analysis.tags import TagStore, open_store  # noqa: E402
 from analysis.tallies import tally  # noqa: E402
 
 BUDGET_S = 0.5
@@ -74,7 +74,7 @@ def main() -> int:
         path = Path(folder) / "predictions.csv"
         write_predictions(path, args.rows)
         preds = load_predictions(path)
-        store = TagStore(Path(folder) / "tags.db", user="bench", synchronous="NORMAL")
+        store = open_store(Path(folder) / "tags.db", user="bench", synchronous="NORMAL")
         start = time.perf_counter()
         tag_everything(store, args.rows)
         setup = time.perf_counter() - start
