@@ -40,7 +40,7 @@ MERGE_KEYS: Final = frozenset({"id", "categories", "reviewed", "mislabeled", "co
 UNDOABLE_KINDS: Final = ("edit", "merge")
 
 
-class _Unset(enum.Enum):
+class Unset(enum.Enum):
     UNSET = "UNSET"
 
     def __repr__(self) -> str:
@@ -48,7 +48,7 @@ class _Unset(enum.Enum):
 
 
 #: Default of optional text arguments: "leave this field as it is" (``None`` clears the field).
-UNSET: Final = _Unset.UNSET
+UNSET: Final = Unset.UNSET
 
 # ----------------------------------------------------------------------------------------------------
 # Patches, states, changes
@@ -62,8 +62,8 @@ class Patch:
     example_id: str
     reviewed: bool | None = None
     mislabeled: bool | None = None
-    corrected_label: str | None | _Unset = UNSET
-    note: str | None | _Unset = UNSET
+    corrected_label: str | None | Unset = UNSET
+    note: str | None | Unset = UNSET
     categories: dict[int, bool] = field(default_factory=dict)  # category_id -> ticked
 
 

@@ -38,7 +38,7 @@ import pandas as pd
 from analysis.errors import TagError
 from analysis.tags import model
 from analysis.tags.frames import history_frame, tags_frame
-from analysis.tags.model import UNSET, Change, Diff, Entry, Patch, State, _Unset, as_id, as_name
+from analysis.tags.model import UNSET, Change, Diff, Entry, Patch, State, Unset, as_id, as_name
 from analysis.tags.store import login_name
 
 #: The schema version this code writes.
@@ -432,8 +432,8 @@ class SQLiteTagStore:
     # ------------------------------------------------------------------------------------------------
 
     def edit(self, dataset: str, example_id: str, *, categories: Mapping[str, bool] | None = None,
-             mislabeled: bool | None = None, corrected_label: str | None | _Unset = UNSET,
-             note: str | None | _Unset = UNSET, reviewed: bool | None = None, user: str | None = None) -> None:
+             mislabeled: bool | None = None, corrected_label: str | None | Unset = UNSET,
+             note: str | None | Unset = UNSET, reviewed: bool | None = None, user: str | None = None) -> None:
         """Change some tags of one example in one transaction; only the fields given change."""
         dataset = as_name(dataset, "dataset name")
         patch, names = model.edit_patch(example_id, categories, reviewed=reviewed, mislabeled=mislabeled,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
 
 from analysis.errors import TagError
-from analysis.tags.model import FIXED_COLUMNS, UNSET, _Unset
+from analysis.tags.model import FIXED_COLUMNS, UNSET, Unset
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -115,8 +115,8 @@ class TagStore(Protocol):
         ...
 
     def edit(self, dataset: str, example_id: str, *, categories: Mapping[str, bool] | None = None,
-             mislabeled: bool | None = None, corrected_label: str | None | _Unset = UNSET,
-             note: str | None | _Unset = UNSET, reviewed: bool | None = None, user: str | None = None) -> None:
+             mislabeled: bool | None = None, corrected_label: str | None | Unset = UNSET,
+             note: str | None | Unset = UNSET, reviewed: bool | None = None, user: str | None = None) -> None:
         """Change some tags of one example in one transaction.
 
         Only the fields given change; the others keep what is stored, even if another session changed them a
