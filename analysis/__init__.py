@@ -23,7 +23,7 @@ _EXPORTS = {
     "images": ["resolve_image"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
     "summary": ["summarize"],
-    "tags": ["TagStore", "default_db_path"],
+    "tags": ["SQLiteTagStore", "TagStore", "default_db_path", "open_store"],
     "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -65,5 +65,5 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.registry import METRICS, Metric, measure  # noqa: F401
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
-    from analysis.tags import TagStore, default_db_path  # noqa: F401
+    from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401

@@ -106,12 +106,13 @@ def cmd_confusion(args: argparse.Namespace) -> None:
 
 def _open_store(db: str | None, *, dataset: str | None = None):
     """The tag store; with ``dataset``, it must exist and know that dataset (a typo would give empty output)."""
-    from analysis.tags import TagStore, default_db_path
+    from analysis.tags import default_db_path, open_store
 
+    url = db if db and "://" in db else None  # a server's store (open_store says which it serves), not a file
     path = Path(db) if db else default_db_path()
-    if dataset is not None and not path.exists():
+    if dataset is not None and url is None and not path.exists():
         raise ErrorscopeError(f"no tag store at {path}; give its path with --db (or set ERRORSCOPE_DB)")
-    store = TagStore(path)
+    store = open_store(url or path)
     if dataset is not None and dataset not in store.datasets():
         store.close()
         raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store {path}; "

@@ -20,7 +20,7 @@ from analysis.gaps import LABELS, parse_fraction
 from analysis.images import resolve_image
 from analysis.normalize import SPLITS
 from analysis.review import examples
-from analysis.tags import TagStore, default_db_path
+from analysis.tags import TagStore, default_db_path, open_store
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
@@ -63,7 +63,7 @@ def db_path() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def _store(path: str) -> TagStore:
-    return TagStore(path)
+    return open_store(path)
 
 
 def store() -> TagStore:

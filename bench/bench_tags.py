@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.tags import TagStore  # noqa: E402
+from analysis.tags import open_store  # noqa: E402
 
 CATEGORIES = ["blurry", "occluded", "wrong_crop", "ambiguous", "rare_class"]
 DATASET = "bench"
@@ -73,7 +73,7 @@ def _p95(values: list[float]) -> float:
 
 def bench_edit(folder: Path, synchronous: str, edits: int) -> Timing:
     """Median and p95 of one ``edit`` call, alternating the kinds of edit the app makes."""
-    store = TagStore(folder / f"edit_{synchronous}.db", user="bench", synchronous=synchronous)  # type: ignore[arg-type]
+    store = open_store(folder / f"edit_{synchronous}.db", user="bench", synchronous=synchronous)  # type: ignore[arg-type]
     for name in CATEGORIES:
         store.add_category(DATASET, name)
     rng = random.Random(0)
@@ -116,7 +116,7 @@ def _bare_upserts(path: Path, synchronous: str, edits: int) -> tuple[list[float]
 
 def bench_tags(folder: Path, examples: int, repeats: int = 5) -> tuple[Timing, float]:
     """Time ``tags()`` over ``examples`` tagged examples, five categories; also the merge that made them."""
-    store = TagStore(folder / "read.db", user="bench")
+    store = open_store(folder / "read.db", user="bench")
     for name in CATEGORIES:
         store.add_category(DATASET, name)
     rng = random.Random(1)

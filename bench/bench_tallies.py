@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from analysis.engine.duckdb import connect  # noqa: E402
 from analysis.load import load_predictions  # noqa: E402
 from analysis.normalize import literal  # noqa: E402
-from analysis.tags import TagStore  # noqa: E402
+from analysis.tags import TagStore, open_store  # noqa: E402
 from analysis.tallies import tally  # noqa: E402
 
 BUDGET_S = 0.5
@@ -76,7 +76,7 @@ def main() -> int:
         path = Path(folder) / "predictions.csv"
         write_predictions(path, args.rows)
         preds = load_predictions(path)
-        store = TagStore(Path(folder) / "tags.db", user="bench", synchronous="NORMAL")
+        store = open_store(Path(folder) / "tags.db", user="bench", synchronous="NORMAL")
         start = time.perf_counter()
         tag_everything(store, args.rows)
         setup = time.perf_counter() - start

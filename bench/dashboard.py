@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from run import read_through  # noqa: E402
 
 from analysis.normalize import literal  # noqa: E402
-from analysis.tags import TagStore  # noqa: E402
+from analysis.tags import open_store  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, Server, editor, header_index, tick  # noqa: E402
 
 ROUNDS = 3
@@ -71,7 +71,7 @@ def one_round(p, path: Path, tmp: Path, *, review: bool) -> dict:
     read_through(path)
     db = tmp / "tags.db"
     db.unlink(missing_ok=True)
-    with TagStore(db) as store:
+    with open_store(db) as store:
         store.add_category(path.stem, "blurry")
     server = Server(["app", str(path), "--dataset", path.stem], db, tmp).start()
     out: dict = {}

@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis import load_predictions, review_sample  # noqa: E402
 from analysis.demo import demo_config  # noqa: E402
-from analysis.tags import TagStore  # noqa: E402
+from analysis.tags import open_store  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, editor, go, select, wait_idle  # noqa: E402
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
@@ -26,7 +26,7 @@ def seed_tags(db: Path) -> None:
     config = demo_config()
     preds = load_predictions(config["path"])
     dataset = config["dataset"]
-    with TagStore(db) as store:
+    with open_store(db) as store:
         for name in ("thick strokes", "looks like another digit", "faint or broken"):
             store.add_category(dataset, name)
         for split in ("dev", "test"):

@@ -56,15 +56,34 @@ def write(tmp_path):
     return _write
 
 
-@pytest.fixture
-def new_store(tmp_path):
-    """Open a tag store in tmp_path by file name (all closed at the end of the test)."""
-    from analysis.tags import TagStore
+#: The tag store backends that the tests of the store's interface run on, each opened by its factory below.
+STORE_BACKENDS = ["sqlite"]
 
+
+def _sqlite_store(tmp_path: Path, name: str, user: str):
+    from analysis.tags import open_store
+
+    return open_store(tmp_path / name, user=user, synchronous="NORMAL")  # no fsync: faster tests
+
+
+#: backend -> factory(tmp_path, name, user) opening the store of that name; the same name opens the same store.
+STORE_FACTORIES = {"sqlite": _sqlite_store}
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_backend(request) -> str:
+    """The backend of the tag store under test (the tests that use a store run once per backend)."""
+    return request.param
+
+
+@pytest.fixture
+def new_store(tmp_path, store_backend):
+    """Open a tag store of the backend under test by name (all closed at the end of the test)."""
+    factory = STORE_FACTORIES[store_backend]
     opened = []
 
-    def _open(name: str = "tags.db", user: str = "t") -> TagStore:
-        opened.append(TagStore(tmp_path / name, user=user, synchronous="NORMAL"))  # no fsync: faster tests
+    def _open(name: str = "tags.db", user: str = "t"):
+        opened.append(factory(tmp_path, name, user))
         return opened[-1]
 
     yield _open

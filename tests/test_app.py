@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import confusion_matrix, gaps_from_counts, load_predictions, per_class
-from analysis.tags import TagStore
+from analysis.tags import open_store
 from tests.conftest import ROOT
 
 MAIN = str(ROOT / "app" / "main.py")
@@ -127,13 +127,13 @@ def test_review_sheet_is_fed_from_the_database_and_tallies_count_it(app, tmp_pat
     mistakes = int(m.sum() - m.trace())
     sampled = min(100, mistakes)
     assert at.get("progress")[0].proto.text == f"Reviewed 0 of {sampled} sampled examples"
-    with TagStore(tmp_path / "tags.db") as store:
+    with open_store(tmp_path / "tags.db") as store:
         store.add_category("digits-demo", "thick strokes")
     at.run()
     sheet = at.dataframe[0].value
     assert len(sheet) == sampled and "cat:thick strokes" in sheet
     first = sheet["id"].iloc[0]
-    with TagStore(tmp_path / "tags.db") as store:  # another session tags it
+    with open_store(tmp_path / "tags.db") as store:  # another session tags it
         store.edit("digits-demo", first, categories={"thick strokes": True})
     at.run()
     assert at.get("progress")[0].proto.text == f"Reviewed 1 of {sampled} sampled examples"
@@ -194,7 +194,7 @@ def test_user_text_in_charts_is_shown_as_typed_not_as_markup(app, tmp_path, demo
     from analysis.review import review_sample
 
     mistake = review_sample(load_predictions(demo_path), n=1)["id"].iloc[0]
-    with TagStore(tmp_path / "tags.db") as store:
+    with open_store(tmp_path / "tags.db") as store:
         store.add_category("digits-demo", '<a href="x">link</a>')
         store.edit("digits-demo", mistake, categories={'<a href="x">link</a>': True})
     at = app("tallies")
@@ -203,12 +203,12 @@ def test_user_text_in_charts_is_shown_as_typed_not_as_markup(app, tmp_path, demo
 
 
 def test_review_filters_by_category_and_by_not_yet_reviewed(app, tmp_path):
-    with TagStore(tmp_path / "tags.db") as store:
+    with open_store(tmp_path / "tags.db") as store:
         store.add_category("digits-demo", "thick strokes")
     at = app("review")
     first, second = at.dataframe[0].value["id"].iloc[:2]
     sampled = len(at.dataframe[0].value)
-    with TagStore(tmp_path / "tags.db") as store:
+    with open_store(tmp_path / "tags.db") as store:
         store.edit("digits-demo", first, categories={"thick strokes": True})
         store.edit("digits-demo", second, reviewed=True)
     at.selectbox(key="rv_cat").set_value("thick strokes").run()

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
-from analysis.tags import TagStore
+from analysis.tags import TagStore, open_store
 
 SCRIPT = Path(sys.executable).with_name("errorscope")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "analysis.cli"]
@@ -37,7 +37,7 @@ DATASET = "pets"
 
 
 def make_store(path: Path) -> TagStore:
-    store = TagStore(path, user="t", synchronous="NORMAL")
+    store = open_store(path, user="t", synchronous="NORMAL")
     store.add_category(DATASET, "blurry")
     store.add_category(DATASET, "dark")
     store.edit(DATASET, "1", categories={"blurry": True, "dark": True})
@@ -56,7 +56,7 @@ def runs(tmp_path_factory):
     make_store(db).close()
     (folder / "good.csv").write_text("id,blurry,dark,mislabeled,note\n4,1,0,no,'-x\n5,yes,x,1,\n")
     (folder / "bad.csv").write_text("id,blurry\n4,1\n99,1\n4,0\n")
-    with TagStore(db) as store:
+    with open_store(db) as store:
         before = store.tags(DATASET)
     commands = {
         "json": ["tallies", str(preds), "--db", str(db), "--dataset", DATASET, "--json"],
@@ -73,7 +73,7 @@ def runs(tmp_path_factory):
     for name, process in started.items():
         out, err = process.communicate(timeout=120)
         results[name] = subprocess.CompletedProcess(process.args, process.returncode, out, err)
-    with TagStore(db) as store:
+    with open_store(db) as store:
         after = store.tags(DATASET)
     return {"folder": folder, "results": results, "before": before, "after": after}
 
@@ -126,7 +126,7 @@ def test_tags_import(runs):
     result = runs["results"]["import"]
     assert result.returncode == 0, result.stderr
     assert "2 example(s) changed" in result.stdout
-    with TagStore(runs["folder"] / "new.db") as store:
+    with open_store(runs["folder"] / "new.db") as store:
         assert store.categories(DATASET) == ["blurry", "dark"]
         assert store.tags(DATASET)[["id", "blurry", "dark", "mislabeled", "note"]].to_dict("records") == [
             {"id": "4", "blurry": True, "dark": False, "mislabeled": False, "note": "-x"},
@@ -172,7 +172,7 @@ def test_tallies_csv_and_table(files, capsys):
     assert lines[5].split() == ["mislabeled", "1", "50.00%", "9.45%-90.55%", "30.00%"]
     assert "reviewed correct predictions: 1, mislabeled among them: 1" in lines[-1]
 
-    with TagStore(db) as store:  # a category name a spreadsheet would run as a formula
+    with open_store(db) as store:  # a category name a spreadsheet would run as a formula
         store.rename_category(DATASET, "dark", "=HYPERLINK(\"http://x\")")
     assert main(["tallies", str(preds), "--db", str(db), "--dataset", DATASET, "--csv"]) == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
@@ -214,7 +214,7 @@ def test_bad_input_gives_one_error_line(files, tmp_path, capsys, args, parts):
     preds, db = files
     sheet = tmp_path / "sheet.csv"
     sheet.write_text("id,blurry,smudge\n1,1,1\n")
-    with TagStore(db) as store:
+    with open_store(db) as store:
         before = store.tags(DATASET)
     values = {"preds": str(preds), "db": str(db), "folder": str(tmp_path), "sheet": str(sheet)}
     try:
@@ -223,6 +223,6 @@ def test_bad_input_gives_one_error_line(files, tmp_path, capsys, args, parts):
         status = exit_.code
     captured = capsys.readouterr()
     failed(subprocess.CompletedProcess(args, status, captured.out, captured.err), *parts)
-    with TagStore(db) as store:
+    with open_store(db) as store:
         pd.testing.assert_frame_equal(store.tags(DATASET), before)
     assert not (tmp_path / "missing.db").exists()

@@ -1,4 +1,10 @@
-"""Tests of the tag store (analysis/tags.py) on real SQLite files."""
+"""Tests of the tag store (analysis/tags/).
+
+Most tests are written against the :class:`TagStore` interface and run once per backend (the ``store`` and
+``new_store`` fixtures, parametrized in conftest.py); the section "SQLite files" at the end is about the SQLite
+backend alone: kill -9, processes sharing a file, schema versions and the files it refuses. The rules without a
+database are tested in test_tags_model.py.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import analysis.tags as tags_module
+import analysis.tags.sqlite as sqlite_module
 from analysis.errors import ErrorscopeError, TagError
-from analysis.tags import SCHEMA_VERSION, TagStore, default_db_path
+from analysis.tags import SCHEMA_VERSION, SQLiteTagStore, TagStore, default_db_path, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DS = "digits"
@@ -29,11 +35,19 @@ def db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db: Path):
-    with TagStore(db, user="ana") as opened:
-        for name in ("blurry", "occluded", "ambiguous"):
-            opened.add_category(DS, name)
-        yield opened
+def store(new_store) -> TagStore:
+    """ana's store of the backend under test, with three categories of the dataset DS."""
+    opened = new_store(user="ana")
+    for name in ("blurry", "occluded", "ambiguous"):
+        opened.add_category(DS, name)
+    return opened
+
+
+@pytest.fixture
+def small_chunks(store_backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the backend read tags() in chunks of 1,000 examples."""
+    if store_backend == "sqlite":
+        monkeypatch.setattr(sqlite_module, "_CHUNK_ROWS", 1_000)
 
 
 def row(store: TagStore, example_id: str, dataset: str = DS) -> dict:
@@ -215,8 +229,8 @@ def test_a_bad_edit_is_refused_and_changes_nothing(store: TagStore, kwargs: dict
 def test_tag_errors_are_errorscope_value_errors(store: TagStore) -> None:
     with pytest.raises(ErrorscopeError, match="unknown category 'nope' for dataset 'digits'"):
         store.edit(DS, "1", categories={"nope": True})
-    with pytest.raises(TagError, match=r"example id must be a string, got 1.5 \(float\)"):
-        store.edit(DS, 1.5, note="x")  # type: ignore[arg-type]
+    with pytest.raises(TagError, match=r"example id must be a text or a number, got \[1.5\] \(list\)"):
+        store.edit(DS, [1.5], note="x")  # type: ignore[arg-type]
     assert issubclass(TagError, ErrorscopeError) and issubclass(ErrorscopeError, ValueError)
 
 
@@ -257,19 +271,16 @@ def test_tags_of_an_unknown_dataset_is_an_empty_frame_with_the_fixed_columns(sto
     assert store.history("never seen").empty
 
 
-def test_tags_follow_the_dataset_name_not_the_file(db: Path, store: TagStore) -> None:
+def test_tags_follow_the_dataset_name_not_the_file(new_store, store: TagStore) -> None:
     """Tags made on one model's predictions show up for a newer model of the same dataset."""
     store.edit(DS, "42", categories={"blurry": True})
-    with TagStore(db, user="ben") as later:
+    with new_store(user="ben") as later:
         assert later.tags(DS, ids=["42", "43"])["id"].tolist() == ["42"]
         assert later.tags(DS)["blurry"].tolist() == [True]
 
 
 @pytest.mark.parametrize("examples", [2_999, 3_000, 3_001])
-def test_tags_read_in_chunks_match_what_was_written(
-    store: TagStore, monkeypatch: pytest.MonkeyPatch, examples: int
-) -> None:
-    monkeypatch.setattr(tags_module, "_CHUNK_ROWS", 1_000)
+def test_tags_read_in_chunks_match_what_was_written(store: TagStore, small_chunks: None, examples: int) -> None:
     rows = [
         {"id": f"x{i:05d}", "categories": {"blurry": i % 3 == 0, "ambiguous": i % 7 == 0}, "note": f"n{i}"}
         for i in reversed(range(examples))
@@ -398,14 +409,162 @@ def test_a_bad_merge_is_refused_whole(store: TagStore, bad_row: dict, message: s
     assert snapshot(store) == before
 
 
+def test_merge_adds_new_categories_in_its_own_transaction(store: TagStore) -> None:
+    before = snapshot(store)
+    with pytest.raises(TagError, match="ghost"):  # one row names a category nobody adds: nothing at all changes
+        store.merge(DS, [{"id": "1", "categories": {"fresh": True, "ghost": True}}], new_categories=["fresh"])
+    assert snapshot(store) == before
+    assert "fresh" not in store.categories(DS)
+    with pytest.raises(TagError, match="already has the category"):
+        store.merge(DS, [{"id": "1"}], new_categories=["Blurry"])
+    assert store.merge(DS, [{"id": "1", "categories": {"fresh": True}}], new_categories=["fresh"]) == 1
+    assert store.categories(DS)[-1] == "fresh" and row(store, "1")["fresh"]
+
+
 # ------------------------------------------------------------------------------------------------------------
-# Reliability: kill -9, concurrent processes, concurrent connections and threads
+# Example ids: one rule (analysis.normalize.label_text) for writing and reading
 # ------------------------------------------------------------------------------------------------------------
+
+
+def test_ids_are_stored_normalized_so_any_spelling_finds_the_example(store: TagStore) -> None:
+    store.edit(DS, "3.0", note="written as 3.0")
+    store.edit(DS, 7.0, categories={"blurry": True})
+    store.edit(DS, " 12 ", mislabeled=True)
+    assert store.tags(DS)["id"].tolist() == ["12", "3", "7"]
+    assert row(store, 3)["note"] == "written as 3.0"  # type: ignore[arg-type]
+    assert row(store, "003")["note"] == "written as 3.0"
+    assert row(store, "7")["blurry"] and row(store, 7.0)["blurry"]  # type: ignore[arg-type]
+    assert row(store, "12")["mislabeled"]
+    store.edit(DS, 3, note="edited as 3")  # the same example, not a second one
+    assert store.tags(DS, ids=["3"])["note"].tolist() == ["edited as 3"]
+    assert set(store.history(DS)["id"]) == {"3", "7", "12"}
+    assert store.undo(DS) == "undid ana's edit of example '3' (note)"
+
+
+def test_merge_normalizes_ids_and_sees_two_spellings_of_one_id_as_a_repeat(store: TagStore) -> None:
+    assert store.merge(DS, [{"id": 5.0, "note": "five"}, {"id": "006", "note": "six"}]) == 2
+    assert store.tags(DS, ids=[5, 6])["note"].tolist() == ["five", "six"]
+    before = snapshot(store)
+    with pytest.raises(TagError, match=r"row 2: example id '5' appears more than once"):
+        store.merge(DS, [{"id": "5", "note": "a"}, {"id": "5.0", "note": "b"}])
+    assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("example_id", ["", "   ", None, float("nan"), pd.NA])
+def test_a_blank_example_id_is_refused(store: TagStore, example_id: object) -> None:
+    with pytest.raises(TagError, match="example id must not be blank"):
+        store.edit(DS, example_id, note="x")  # type: ignore[arg-type]
+    with pytest.raises(TagError, match="example id must not be blank"):
+        store.merge(DS, [{"id": example_id, "note": "x"}])
+    with pytest.raises(TagError, match="example id must not be blank"):
+        store.tags(DS, ids=[example_id])  # type: ignore[list-item]
+    assert store.tags(DS).empty and store.history(DS).empty
+
+
+@pytest.mark.parametrize("example_id", [["1"], {"id": 1}, (1,), {1}])
+def test_an_example_id_that_is_not_one_value_is_refused(store: TagStore, example_id: object) -> None:
+    with pytest.raises(TagError, match="example id must be a text or a number"):
+        store.edit(DS, example_id, note="x")  # type: ignore[arg-type]
+    with pytest.raises(TagError, match=r"example id must be a text or a number"):
+        store.merge(DS, [{"id": example_id}])
+    assert store.tags(DS).empty
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Concurrent connections and threads
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_two_connections_editing_different_fields_of_one_example_keep_both(new_store) -> None:
+    with new_store(user="ana") as ana, new_store(user="ben") as ben:
+        ana.add_category(DS, "blurry")
+        ana.add_category(DS, "occluded")
+        stale = ben.tags(DS)  # ben's page shows the state before ana's edits
+        assert stale.empty
+        ana.edit(DS, "1", note="ana's note")
+        ben.edit(DS, "1", mislabeled=True)
+        ana.edit(DS, "1", categories={"blurry": True})
+        ben.edit(DS, "1", categories={"occluded": True}, corrected_label="9")
+        for store in (ana, ben):
+            tags = row(store, "1")
+            assert (tags["note"], tags["mislabeled"], tags["corrected_label"]) == ("ana's note", True, "9")
+            assert tags["blurry"] and tags["occluded"]
+        history = ana.history(DS)
+        assert set(history["user"]) == {"ana", "ben"}
+        assert set(history["field"]) == {
+            "reviewed",
+            "note",
+            "mislabeled",
+            "blurry",
+            "occluded",
+            "corrected_label",
+        }
+        assert history["change_id"].nunique() == 4
+
+
+def test_one_store_shared_by_threads(store: TagStore) -> None:
+    errors: list[BaseException] = []
+
+    def work(thread: int) -> None:
+        try:
+            for i in range(50):
+                store.edit(DS, f"t{thread}-{i}", categories={"blurry": True}, note=str(thread))
+                store.tags(DS, ids=[f"t{thread}-{i}"])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    frame = store.tags(DS)
+    assert len(frame) == 200 and frame["blurry"].all()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Opening and closing
+# ------------------------------------------------------------------------------------------------------------
+
+
+def test_a_store_offers_the_interface(store: TagStore) -> None:
+    assert isinstance(store, TagStore)
+
+
+def test_a_postgresql_url_is_refused_until_that_store_exists() -> None:
+    for url in ("postgresql://ana@db.example/tags", "postgres://db.example/tags"):
+        with pytest.raises(TagError, match="PostgreSQL tag store is not available yet"):
+            open_store(url)
+
+
+def test_a_closed_store_refuses_work(new_store) -> None:
+    store = new_store()
+    store.close()
+    store.close()
+    with pytest.raises(TagError, match="closed"):
+        store.categories(DS)
+
+
+def test_default_db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ERRORSCOPE_DB", raising=False)
+    assert default_db_path() == tmp_path / "errorscope.db"
+    monkeypatch.setenv("ERRORSCOPE_DB", "shared/team.db")
+    assert default_db_path() == tmp_path / "shared" / "team.db"
+    monkeypatch.setenv("ERRORSCOPE_DB", str(tmp_path / "abs.db"))
+    assert default_db_path() == tmp_path / "abs.db"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# SQLite files: kill -9 and processes sharing a file (specific to the SQLite store)
+# ------------------------------------------------------------------------------------------------------------
+
 
 EDIT_FOREVER = """
 import sys
-from analysis.tags import TagStore
-store = TagStore(sys.argv[1], user="child", synchronous=sys.argv[2])
+from analysis.tags import SQLiteTagStore
+store = SQLiteTagStore(sys.argv[1], user="child", synchronous=sys.argv[2])
 i = 0
 while True:
     store.edit("digits", f"ex{i}", categories={"blurry": True}, note=f"note {i}")
@@ -415,10 +574,10 @@ while True:
 
 EDIT_THOUSAND = """
 import sys
-from analysis.tags import TagStore
+from analysis.tags import SQLiteTagStore
 path, category = sys.argv[1], sys.argv[2]
 # Lost updates do not depend on the sync level; NORMAL keeps this test fast on disks with slow syncs.
-store = TagStore(path, user=category, synchronous="NORMAL")
+store = SQLiteTagStore(path, user=category, synchronous="NORMAL")
 print("ready", flush=True)
 sys.stdin.readline()
 for i in range(1000):
@@ -488,7 +647,7 @@ def next_line(proc: subprocess.Popen, lines: queue.Queue, deadline: float) -> st
 
 @pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
 def test_acknowledged_edits_survive_kill_9(db: Path, synchronous: str, start) -> None:
-    with TagStore(db) as setup:
+    with SQLiteTagStore(db) as setup:
         setup.add_category(DS, "blurry")
     proc, lines = start(EDIT_FOREVER, str(db), synchronous)
     deadline = time.monotonic() + 20
@@ -500,7 +659,7 @@ def test_acknowledged_edits_survive_kill_9(db: Path, synchronous: str, start) ->
     while (line := lines.get(timeout=10)) is not None:  # acknowledged just before the kill
         acknowledged.add(int(line.removeprefix("ok ")))
 
-    with TagStore(db) as reopened:
+    with SQLiteTagStore(db) as reopened:
         frame = reopened.tags(DS).set_index("id")
         for i in acknowledged:
             assert frame.loc[f"ex{i}", "blurry"] and frame.loc[f"ex{i}", "note"] == f"note {i}"
@@ -511,7 +670,7 @@ def test_acknowledged_edits_survive_kill_9(db: Path, synchronous: str, start) ->
 
 
 def test_two_processes_writing_at_once_lose_no_edit(db: Path, start) -> None:
-    with TagStore(db) as setup:
+    with SQLiteTagStore(db) as setup:
         setup.add_category(DS, "a")
         setup.add_category(DS, "b")
     children = [start(EDIT_THOUSAND, str(db), name, stdin=subprocess.PIPE) for name in ("a", "b")]
@@ -525,7 +684,7 @@ def test_two_processes_writing_at_once_lose_no_edit(db: Path, start) -> None:
         assert next_line(proc, lines, deadline) == "done"
         assert proc.wait(timeout=10) == 0, proc.stderr.read()  # type: ignore[union-attr]
 
-    with TagStore(db) as reopened:
+    with SQLiteTagStore(db) as reopened:
         frame = reopened.tags(DS)
         assert len(frame) == 1000
         assert frame["a"].all() and frame["b"].all() and frame["reviewed"].all()
@@ -533,57 +692,10 @@ def test_two_processes_writing_at_once_lose_no_edit(db: Path, start) -> None:
         assert fields == {"a": 1000, "b": 1000, "reviewed": 1000}
 
 
-def test_two_connections_editing_different_fields_of_one_example_keep_both(db: Path) -> None:
-    with TagStore(db, user="ana") as ana, TagStore(db, user="ben") as ben:
-        ana.add_category(DS, "blurry")
-        ana.add_category(DS, "occluded")
-        stale = ben.tags(DS)  # ben's page shows the state before ana's edits
-        assert stale.empty
-        ana.edit(DS, "1", note="ana's note")
-        ben.edit(DS, "1", mislabeled=True)
-        ana.edit(DS, "1", categories={"blurry": True})
-        ben.edit(DS, "1", categories={"occluded": True}, corrected_label="9")
-        for store in (ana, ben):
-            tags = row(store, "1")
-            assert (tags["note"], tags["mislabeled"], tags["corrected_label"]) == ("ana's note", True, "9")
-            assert tags["blurry"] and tags["occluded"]
-        history = ana.history(DS)
-        assert set(history["user"]) == {"ana", "ben"}
-        assert set(history["field"]) == {
-            "reviewed",
-            "note",
-            "mislabeled",
-            "blurry",
-            "occluded",
-            "corrected_label",
-        }
-        assert history["change_id"].nunique() == 4
-
-
-def test_one_store_shared_by_threads(store: TagStore) -> None:
-    errors: list[BaseException] = []
-
-    def work(thread: int) -> None:
-        try:
-            for i in range(50):
-                store.edit(DS, f"t{thread}-{i}", categories={"blurry": True}, note=str(thread))
-                store.tags(DS, ids=[f"t{thread}-{i}"])
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-    frame = store.tags(DS)
-    assert len(frame) == 200 and frame["blurry"].all()
-
-
 # ------------------------------------------------------------------------------------------------------------
-# Schema versions and bad paths
+# SQLite files: schema versions and the paths refused (specific to the SQLite store)
 # ------------------------------------------------------------------------------------------------------------
+
 
 # The version-1 schema exactly as it was: no history tables, no examples.updated_by.
 SCHEMA_V1 = """
@@ -625,7 +737,7 @@ def test_a_version_1_file_is_migrated_and_keeps_its_data(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         conn.executescript(SCHEMA_V1)
     conn.close()
-    with TagStore(db, user="ana") as store:
+    with SQLiteTagStore(db, user="ana") as store:
         assert store.categories(DS) == ["blurry", "occluded"]
         frame = store.tags(DS)
         assert frame[["id", "reviewed", "mislabeled", "corrected_label", "note", "updated_by"]].to_dict(
@@ -658,18 +770,18 @@ def test_a_version_1_file_is_migrated_and_keeps_its_data(db: Path) -> None:
 
 
 def test_a_file_from_a_newer_errorscope_is_refused(db: Path) -> None:
-    TagStore(db).close()
+    SQLiteTagStore(db).close()
     with sqlite3.connect(db) as conn:
         conn.execute("PRAGMA user_version = 3")
     conn.close()
     with pytest.raises(TagError, match=r"schema version 3.*upgrade errorscope") as info:
-        TagStore(db)
+        SQLiteTagStore(db)
     assert str(db) in str(info.value)
 
 
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(TagError, match="is a folder") as info:
-        TagStore(tmp_path)
+        SQLiteTagStore(tmp_path)
     assert str(tmp_path) in str(info.value)
 
 
@@ -677,7 +789,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path)
     path = tmp_path / "predictions.csv"
     path.write_text("id,y_true,y_pred\n1,cat,dog\n")
     with pytest.raises(TagError, match="not a SQLite database") as info:
-        TagStore(path)
+        SQLiteTagStore(path)
     assert str(path) in str(info.value)
     assert path.read_text() == "id,y_true,y_pred\n1,cat,dog\n"
 
@@ -688,19 +800,19 @@ def test_another_programs_database_and_a_missing_folder_are_refused(tmp_path: Pa
         conn.execute("CREATE TABLE t (x)")
     conn.close()
     with pytest.raises(TagError, match="not an errorscope tag store"):
-        TagStore(other)
+        SQLiteTagStore(other)
     with sqlite3.connect(other) as conn:  # refused before anything was changed
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("t",)]
     conn.close()
     with pytest.raises(TagError, match="does not exist"):
-        TagStore(tmp_path / "no such folder" / "tags.db")
+        SQLiteTagStore(tmp_path / "no such folder" / "tags.db")
 
 
 def test_an_empty_file_becomes_a_store_and_settings_are_applied(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
-    with TagStore(path) as store:
+    with SQLiteTagStore(path) as store:
         store.add_category(DS, "blurry")
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -708,31 +820,8 @@ def test_an_empty_file_becomes_a_store_and_settings_are_applied(tmp_path: Path) 
     conn.close()
 
 
-def test_a_closed_store_refuses_work(db: Path) -> None:
-    store = TagStore(db)
-    store.close()
-    store.close()
-    with pytest.raises(TagError, match="closed"):
-        store.categories(DS)
-
-
-def test_default_db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("ERRORSCOPE_DB", raising=False)
-    assert default_db_path() == tmp_path / "errorscope.db"
-    monkeypatch.setenv("ERRORSCOPE_DB", "shared/team.db")
-    assert default_db_path() == tmp_path / "shared" / "team.db"
-    monkeypatch.setenv("ERRORSCOPE_DB", str(tmp_path / "abs.db"))
-    assert default_db_path() == tmp_path / "abs.db"
-
-
-def test_merge_adds_new_categories_in_its_own_transaction(store: TagStore) -> None:
-    before = snapshot(store)
-    with pytest.raises(TagError, match="ghost"):  # one row names a category nobody adds: nothing at all changes
-        store.merge(DS, [{"id": "1", "categories": {"fresh": True, "ghost": True}}], new_categories=["fresh"])
-    assert snapshot(store) == before
-    assert "fresh" not in store.categories(DS)
-    with pytest.raises(TagError, match="already has the category"):
-        store.merge(DS, [{"id": "1"}], new_categories=["Blurry"])
-    assert store.merge(DS, [{"id": "1", "categories": {"fresh": True}}], new_categories=["fresh"]) == 1
-    assert store.categories(DS)[-1] == "fresh" and row(store, "1")["fresh"]
+def test_open_store_opens_a_path_as_a_sqlite_file(db: Path) -> None:
+    with open_store(str(db), user="ana") as store:
+        assert isinstance(store, SQLiteTagStore) and store.path == db and store.user == "ana"
+    with open_store(db) as store:
+        assert isinstance(store, SQLiteTagStore)

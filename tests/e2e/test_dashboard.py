@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import confusion_matrix, load_predictions
-from analysis.tags import TagStore
+from analysis.tags import open_store
 from tests.conftest import DEMO
 from tests.e2e.conftest import (
     GRID,
@@ -31,7 +31,7 @@ DATASET = "digits-demo"
 
 def tags_in(db) -> pd.DataFrame:
     """The tags as the database has them, read by a separate connection."""
-    with TagStore(db) as store:
+    with open_store(db) as store:
         return store.tags(DATASET)
 
 
@@ -160,7 +160,7 @@ def test_the_next_edit_does_not_write_back_earlier_ones(page, tmp_path):
         column = header_index(page, "blurry")
         tick(page, grid, column, 0)
         poll(lambda: first in set(tags_in(server.db)["id"]), what="the first tick in the database")
-        with TagStore(server.db, user="someone else") as other:
+        with open_store(server.db, user="someone else") as other:
             assert other.undo(DATASET) is not None
         assert first not in set(tags_in(server.db)["id"])
 
