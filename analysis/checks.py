@@ -17,6 +17,9 @@ from analysis.view import balanced_sum
 
 #: How far probabilities may stray outside [0, 1], and a row's sum from 1, before the file is refused.
 PROB_TOLERANCE = 0.01
+#: Up to this many ``p_*`` columns, each one's bounds are an aggregate of its own (a Parquet file's statistics hold
+#: them); beyond, the bounds of all are taken at once, which keeps a thousand-class scan small.
+BOUNDS_PER_COLUMN = 64
 _MERGE = {"sum": sum, "min": min, "max": max}
 
 
@@ -98,11 +101,14 @@ def aggregates(source: Source) -> list[Aggregate]:
         if cm.id is not None:
             blank = "__id IS NULL" + (" OR trim(__id) = ''" if source.typed[cm.id] == "VARCHAR" else "")
         out.append(Aggregate("null_id", f"count(*) FILTER (WHERE {blank})"))
-    if source.probs:
-        ps = ", ".join(_ps(source))
-        out += [Aggregate("min_p", f"min(least({ps}))", "min", "rows"),
-                Aggregate("max_p", f"max(greatest({ps}))", "max", "rows"),
-                Aggregate("bad_p", f"count(*) FILTER (WHERE NOT coalesce(abs({balanced_sum(_ps(source))} - 1) <= "
+    ps = _ps(source)
+    if len(ps) <= BOUNDS_PER_COLUMN:  # Parquet statistics answer these without reading a value
+        out += [Aggregate(f"{fn}_p{i}", f"{fn}({p})", fn, "stats") for i, p in enumerate(ps) for fn in ("min", "max")]
+    elif ps:
+        out += [Aggregate("min_p", f"min(least({', '.join(ps)}))", "min", "rows"),
+                Aggregate("max_p", f"max(greatest({', '.join(ps)}))", "max", "rows")]
+    if ps:
+        out += [Aggregate("bad_p", f"count(*) FILTER (WHERE NOT coalesce(abs({balanced_sum(_ps(source))} - 1) <= "
                                    f"{PROB_TOLERANCE}, false))", "sum", "rows")]
     return out
 
@@ -143,10 +149,10 @@ def _probability_checks(source: Source) -> list[Check]:
     cols = ", ".join(col for _, col in source.probs)
     blank = " OR ".join(f"{p} IS NULL OR isnan({p})" for p in ps)
     return [
-        Check("negative probability", lambda s: (s.total("min_p") or 0.0) < -tol,
+        Check("negative probability", lambda s: _bound(s, min, "min") < -tol,
               f"least({', '.join(ps)}) < {-tol}", f"a probability ({cols}) is negative",
               "probabilities must lie in [0, 1]"),
-        Check("probability above 1", lambda s: (s.total("max_p") or 0.0) > 1 + tol,
+        Check("probability above 1", lambda s: _bound(s, max, "max") > 1 + tol,
               f"greatest({', '.join(ps)}) > {1 + tol}", f"a probability ({cols}) is above 1",
               "probabilities must lie in [0, 1]"),
         Check("blank probability", lambda s: bool(s.total("bad_p") and s.rows(blank)), blank,
@@ -155,6 +161,12 @@ def _probability_checks(source: Source) -> list[Check]:
               f"the probabilities ({cols}) do not sum to 1",
               "give each row's p_<class> values summing to 1 (softmax outputs, not logits)"),
     ]
+
+
+def _bound(scan: Scan, fn: Callable, prefix: str) -> float:
+    """The least (``min``) or greatest (``max``) probability, from whichever bounds the scan took."""
+    values = [v for name, column in scan.groups.items() if name.startswith(f"{prefix}_p") for v in column]
+    return fn((v for v in values if v is not None), default=0.0)
 
 
 def _unknown_split(scan: Scan) -> str | None:

@@ -134,7 +134,7 @@ def _scan(engine: Engine, source: Source) -> CountTable:
     raw = raw_sql(source, engine.table(source, numbered=False))
     sql = labels_sql(source, raw, [f"{a.sql} AS {a.name}" for a in grouped],
                      [f"{a.merge}({a.name}) AS {a.name}" for a in grouped])
-    groups = engine.scan(source, sql, specs, raw)
+    groups = engine.scan(source, sql, [a for a in specs if a not in grouped], raw)
     if not groups["n"]:
         raise InputError(f"{source.path}: the file has a header but no rows; add one row per example")
     scan = _checked_scan(engine, source, groups, [*specs, *grouped])

@@ -125,3 +125,22 @@ def test_two_probability_columns_of_one_class_are_refused(write):
 
     with pytest.raises(InputError, match=r"column 'p_1.0' names the class '1', as 'p_1' does"):
         load_predictions(write("p.csv", "y_true,p_1,p_1.0\n1,0.5,0.5\n"))
+
+
+@FORMATS
+@pytest.mark.parametrize(("k", "value", "expected"), [(3, -0.5, "is negative"), (3, 1.5, "is above 1"),
+                                                      (70, -0.5, "is negative"), (70, 1.5, "is above 1")])
+def test_probability_bounds_with_few_and_many_classes(tmp_path, fmt, k, value, expected):
+    """Each column's bounds up to BOUNDS_PER_COLUMN classes, all columns' at once beyond: the same refusal."""
+    from analysis import InputError
+    from analysis.checks import BOUNDS_PER_COLUMN
+
+    assert (k > BOUNDS_PER_COLUMN) == (k == 70)
+    p = np.full((4, k), 1 / k)
+    p[2, 1] = value  # the bounds are checked before the sums
+    frame = pd.DataFrame(p, columns=[f"p_{c}" for c in range(k)])
+    frame.insert(0, "y_true", [0, 1, 2, 0])
+    path = written(tmp_path, frame, fmt)
+    with pytest.raises(InputError, match=expected) as info:
+        load_predictions(path)
+    assert ("line 4" if fmt == "csv" else "row 3") in str(info.value)

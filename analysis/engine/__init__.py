@@ -41,9 +41,9 @@ class Engine(Protocol):
         """Which ``aggregates`` ride in the grouped scan (those with ``whole_file`` may run apart), plus any the
         engine itself needs for :meth:`duplicate_ids`."""
 
-    def scan(self, source: Source, sql: str, aggregates: Sequence[Aggregate], raw: str) -> dict[str, list]:
-        """Run the grouped scan ``sql`` (which computes the grouped ``aggregates``) and the ``whole_file``
-        aggregates over ``raw``, where the engine answers them better apart; the result by column."""
+    def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
+        """Run the grouped scan ``sql`` and the aggregates left out of it (``apart``, each ``whole_file``) over
+        ``raw``; the results by column."""
 
     def fetch(self, sql: str) -> dict[str, list]:
         """A small query's result by column."""

@@ -94,14 +94,14 @@ class DuckDB:
             return f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
         return f"(SELECT *, row_number() OVER () AS __row FROM {read})"
 
-    def scan(self, source: Source, sql: str, aggregates: Sequence[Aggregate], raw: str) -> dict[str, list]:
+    def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
         scan of their columns (faster than inside the GROUP BY); on a CSV, which is slow to read twice, the
-        grouped ``sql`` already holds them."""
+        grouped ``sql`` holds them all and nothing runs ``apart``."""
         try:
             groups = _columns(self.con.execute(sql))
             for kind in ("stats", "rows"):
-                plain = [a for a in aggregates if a.whole_file == kind]
+                plain = [a for a in apart if a.whole_file == kind]
                 if plain:
                     groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in plain)} FROM ({raw})")
         except duckdb.Error as exc:
