@@ -1,7 +1,7 @@
 """The count table: examples and summed weights per combination of named keys (split, true class, predicted class...).
 
 Every metric, confusion matrix and gap is a cheap function of this small table, so the one expensive step, grouping
-the rows of a file, happens once, in :func:`aggregate_sql`, which any SQL engine can run.
+the rows of a file, happens once, in the load's grouped scan (:func:`analysis.view.labels_sql`).
 """
 
 from __future__ import annotations
@@ -12,17 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.normalize import SPLITS, natural_key
-
-
-def aggregate_sql(source: str, keys: dict[str, str], extras: Sequence[str] = ()) -> str:
-    """One ``GROUP BY`` over ``source`` (a table expression): ``n`` rows and ``w`` summed weight per key.
-
-    ``keys`` maps output names to SQL expressions over the source, which must have a ``weight`` column;
-    ``extras`` are further aggregate expressions (``min(x) AS x_min``) computed in the same scan.
-    """
-    selected = [f"{expr} AS {name}" for name, expr in keys.items()]
-    selected += ["count(*) AS n", "sum(weight) AS w", *extras]
-    return f"SELECT {', '.join(selected)} FROM {source} GROUP BY ALL"
 
 
 def _frozen(values: Iterable, dtype) -> np.ndarray:

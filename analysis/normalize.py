@@ -134,6 +134,11 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _whole(pattern: str) -> str:
+    """``pattern`` anchored at both ends (``regexp_matches`` finds a match anywhere; other engines call it RLIKE)."""
+    return f"^(?:{pattern})$"
+
+
 def _trimmed(expr: str) -> str:
     return f"trim(CAST({expr} AS VARCHAR), {literal(BLANKS)})"
 
@@ -158,8 +163,9 @@ def label_sql(expr: str, sql_type: str) -> str:
     t = _trimmed(expr)
     return (f"CASE WHEN {t} = '' THEN NULL "
             f"WHEN lower({t}) = 'true' THEN '1' WHEN lower({t}) = 'false' THEN '0' "
-            f"WHEN regexp_full_match({t}, {literal(_INTEGER)}) THEN regexp_replace({t}, {literal(_LEADING)}, '\\1\\2') "
-            f"WHEN regexp_full_match({t}, {literal(_NUMBER)}) THEN {_double_sql(f'CAST({t} AS DOUBLE)')} "
+            f"WHEN regexp_matches({t}, {literal(_whole(_INTEGER))}) "
+            f"THEN regexp_replace({t}, {literal(_LEADING)}, '\\1\\2') "
+            f"WHEN regexp_matches({t}, {literal(_whole(_NUMBER))}) THEN {_double_sql(f'CAST({t} AS DOUBLE)')} "
             f"ELSE {t} END")
 
 
