@@ -55,6 +55,8 @@ def main() -> None:
                         page.locator("[data-testid=stImage]").first.wait_for()
                     wait_idle(page)
                     page.wait_for_load_state("networkidle")
+                    for chart in page.locator("[data-testid=stPlotlyChart]").all():  # drawn after the script ran
+                        chart.locator(".main-svg").first.wait_for(state="attached")
                     page.screenshot(path=str(out / f"{name}.png"))
                     print(f"docs/{name}.png")
                 browser.close()
