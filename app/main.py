@@ -18,6 +18,7 @@ pages = [
     st.Page("views/overview.py", title="Overview", icon=":material/monitoring:", default=True),
     st.Page("views/confusion.py", title="Confusion matrix", icon=":material/grid_on:"),
     st.Page("views/review.py", title="Review", icon=":material/checklist:"),
+    st.Page("views/label_issues.py", title="Label issues", icon=":material/label_off:"),
     st.Page("views/tallies.py", title="Tallies", icon=":material/bar_chart:"),
     st.Page("views/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
 ]

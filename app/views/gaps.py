@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from analysis.fixes import fixes_explained
 
 from analysis import Gaps, decompose, gaps_from_counts
 from analysis.gaps import GAP_NAMES, GAP_TABLE, LABELS, LEVELS, meaning_of
@@ -82,6 +83,29 @@ def report(g: Gaps) -> None:
         st.caption("Unknown gaps need " + " and ".join(missing) + ".")
 
 
+def noise_floor() -> None:
+    """How much of the dev and test error the confirmed label errors explain: no model avoids those."""
+    if cur is None:
+        return
+    fixes = fixes_explained(cur.preds, widgets.store(), cur.dataset).set_index("split")
+    lines = []
+    for split in ("dev", "test"):
+        if split not in fixes.index or not fixes.loc[split, "confirmed_label_errors"]:
+            continue
+        row = fixes.loc[split]
+        labeled = cur.preds.counts.where(split=split).labeled().rows
+        lines.append(f"{LABELS[split]}: {int(row['confirmed_label_errors']):,} of its {int(row['errors']):,} "
+                     f"mistakes are confirmed label errors ({100 * row['explained']:.1f} % of the error); "
+                     f"{100 * row['confirmed_label_errors'] / labeled:.2f} % of its examples are mislabeled, a "
+                     f"floor on the label noise and on the error any model can reach against these labels "
+                     f"(error with the labels fixed: {100 * row['corrected_error_rate']:.2f} %).")
+    if lines:
+        st.info("  \n".join(lines), icon=":material/label_off:")
+    else:
+        st.caption("Confirmed label errors would show here how much of the dev and test error is label noise.")
+        st.page_link("views/label_issues.py", label="Review likely label errors", icon=":material/label_off:")
+
+
 cur = widgets.current()
 measured = gaps_from_counts(cur.preds.counts, human=cur.human) if cur else decompose()
 from_file, typed = st.tabs(["From the open file", "Typed in"])
@@ -90,6 +114,7 @@ with from_file:
         st.info("No predictions file is open: type the errors in the other tab, or open a file on the Data page.")
     else:
         report(measured)
+        noise_floor()
 with typed:
     st.caption("Errors in percent; leave a box empty when you do not know it.")
     with st.form("typed_gaps"):

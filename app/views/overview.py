@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from analysis.fixes import fixes_explained
 
 from analysis import per_class
 from analysis.registry import FORMATS, METRICS, Metric, shown_for
@@ -44,6 +45,25 @@ metrics_table = pd.DataFrame([{"split": widgets.SPLIT_LABELS[split],
 st.dataframe(metrics_table, hide_index=True, column_config={
     header(m): st.column_config.NumberColumn(format=f"%.{FORMATS[m.format].digits}f")
     for m in shown if m.format != "count"})
+
+st.subheader("With the confirmed label fixes")
+fixes = fixes_explained(cur.preds, widgets.store(), cur.dataset)
+if not fixes["confirmed_label_errors"].any() and fixes["accuracy"].equals(fixes["corrected_accuracy"]):
+    st.caption("No label error is confirmed yet: the Label issues page ranks the likely ones for review.")
+    st.page_link("views/label_issues.py", label="Review likely label errors", icon=":material/label_off:")
+else:
+    st.caption("The metrics again with each example tagged mislabeled counted under its corrected label.")
+    fixed = pd.DataFrame({"split": [widgets.SPLIT_LABELS[s] for s in fixes["split"]]})
+    for name in ("error_rate", "accuracy"):
+        label = METRICS[name].label
+        fixed[f"{label} (%)"] = 100 * fixes[name].astype(float)
+        fixed[f"{label}, fixed (%)"] = 100 * fixes[f"corrected_{name}"].astype(float)
+    fixed["macro F1"], fixed["macro F1, fixed"] = fixes["macro_f1"], fixes["corrected_macro_f1"]
+    fixed["confirmed label errors"] = fixes["confirmed_label_errors"]
+    fixed["share of the errors (%)"] = 100 * fixes["explained"].astype(float)
+    st.dataframe(fixed, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%.4f" if "F1" in c else "%.2f") for c in fixed.columns
+        if c not in ("split", "confirmed label errors")})
 
 st.subheader("Per class")
 split = widgets.pick_split(cur.preds, key="ov_split", where=st.columns(4)[0])

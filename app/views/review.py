@@ -18,6 +18,8 @@ preds = cur.preds
 store = widgets.store()
 dataset = cur.dataset
 st.title("Review mistakes")
+#: The "Tagged with" choice of examples marked mislabeled (categories are strings, so this cannot clash).
+MISLABELED = ("mislabeled",)
 
 @st.cache_data(show_spinner="Drawing the sample...", max_entries=32)
 def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pred_class, ids, exclude):
@@ -42,12 +44,16 @@ with st.sidebar:
     pred_class = st.selectbox("Predicted class", classes, format_func=lambda c: "any" if c is None else c,
                               key="rv_pred")
     categories = store.categories(dataset)
-    category = st.selectbox("Tagged with", [None, *categories], format_func=lambda c: "any" if c is None else c,
-                            key="rv_cat")
+    category = st.selectbox("Tagged with", [None, *categories, MISLABELED], key="rv_cat",
+                            format_func=lambda c: "any" if c is None else "mislabeled (a label error)"
+                            if c == MISLABELED else c)
     unreviewed = st.checkbox("Only not yet reviewed", key="rv_unreviewed")
 
 # the tags are read only for what this run shows: a filter by category, and the sample's own rows
-ids = tuple(sorted(tagged_ids(store, dataset, category=category))) if category is not None else None
+if category == MISLABELED:  # label errors hide among correct predictions too: show those as well
+    ids, correct = tuple(sorted(tagged_ids(store, dataset, mislabeled=True))), max(int(correct), int(n))
+else:
+    ids = tuple(sorted(tagged_ids(store, dataset, category=category))) if category is not None else None
 # not yet reviewed: drawn among the others, so the sample keeps its size as the review goes on
 exclude = tuple(sorted(tagged_ids(store, dataset, reviewed=True))) if unreviewed else ()
 sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids,

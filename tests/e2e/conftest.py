@@ -150,7 +150,7 @@ def wait_idle(page) -> None:
 
 
 #: Each page's heading, where it is not the name of its link.
-HEADINGS = {"Review": "Review mistakes", "Gaps": "Bias and variance"}
+HEADINGS = {"Review": "Review mistakes", "Gaps": "Bias and variance", "Label issues": "Likely label errors"}
 
 
 def go(page, server, name: str) -> None:
