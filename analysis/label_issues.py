@@ -30,6 +30,7 @@ from analysis.errors import ErrorscopeError, InputError
 from analysis.fixes import corrected_counts, fixes_explained
 from analysis.load import Predictions, check_split
 from analysis.normalize import literal
+from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
 from analysis.view import view_sql
 
 if TYPE_CHECKING:
@@ -37,21 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "corrected_counts", "fixes_explained", "label_issues"]
 
-#: Ranking methods: name -> (the score column it reports, whether flagged examples come first).
-_RANKINGS = {
-    "self_confidence": ("self_confidence", False),
-    "normalized_margin": ("normalized_margin", False),
-    "confidence_weighted_entropy": ("confidence_weighted_entropy", False),
-    "ensemble": ("ensemble", False),
-    "flag_then_self_confidence": ("self_confidence", True),
-    "flag_then_margin": ("normalized_margin", True),
-}
-#: The ranking methods, each a score of cleanlab's (``ensemble``: the mean of the three), optionally after the
-#: examples confident learning flags (``flag_then_*``).
-METHODS: tuple[str, ...] = tuple(_RANKINGS)
-#: The method the review queue uses unless told otherwise, chosen on the crowd-verified benchmark files
-#: (README, "Likely label errors").
-DEFAULT_METHOD = "flag_then_margin"
 _SPLIT = "__label_split"
 _FLAGGED = "__label_flagged"
 
@@ -89,7 +75,7 @@ def _check(preds: Predictions, split: str, method: str, top: int | None) -> str:
     if not preds.columns.probs:
         raise ErrorscopeError(f"{preds.path}: label issues need p_<class> probability columns (one per class, "
                               "out-of-sample probabilities)")
-    if method not in _RANKINGS:
+    if method not in RANKINGS:
         raise ErrorscopeError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
     if top is not None and (isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1):
         raise ErrorscopeError(f"top must be a whole number >= 1, got {top!r}")
@@ -201,7 +187,7 @@ def _pairs(joint: np.ndarray, classes: list[str]) -> pd.DataFrame:
 
 
 def _top_sql(method: str, top: int | None, k: int, include_correct: bool) -> str:
-    score, flag_first = _RANKINGS[method]
+    score, flag_first = RANKINGS[method]
     order = ("flagged DESC, " if flag_first else "") + "score, row"
     internal = ["__given", "__pg", "__other", "__issue", "self_confidence", "normalized_margin",
                 "confidence_weighted_entropy", "ensemble", "suggested", *(f"__p{j}" for j in range(k))]
