@@ -21,6 +21,8 @@ _EXPORTS = {
                 "most_confused", "per_class"],
     "registry": ["METRICS", "Metric", "measure"],
     "images": ["resolve_image"],
+    "fixes": ["corrected_counts", "fixes_explained"],
+    "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
     "summary": ["summarize"],
     "tags": ["SQLiteTagStore", "TagStore", "default_db_path", "open_store"],
@@ -48,8 +50,10 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
+    from analysis.fixes import corrected_counts, fixes_explained  # noqa: F401
     from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
     from analysis.images import resolve_image  # noqa: F401
+    from analysis.label_issues import DEFAULT_METHOD, METHODS, LabelIssues, label_issues  # noqa: F401
     from analysis.load import Predictions, file_columns, load_predictions  # noqa: F401
     from analysis.metrics import (  # noqa: F401
         Confusion,

@@ -36,6 +36,17 @@ def fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _load(path: str):
     from analysis.load import load_predictions
 
@@ -102,6 +113,30 @@ def cmd_confusion(args: argparse.Namespace) -> None:
         sys.stdout.write(frame.to_csv())
         return
     print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_label_issues(args: argparse.Namespace) -> None:
+    from analysis.label_issues import label_issues
+
+    preds = _load(args.file)
+    found = label_issues(preds, split=args.split, method=args.method, top=args.top)
+    shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
+    if args.json:
+        issues = [{"id": r.id, "given": r.given, "suggested": r.suggested, "score": float(r.score),
+                   "flagged": bool(r.flagged)} for r in shown.itertuples()]
+        print(json.dumps({"split": found.split, "method": found.method, "flagged": found.flagged,
+                          "estimated_errors": found.estimated_errors, "issues": issues}, indent=2))
+        return
+    if args.csv:
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(shown))  # ids and labels are user text: no formulas
+        return
+    lines = [f"{args.file} [{found.split}]: {found.flagged:,} flagged by confident learning, about "
+             f"{found.estimated_errors:,} label errors estimated; ranked by {found.method} (lower score = more "
+             "likely wrong)", ""]
+    lines += shown.to_string(index=False, float_format=lambda v: f"{v:.4g}").splitlines()
+    print("\n".join(lines))
 
 
 def _open_store(db: str | None, *, dataset: str | None = None):
@@ -253,6 +288,8 @@ def _tag_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from analysis.rankings import DEFAULT_METHOD, METHODS
+
     parser = _Parser(prog="errorscope", description="Error analysis for classifiers.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -269,6 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
     _format_options(p)
     p.set_defaults(run=cmd_confusion)
+
+    p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns)")
+    p.add_argument("file", help="predictions file (CSV or Parquet) with out-of-sample p_<class> columns")
+    p.add_argument("--split", default="dev", help="split to rank (default: dev)")
+    p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
+                   help=f"ranking (default: {DEFAULT_METHOD})")
+    p.add_argument("--top", type=_positive, default=20, help="how many examples to list (default: 20)")
+    _format_options(p)
+    p.set_defaults(run=cmd_label_issues)
 
     p = sub.add_parser("tags", help="import or export the tag sheet (one column per error category)")
     tags = p.add_subparsers(dest="tags_command", metavar="{import,export}", required=True,

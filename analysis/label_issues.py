@@ -1,0 +1,240 @@
+"""Likely label errors: a ranked review queue of a split, each example's suggested label, and cleanlab's flags.
+
+Everything is computed by the engine over the file where it lies (:mod:`analysis.view`); only the top rows and
+K x K tables come back. A split's labeled rows are copied once into an engine-side table with their scores, then:
+
+1. one grouped query gives each given class's count and mean probability (its confident threshold) and how many
+   of its examples each other class outscores;
+2. one grouped query with the thresholds as literals counts the confident joint; it is calibrated and turned into
+   prune counts on the K x K table (:mod:`analysis.confident`);
+3. window functions pick, for each (given k, true j) with a prune count m, the m examples labeled k with the
+   largest margin ``p_j - p_k`` (ties by file order), as cleanlab's ``prune_by_noise_rate`` does; those whose
+   given label is still the argmax after adding 1e-6 to it are dropped, as cleanlab drops them;
+4. the top rows by the method's score come back.
+
+The scores are those of cleanlab's ``get_label_quality_scores``; lower means more likely mislabeled.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analysis import confident
+from analysis.engine import open_engine
+from analysis.errors import ErrorscopeError, InputError
+from analysis.fixes import corrected_counts, fixes_explained
+from analysis.load import Predictions, check_split
+from analysis.normalize import literal
+from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
+from analysis.view import view_sql
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "corrected_counts", "fixes_explained", "label_issues"]
+
+_SPLIT = "__label_split"
+_FLAGGED = "__label_flagged"
+
+
+@dataclass(frozen=True)
+class LabelIssues:
+    """The likely label errors of one split.
+
+    Attributes
+    ----------
+    split, method : str
+        The split and the ranking method.
+    flagged : int
+        Examples of the split that confident learning flags (cleanlab's ``find_label_issues``, default filter).
+    estimated_errors : int
+        The estimated number of label errors: the off-diagonal of the calibrated confident joint (cleanlab's
+        ``num_label_issues(..., estimation_method="off_diagonal_calibrated")``).
+    pairs : DataFrame
+        ``given``, ``suggested``, ``estimated``: the calibrated joint's off-diagonal counts, largest first.
+    issues : DataFrame
+        Most likely error first: the normalized view's columns, then ``given``, ``suggested`` (the class of the
+        highest probability), ``score`` (the method's label-quality score; lower = more likely wrong),
+        ``flagged`` (bool) and ``rank`` (1-based).
+    """
+
+    split: str
+    method: str
+    flagged: int
+    estimated_errors: int
+    pairs: pd.DataFrame
+    issues: pd.DataFrame
+
+
+def _check(preds: Predictions, split: str, method: str, top: int | None) -> str:
+    if not preds.columns.probs:
+        raise ErrorscopeError(f"{preds.path}: label issues need p_<class> probability columns (one per class, "
+                              "out-of-sample probabilities)")
+    if method not in RANKINGS:
+        raise ErrorscopeError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1):
+        raise ErrorscopeError(f"top must be a whole number >= 1, got {top!r}")
+    return check_split(preds, split)
+
+
+def _score_columns(k: int) -> list[str]:
+    """The scores of cleanlab's ``get_label_quality_scores`` as SQL over ``__pg``, ``__other`` and ``__p*``."""
+    ent = " + ".join(f"(CASE WHEN __p{j} = 0 THEN 0.0 ELSE __p{j} * ln(__p{j}) END)" for j in range(k))
+    entropy = f"(-({ent}) / {math.log(k)!r})" if k > 1 else "0.0"
+    weighted = f"({entropy} / greatest(__pg, {confident.EPSILON!r}))"
+    return ["__pg AS self_confidence", "(__pg - __other + 1) / 2 AS normalized_margin",
+            f"ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}) AS confidence_weighted_entropy"]
+
+
+def _copy_sql(preds: Predictions) -> str:
+    """The split's labeled rows with ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
+    accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
+    ``__other`` (the highest probability of another class), ``suggested``, ``__issue`` (the given label is not the
+    argmax once raised by 1e-6) and the scores."""
+    classes = [c for c, _ in preds.source.probs]
+    k = len(classes)
+    given = "CASE y_true " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, c in enumerate(classes)) + " END"
+    clipped = ", ".join(f"least(greatest(__p{j}, 0.0), 1.0) AS __p{j}" for j in range(k))
+    own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
+    others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
+    other = f"greatest({others})" if k > 1 else "-1.0"
+    top = f"greatest({', '.join(f'__p{j}' for j in range(k))})"
+    suggested = "CASE " + " ".join(f"WHEN __p{j} = {top} THEN {literal(c)}" for j, c in enumerate(classes)) + " END"
+    first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
+    raised = f"__pg + {confident.EPSILON!r}"
+    issue = f"(__other > {raised} OR (__other = {raised} AND {first_other} < __given))"
+    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
+            f"(self_confidence + normalized_margin + confidence_weighted_entropy) / 3 AS ensemble "
+            f"FROM (SELECT *, {suggested} AS suggested, {issue} AS __issue FROM "
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT * REPLACE ({clipped}), {given} AS __given "
+            "FROM preds WHERE split = ? AND y_true IS NOT NULL)))")
+
+
+def _class_stats(engine, k: int) -> pd.DataFrame:
+    """Per given class: ``n``, ``mean`` (of its own probability) and ``above{j}`` (examples where ``p_j`` beats it)."""
+    above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
+    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
+                        "GROUP BY __given")
+
+
+def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
+    """The confident joint's counts ``[given, true]``, each probability compared with its class's limit."""
+    k = len(limits)
+    conf = [f"__p{j} >= {float(limits[j])!r}" for j in range(k)]
+    many = " + ".join(f"CAST({c} AS INTEGER)" for c in conf)
+    top = f"greatest({', '.join(f'__p{j}' for j in range(k))})"
+    argmax = "CASE " + " ".join(f"WHEN __p{j} = {top} THEN {j}" for j in range(k)) + " END"
+    first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
+    rows = engine.frame(f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
+                        f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
+                        "GROUP BY ALL")
+    counts = np.zeros((k, k), dtype=np.int64)
+    counts[rows["__given"].astype(int), rows["__true"].astype(int)] = rows["n"].astype(np.int64)
+    return counts
+
+
+def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1) -> None:
+    """Write the flagged rows into the engine-side table ``__label_flagged`` (cleanlab's prune_by_noise_rate).
+
+    For a pair whose count does not exceed the examples that class j outscores, only those compete (the others
+    have a margin <= 0 and rank after them), which keeps the window small; otherwise the whole class does.
+    """
+    k = len(prune)
+    sizes = dict(zip(stats["__given"].astype(int), stats["n"].astype(int), strict=True))
+    above = {int(g): row for g, row in zip(stats["__given"], stats.to_dict("records"), strict=True)}
+    pairs = [(g, j, int(prune[g, j]), int(prune[g, j]) <= int(above[g][f"above{j}"]))
+             for g in range(k) for j in range(k)
+             if g != j and prune[g, j] > 0 and sizes.get(g, 0) > min_examples]
+    if not pairs:
+        engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT row FROM {_SPLIT} WHERE false")
+        return
+    values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
+    p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
+    engine.frame(
+        f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT row FROM ("
+        f"SELECT s.row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
+        f"s.row) AS r, q.m FROM {_SPLIT} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
+        f"WHERE NOT q.pos OR {p_j} - s.__pg > 0) WHERE r <= m AND __issue")
+
+
+def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
+    """Flag the split's label issues in the engine; the flagged count, the estimate and the calibrated joint."""
+    stats = _class_stats(engine, k)
+    counts = np.zeros(k, dtype=np.int64)
+    means = np.zeros(k)
+    counts[stats["__given"].astype(int)] = stats["n"].astype(np.int64)
+    means[stats["__given"].astype(int)] = stats["mean"].astype(float)
+    limits = confident.thresholds(means, counts) - 1e-6
+    joint = confident.calibrate(confident.confident_joint(_joint_counts(engine, limits)), counts)
+    _flag(engine, confident.prune_counts(joint), stats)
+    flagged = int(engine.frame(f"SELECT count(*) AS n FROM {_FLAGGED}")["n"].iloc[0])
+    return flagged, confident.estimated_errors(joint, counts), joint
+
+
+def _pairs(joint: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = [(classes[g], classes[t], int(joint[g, t])) for g in range(len(classes)) for t in range(len(classes))
+            if g != t and joint[g, t] > 0]
+    rows.sort(key=lambda r: -r[2])
+    return pd.DataFrame(rows, columns=["given", "suggested", "estimated"]).astype(
+        {"given": object, "suggested": object, "estimated": "int64"})
+
+
+def _top_sql(method: str, top: int | None, k: int, include_correct: bool) -> str:
+    score, flag_first = RANKINGS[method]
+    order = ("flagged DESC, " if flag_first else "") + "score, row"
+    internal = ["__given", "__pg", "__other", "__issue", "self_confidence", "normalized_margin",
+                "confidence_weighted_entropy", "ensemble", "suggested", *(f"__p{j}" for j in range(k))]
+    return (f"SELECT s.* EXCLUDE ({', '.join(internal)}), s.y_true AS given, s.suggested, s.{score} AS score, "
+            f"f.row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f USING (row) "
+            + ("" if include_correct else "WHERE s.y_true <> s.y_pred ")
+            + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+
+
+def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
+                 include_correct: bool = True) -> LabelIssues:
+    """The likely label errors of a split's labeled examples, most likely first.
+
+    Parameters
+    ----------
+    preds : Predictions
+        A file with ``p_<class>`` columns holding out-of-sample probabilities.
+    split : str, default "dev"
+        The split (aliases such as ``val`` accepted); confident learning runs on its labeled rows alone.
+    method : str, default :data:`DEFAULT_METHOD`
+        One of :data:`METHODS`.
+    top : int, optional
+        At most this many examples (all when None).
+    include_correct : bool, default True
+        False leaves out the examples whose given label equals the prediction (``y_pred``).
+
+    Returns
+    -------
+    LabelIssues
+        The flagged count and the estimate cover every labeled example of the split, whatever ``top`` and
+        ``include_correct``; ``issues[score]`` is lower for a more likely error.
+
+    Raises
+    ------
+    ErrorscopeError
+        Without ``p_*`` columns, for an unknown split or method, or ``top`` below 1.
+    """
+    split = _check(preds, split, method, top)
+    classes = [c for c, _ in preds.source.probs]
+    with open_engine(preds.engine) as engine:
+        try:
+            view = view_sql(preds.source, engine.table(preds.source), probs=True)
+            engine.frame(_copy_sql(preds), [split], views={"preds": view})
+            flagged, estimated, joint = _confident_learning(engine, len(classes))
+            issues = engine.frame(_top_sql(method, top, len(classes), include_correct))
+        except InputError as exc:
+            raise InputError(f"{preds.path}: {exc}") from exc
+    issues["flagged"] = issues["flagged"].astype(bool)
+    issues["rank"] = np.arange(1, len(issues) + 1, dtype=np.int64)
+    return LabelIssues(split, method, flagged, estimated, _pairs(joint, classes), issues.reset_index(drop=True))
