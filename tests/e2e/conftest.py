@@ -156,7 +156,7 @@ HEADINGS = {"Review": "Review mistakes", "Gaps": "Bias and variance", "Label iss
 def go(page, server, name: str) -> None:
     """Open a page from the sidebar, as a user does."""
     open_page(page, server.url)
-    page.get_by_role("link", name=name).click()
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
     page.get_by_role("heading", name=HEADINGS.get(name, name)).first.wait_for()
 
 
