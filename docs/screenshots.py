@@ -15,11 +15,12 @@ sys.path.insert(0, str(ROOT))
 
 from analysis import load_predictions, review_sample  # noqa: E402
 from analysis.demo import demo_config  # noqa: E402
+from analysis.label_issues import label_issues  # noqa: E402
 from analysis.tags import open_store  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, editor, go, select, wait_idle  # noqa: E402
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
-         ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
+         ("Label issues", "label_issues"), ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
 
 
 def seed_tags(db: Path) -> None:
@@ -34,6 +35,8 @@ def seed_tags(db: Path) -> None:
                 cats = {"thick strokes": i % 2 == 0, "looks like another digit": i % 3 == 0,
                         "faint or broken": i % 7 == 0}
                 store.edit(dataset, example, categories=cats, mislabeled=i % 5 == 0)
+            for _, issue in label_issues(preds, split=split, top=3).issues.iterrows():  # confirmed in the queue
+                store.edit(dataset, issue["id"], mislabeled=True, corrected_label=issue["suggested"], reviewed=True)
 
 
 def main() -> None:
