@@ -29,16 +29,18 @@ from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.fixes import corrected_counts, fixes_explained
 from analysis.load import Predictions, check_split
-from analysis.normalize import literal
+from analysis.normalize import label_sql, literal, split_sql
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
-from analysis.view import view_sql
+from analysis.view import argmax_sql, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "corrected_counts", "fixes_explained", "label_issues"]
 
+_RAW = "__label_raw"
 _SPLIT = "__label_split"
+_TOP = "__label_top"
 _FLAGGED = "__label_flagged"
 
 
@@ -91,15 +93,48 @@ def _score_columns(k: int) -> list[str]:
             f"ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}) AS confidence_weighted_entropy"]
 
 
-def _copy_sql(preds: Predictions) -> str:
+def _split_filter(engine, preds: Predictions, split: str) -> str:
+    """The condition on the raw split column that selects ``split``.
+
+    In a Parquet file, the split column alone is read at little cost; naming its raw values that normalize to
+    ``split`` (``"split" IN ('dev', 'val')``) lets the reader skip the other columns of the rows of other splits.
+    A CSV is not read twice: its condition normalizes each row's split.
+    """
+    column = preds.columns.split
+    if column is None:
+        return "true" if split == "dev" else "false"
+    if preds.format == "parquet":
+        found = engine.frame(f"SELECT __s FROM (SELECT DISTINCT {ident(column)} AS __s FROM "
+                             f"{engine.table(preds.source, numbered=False)}) WHERE {split_sql('__s')} = ?", [split])
+        if all(isinstance(v, str) for v in found["__s"]):
+            return f"{ident(column)} IN ({', '.join(literal(v) for v in found['__s']) or 'NULL'})"
+    return f"{split_sql(ident(column))} = {literal(split)}"
+
+
+def _copy(engine, preds: Predictions, split: str) -> None:
+    """Read the split's rows once into an engine-side table (``__label_raw``, the file's columns and ``__row``),
+    and map each distinct given (and predicted) label to its class, normalized on the distinct values as the
+    load's scan does (normalizing every row would cost more than reading the file)."""
+    source, cm = preds.source, preds.columns
+    engine.frame(f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {engine.table(source)} WHERE "
+                 f"{_split_filter(engine, preds, split)}")
+    index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
+    for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred)):
+        if column is not None:
+            engine.frame(f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
+                         f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
+                         f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {_RAW}))")
+
+
+def _work_sql(preds: Predictions) -> str:
     """The split's labeled rows with ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
-    ``__other`` (the highest probability of another class), ``suggested``, ``__issue`` (the given label is not the
-    argmax once raised by 1e-6) and the scores."""
-    classes = [c for c, _ in preds.source.probs]
+    ``__other`` (the highest probability of another class), ``suggested``, ``__wrong`` (the prediction is not the
+    given label), ``__issue`` (the given label is not the argmax once raised by 1e-6) and the scores."""
+    source, cm = preds.source, preds.columns
+    classes = [c for c, _ in source.probs]
     k = len(classes)
-    given = "CASE y_true " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, c in enumerate(classes)) + " END"
-    clipped = ", ".join(f"least(greatest(__p{j}, 0.0), 1.0) AS __p{j}" for j in range(k))
+    clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
@@ -108,11 +143,17 @@ def _copy_sql(preds: Predictions) -> str:
     first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
     raised = f"__pg + {confident.EPSILON!r}"
     issue = f"(__other > {raised} OR (__other = {raised} AND {first_other} < __given))"
+    if cm.y_pred is not None:
+        pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
+    else:
+        ps = prob_exprs(source)
+        pred, join = argmax_sql(source, ps, f"greatest({', '.join(ps)})"), ""
     return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
             f"(self_confidence + normalized_margin + confidence_weighted_entropy) / 3 AS ensemble "
             f"FROM (SELECT *, {suggested} AS suggested, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT * REPLACE ({clipped}), {given} AS __given "
-            "FROM preds WHERE split = ? AND y_true IS NOT NULL)))")
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.__row AS row, g.__index AS __given, "
+            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {_RAW} r "
+            f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL)))")
 
 
 def _class_stats(engine, k: int) -> pd.DataFrame:
@@ -186,15 +227,17 @@ def _pairs(joint: np.ndarray, classes: list[str]) -> pd.DataFrame:
         {"given": object, "suggested": object, "estimated": "int64"})
 
 
-def _top_sql(method: str, top: int | None, k: int, include_correct: bool) -> str:
+def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool) -> pd.DataFrame:
+    """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone)."""
     score, flag_first = RANKINGS[method]
     order = ("flagged DESC, " if flag_first else "") + "score, row"
-    internal = ["__given", "__pg", "__other", "__issue", "self_confidence", "normalized_margin",
-                "confidence_weighted_entropy", "ensemble", "suggested", *(f"__p{j}" for j in range(k))]
-    return (f"SELECT s.* EXCLUDE ({', '.join(internal)}), s.y_true AS given, s.suggested, s.{score} AS score, "
-            f"f.row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f USING (row) "
-            + ("" if include_correct else "WHERE s.y_true <> s.y_pred ")
-            + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT s.row, s.suggested, s.{score} AS score, "
+                 f"f.row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f USING (row) "
+                 + ("" if include_correct else "WHERE s.__wrong ")
+                 + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    rows = view_sql(preds.source, f"(SELECT * FROM {_RAW} WHERE __row IN (SELECT row FROM {_TOP}))")
+    return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
+                        f"FROM ({rows}) v JOIN {_TOP} t USING (row) ORDER BY {order}")
 
 
 def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
@@ -229,10 +272,10 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
     classes = [c for c, _ in preds.source.probs]
     with open_engine(preds.engine) as engine:
         try:
-            view = view_sql(preds.source, engine.table(preds.source), probs=True)
-            engine.frame(_copy_sql(preds), [split], views={"preds": view})
+            _copy(engine, preds, split)
+            engine.frame(_work_sql(preds))
             flagged, estimated, joint = _confident_learning(engine, len(classes))
-            issues = engine.frame(_top_sql(method, top, len(classes), include_correct))
+            issues = _top(engine, preds, method, top, include_correct)
         except InputError as exc:
             raise InputError(f"{preds.path}: {exc}") from exc
     issues["flagged"] = issues["flagged"].astype(bool)
