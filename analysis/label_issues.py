@@ -41,6 +41,7 @@ __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "corrected_counts", "fixe
 _RAW = "__label_raw"
 _SPLIT = "__label_split"
 _TOP = "__label_top"
+_PROBS = "__label_probs"
 _FLAGGED = "__label_flagged"
 
 
@@ -89,8 +90,8 @@ def _score_columns(k: int) -> list[str]:
     ent = " + ".join(f"(CASE WHEN __p{j} = 0 THEN 0.0 ELSE __p{j} * ln(__p{j}) END)" for j in range(k))
     entropy = f"(-({ent}) / {math.log(k)!r})" if k > 1 else "0.0"
     weighted = f"({entropy} / greatest(__pg, {confident.EPSILON!r}))"
-    return ["__pg AS self_confidence", "(__pg - __other + 1) / 2 AS normalized_margin",
-            f"ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}) AS confidence_weighted_entropy"]
+    return ["__pg AS __self_confidence", "(__pg - __other + 1) / 2 AS __normalized_margin",
+            f"ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}) AS __confidence_weighted_entropy"]
 
 
 def _split_filter(engine, preds: Predictions, split: str) -> str:
@@ -126,6 +127,12 @@ def _copy(engine, preds: Predictions, split: str) -> None:
                          f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {_RAW}))")
 
 
+def _clipped(preds: Predictions) -> str:
+    """The probabilities clipped to [0, 1] as ``__p0``, ``__p1``...: the rows of a split are kept as written and
+    clipped where read, so that the engine holds one copy of them."""
+    return ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(preds.source)))
+
+
 def _work_sql(preds: Predictions) -> str:
     """The split's labeled rows with ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
@@ -134,7 +141,7 @@ def _work_sql(preds: Predictions) -> str:
     source, cm = preds.source, preds.columns
     classes = [c for c, _ in source.probs]
     k = len(classes)
-    clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
+    clipped = _clipped(preds)
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
@@ -148,10 +155,11 @@ def _work_sql(preds: Predictions) -> str:
     else:
         ps = prob_exprs(source)
         pred, join = argmax_sql(source, ps, f"greatest({', '.join(ps)})"), ""
-    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
-            f"(self_confidence + normalized_margin + confidence_weighted_entropy) / 3 AS ensemble "
-            f"FROM (SELECT *, {suggested} AS suggested, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.__row AS row, g.__index AS __given, "
+    drop = ", ".join(f"__p{j}" for j in range(k))
+    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT * EXCLUDE ({drop}), {', '.join(_score_columns(k))}, "
+            f"(__self_confidence + __normalized_margin + __confidence_weighted_entropy) / 3 AS __ensemble "
+            f"FROM (SELECT *, {suggested} AS __suggested, {issue} AS __issue FROM "
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.*, g.__index AS __given, "
             f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {_RAW} r "
             f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL)))")
 
@@ -159,7 +167,7 @@ def _work_sql(preds: Predictions) -> str:
 def _class_stats(engine, k: int) -> pd.DataFrame:
     """Per given class: ``n``, ``mean`` (of its own probability) and ``above{j}`` (examples where ``p_j`` beats it)."""
     above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
-    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
+    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_PROBS} "
                         "GROUP BY __given")
 
 
@@ -172,7 +180,7 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     argmax = "CASE " + " ".join(f"WHEN __p{j} = {top} THEN {j}" for j in range(k)) + " END"
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
     rows = engine.frame(f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
-                        f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
+                        f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_PROBS}) WHERE __many > 0 "
                         "GROUP BY ALL")
     counts = np.zeros((k, k), dtype=np.int64)
     counts[rows["__given"].astype(int), rows["__true"].astype(int)] = rows["n"].astype(np.int64)
@@ -192,14 +200,14 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
              for g in range(k) for j in range(k)
              if g != j and prune[g, j] > 0 and sizes.get(g, 0) > min_examples]
     if not pairs:
-        engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT row FROM {_SPLIT} WHERE false")
+        engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
         return
     values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
     engine.frame(
-        f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT row FROM ("
-        f"SELECT s.row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
-        f"s.row) AS r, q.m FROM {_SPLIT} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
+        f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
+        f"SELECT s.__row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
+        f"s.__row) AS r, q.m FROM {_PROBS} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
         f"WHERE NOT q.pos OR {p_j} - s.__pg > 0) WHERE r <= m AND __issue")
 
 
@@ -230,14 +238,15 @@ def _pairs(joint: np.ndarray, classes: list[str]) -> pd.DataFrame:
 def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool) -> pd.DataFrame:
     """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone)."""
     score, flag_first = RANKINGS[method]
-    order = ("flagged DESC, " if flag_first else "") + "score, row"
-    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT s.row, s.suggested, s.{score} AS score, "
-                 f"f.row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f USING (row) "
+    order = ("flagged DESC, " if flag_first else "") + "score, __row"
+    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT s.__row, s.__suggested AS suggested, s.__{score} AS score, "
+                 f"f.__row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f ON f.__row = s.__row "
                  + ("" if include_correct else "WHERE s.__wrong ")
                  + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
-    rows = view_sql(preds.source, f"(SELECT * FROM {_RAW} WHERE __row IN (SELECT row FROM {_TOP}))")
+    rows = view_sql(preds.source, f"(SELECT * FROM {_SPLIT} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
-                        f"FROM ({rows}) v JOIN {_TOP} t USING (row) ORDER BY {order}")
+                        f"FROM ({rows}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
+                        + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
 
 
 def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
@@ -274,6 +283,8 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
         try:
             _copy(engine, preds, split)
             engine.frame(_work_sql(preds))
+            engine.frame(f"DROP TABLE {_RAW}")
+            engine.frame(f"CREATE TEMP VIEW {_PROBS} AS SELECT *, {_clipped(preds)} FROM {_SPLIT}")
             flagged, estimated, joint = _confident_learning(engine, len(classes))
             issues = _top(engine, preds, method, top, include_correct)
         except InputError as exc:
