@@ -1,7 +1,8 @@
 """Likely label errors: a ranked review queue of a split, each example's suggested label, and cleanlab's flags.
 
 Everything is computed by the engine over the file where it lies (:mod:`analysis.view`); only the top rows and
-K x K tables come back. A split's labeled rows are copied once into an engine-side table with their scores, then:
+K x K tables come back. A split's rows are copied once into an engine-side table, its labeled rows scored by a view
+over it, then:
 
 1. one grouped query gives each given class's count and mean probability (its confident threshold) and how many
    of its examples each other class outscores;
@@ -41,7 +42,6 @@ __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "corrected_counts", "fixe
 _RAW = "__label_raw"
 _SPLIT = "__label_split"
 _TOP = "__label_top"
-_PROBS = "__label_probs"
 _FLAGGED = "__label_flagged"
 
 
@@ -127,21 +127,16 @@ def _copy(engine, preds: Predictions, split: str) -> None:
                          f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {_RAW}))")
 
 
-def _clipped(preds: Predictions) -> str:
-    """The probabilities clipped to [0, 1] as ``__p0``, ``__p1``...: the rows of a split are kept as written and
-    clipped where read, so that the engine holds one copy of them."""
-    return ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(preds.source)))
-
-
 def _work_sql(preds: Predictions) -> str:
-    """The split's labeled rows with ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
+    """A view of the split's labeled rows (the engine keeps one copy of the split: ``__label_raw``) with
+    ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``suggested``, ``__wrong`` (the prediction is not the
     given label), ``__issue`` (the given label is not the argmax once raised by 1e-6) and the scores."""
     source, cm = preds.source, preds.columns
     classes = [c for c, _ in source.probs]
     k = len(classes)
-    clipped = _clipped(preds)
+    clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
@@ -155,8 +150,7 @@ def _work_sql(preds: Predictions) -> str:
     else:
         ps = prob_exprs(source)
         pred, join = argmax_sql(source, ps, f"greatest({', '.join(ps)})"), ""
-    drop = ", ".join(f"__p{j}" for j in range(k))
-    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT * EXCLUDE ({drop}), {', '.join(_score_columns(k))}, "
+    return (f"CREATE TEMP VIEW {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
             f"(__self_confidence + __normalized_margin + __confidence_weighted_entropy) / 3 AS __ensemble "
             f"FROM (SELECT *, {suggested} AS __suggested, {issue} AS __issue FROM "
             f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.*, g.__index AS __given, "
@@ -167,7 +161,7 @@ def _work_sql(preds: Predictions) -> str:
 def _class_stats(engine, k: int) -> pd.DataFrame:
     """Per given class: ``n``, ``mean`` (of its own probability) and ``above{j}`` (examples where ``p_j`` beats it)."""
     above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
-    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_PROBS} "
+    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
                         "GROUP BY __given")
 
 
@@ -180,7 +174,7 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     argmax = "CASE " + " ".join(f"WHEN __p{j} = {top} THEN {j}" for j in range(k)) + " END"
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
     rows = engine.frame(f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
-                        f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_PROBS}) WHERE __many > 0 "
+                        f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
                         "GROUP BY ALL")
     counts = np.zeros((k, k), dtype=np.int64)
     counts[rows["__given"].astype(int), rows["__true"].astype(int)] = rows["n"].astype(np.int64)
@@ -191,7 +185,8 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
     """Write the flagged rows into the engine-side table ``__label_flagged`` (cleanlab's prune_by_noise_rate).
 
     For a pair whose count does not exceed the examples that class j outscores, only those compete (the others
-    have a margin <= 0 and rank after them), which keeps the window small; otherwise the whole class does.
+    have a margin <= 0 and rank after them), which keeps the window small; otherwise the whole class does. An
+    example that no other class outscores competes only in such a whole class.
     """
     k = len(prune)
     sizes = dict(zip(stats["__given"].astype(int), stats["n"].astype(int), strict=True))
@@ -203,12 +198,14 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
         engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
         return
     values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
+    whole = sorted({g for g, _, _, pos in pairs if not pos})
+    compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
     engine.frame(
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
         f"SELECT s.__row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
-        f"s.__row) AS r, q.m FROM {_PROBS} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
-        f"WHERE NOT q.pos OR {p_j} - s.__pg > 0) WHERE r <= m AND __issue")
+        f"s.__row) AS r, q.m FROM {_SPLIT} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
+        f"WHERE ({compete}) AND (NOT q.pos OR {p_j} - s.__pg > 0)) WHERE r <= m AND __issue")
 
 
 def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
@@ -243,7 +240,7 @@ def _top(engine, preds: Predictions, method: str, top: int | None, include_corre
                  f"f.__row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f ON f.__row = s.__row "
                  + ("" if include_correct else "WHERE s.__wrong ")
                  + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
-    rows = view_sql(preds.source, f"(SELECT * FROM {_SPLIT} WHERE __row IN (SELECT __row FROM {_TOP}))")
+    rows = view_sql(preds.source, f"(SELECT * FROM {_RAW} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
                         f"FROM ({rows}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
                         + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
@@ -283,8 +280,6 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
         try:
             _copy(engine, preds, split)
             engine.frame(_work_sql(preds))
-            engine.frame(f"DROP TABLE {_RAW}")
-            engine.frame(f"CREATE TEMP VIEW {_PROBS} AS SELECT *, {_clipped(preds)} FROM {_SPLIT}")
             flagged, estimated, joint = _confident_learning(engine, len(classes))
             issues = _top(engine, preds, method, top, include_correct)
         except InputError as exc:
