@@ -1,7 +1,8 @@
 """Likely label errors: a ranked review queue of a split, each example's suggested label, and cleanlab's flags.
 
 Everything is computed by the engine over the file where it lies (:mod:`analysis.view`); only the top rows and
-K x K tables come back. A split's labeled rows are copied once into an engine-side table with their scores, then:
+K x K tables come back. A split's rows are copied once into an engine-side table, its labeled rows scored by a view
+over it, then:
 
 1. one grouped query gives each given class's count and mean probability (its confident threshold) and how many
    of its examples each other class outscores;
@@ -29,16 +30,18 @@ from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.fixes import corrected_counts, fixes_explained
 from analysis.load import Predictions, check_split
-from analysis.normalize import literal
+from analysis.normalize import label_sql, literal, split_sql
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
-from analysis.view import view_sql
+from analysis.view import argmax_sql, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "corrected_counts", "fixes_explained", "label_issues"]
 
+_RAW = "__label_raw"
 _SPLIT = "__label_split"
+_TOP = "__label_top"
 _FLAGGED = "__label_flagged"
 
 
@@ -87,19 +90,53 @@ def _score_columns(k: int) -> list[str]:
     ent = " + ".join(f"(CASE WHEN __p{j} = 0 THEN 0.0 ELSE __p{j} * ln(__p{j}) END)" for j in range(k))
     entropy = f"(-({ent}) / {math.log(k)!r})" if k > 1 else "0.0"
     weighted = f"({entropy} / greatest(__pg, {confident.EPSILON!r}))"
-    return ["__pg AS self_confidence", "(__pg - __other + 1) / 2 AS normalized_margin",
-            f"ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}) AS confidence_weighted_entropy"]
+    return ["__pg AS __self_confidence", "(__pg - __other + 1) / 2 AS __normalized_margin",
+            f"ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}) AS __confidence_weighted_entropy"]
 
 
-def _copy_sql(preds: Predictions) -> str:
-    """The split's labeled rows with ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
+def _split_filter(engine, preds: Predictions, split: str) -> str:
+    """The condition on the raw split column that selects ``split``.
+
+    In a Parquet file, the split column alone is read at little cost; naming its raw values that normalize to
+    ``split`` (``"split" IN ('dev', 'val')``) lets the reader skip the other columns of the rows of other splits.
+    A CSV is not read twice: its condition normalizes each row's split.
+    """
+    column = preds.columns.split
+    if column is None:
+        return "true" if split == "dev" else "false"
+    if preds.format == "parquet":
+        found = engine.frame(f"SELECT __s FROM (SELECT DISTINCT {ident(column)} AS __s FROM "
+                             f"{engine.table(preds.source, numbered=False)}) WHERE {split_sql('__s')} = ?", [split])
+        if all(isinstance(v, str) for v in found["__s"]):
+            return f"{ident(column)} IN ({', '.join(literal(v) for v in found['__s']) or 'NULL'})"
+    return f"{split_sql(ident(column))} = {literal(split)}"
+
+
+def _copy(engine, preds: Predictions, split: str) -> None:
+    """Read the split's rows once into an engine-side table (``__label_raw``, the file's columns and ``__row``),
+    and map each distinct given (and predicted) label to its class, normalized on the distinct values as the
+    load's scan does (normalizing every row would cost more than reading the file)."""
+    source, cm = preds.source, preds.columns
+    engine.frame(f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {engine.table(source)} WHERE "
+                 f"{_split_filter(engine, preds, split)}")
+    index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
+    for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred)):
+        if column is not None:
+            engine.frame(f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
+                         f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
+                         f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {_RAW}))")
+
+
+def _work_sql(preds: Predictions) -> str:
+    """A view of the split's labeled rows (the engine keeps one copy of the split: ``__label_raw``) with
+    ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
-    ``__other`` (the highest probability of another class), ``suggested``, ``__issue`` (the given label is not the
-    argmax once raised by 1e-6) and the scores."""
-    classes = [c for c, _ in preds.source.probs]
+    ``__other`` (the highest probability of another class), ``suggested``, ``__wrong`` (the prediction is not the
+    given label), ``__issue`` (the given label is not the argmax once raised by 1e-6) and the scores."""
+    source, cm = preds.source, preds.columns
+    classes = [c for c, _ in source.probs]
     k = len(classes)
-    given = "CASE y_true " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, c in enumerate(classes)) + " END"
-    clipped = ", ".join(f"least(greatest(__p{j}, 0.0), 1.0) AS __p{j}" for j in range(k))
+    clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
@@ -108,11 +145,17 @@ def _copy_sql(preds: Predictions) -> str:
     first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
     raised = f"__pg + {confident.EPSILON!r}"
     issue = f"(__other > {raised} OR (__other = {raised} AND {first_other} < __given))"
-    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
-            f"(self_confidence + normalized_margin + confidence_weighted_entropy) / 3 AS ensemble "
-            f"FROM (SELECT *, {suggested} AS suggested, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT * REPLACE ({clipped}), {given} AS __given "
-            "FROM preds WHERE split = ? AND y_true IS NOT NULL)))")
+    if cm.y_pred is not None:
+        pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
+    else:
+        ps = prob_exprs(source)
+        pred, join = argmax_sql(source, ps, f"greatest({', '.join(ps)})"), ""
+    return (f"CREATE TEMP VIEW {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
+            f"(__self_confidence + __normalized_margin + __confidence_weighted_entropy) / 3 AS __ensemble "
+            f"FROM (SELECT *, {suggested} AS __suggested, {issue} AS __issue FROM "
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.*, g.__index AS __given, "
+            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {_RAW} r "
+            f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL)))")
 
 
 def _class_stats(engine, k: int) -> pd.DataFrame:
@@ -142,7 +185,8 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
     """Write the flagged rows into the engine-side table ``__label_flagged`` (cleanlab's prune_by_noise_rate).
 
     For a pair whose count does not exceed the examples that class j outscores, only those compete (the others
-    have a margin <= 0 and rank after them), which keeps the window small; otherwise the whole class does.
+    have a margin <= 0 and rank after them), which keeps the window small; otherwise the whole class does. An
+    example that no other class outscores competes only in such a whole class.
     """
     k = len(prune)
     sizes = dict(zip(stats["__given"].astype(int), stats["n"].astype(int), strict=True))
@@ -151,15 +195,17 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
              for g in range(k) for j in range(k)
              if g != j and prune[g, j] > 0 and sizes.get(g, 0) > min_examples]
     if not pairs:
-        engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT row FROM {_SPLIT} WHERE false")
+        engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
         return
     values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
+    whole = sorted({g for g, _, _, pos in pairs if not pos})
+    compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
     engine.frame(
-        f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT row FROM ("
-        f"SELECT s.row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
-        f"s.row) AS r, q.m FROM {_SPLIT} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
-        f"WHERE NOT q.pos OR {p_j} - s.__pg > 0) WHERE r <= m AND __issue")
+        f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
+        f"SELECT s.__row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
+        f"s.__row) AS r, q.m FROM {_SPLIT} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
+        f"WHERE ({compete}) AND (NOT q.pos OR {p_j} - s.__pg > 0)) WHERE r <= m AND __issue")
 
 
 def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
@@ -186,15 +232,18 @@ def _pairs(joint: np.ndarray, classes: list[str]) -> pd.DataFrame:
         {"given": object, "suggested": object, "estimated": "int64"})
 
 
-def _top_sql(method: str, top: int | None, k: int, include_correct: bool) -> str:
+def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool) -> pd.DataFrame:
+    """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone)."""
     score, flag_first = RANKINGS[method]
-    order = ("flagged DESC, " if flag_first else "") + "score, row"
-    internal = ["__given", "__pg", "__other", "__issue", "self_confidence", "normalized_margin",
-                "confidence_weighted_entropy", "ensemble", "suggested", *(f"__p{j}" for j in range(k))]
-    return (f"SELECT s.* EXCLUDE ({', '.join(internal)}), s.y_true AS given, s.suggested, s.{score} AS score, "
-            f"f.row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f USING (row) "
-            + ("" if include_correct else "WHERE s.y_true <> s.y_pred ")
-            + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    order = ("flagged DESC, " if flag_first else "") + "score, __row"
+    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT s.__row, s.__suggested AS suggested, s.__{score} AS score, "
+                 f"f.__row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f ON f.__row = s.__row "
+                 + ("" if include_correct else "WHERE s.__wrong ")
+                 + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    rows = view_sql(preds.source, f"(SELECT * FROM {_RAW} WHERE __row IN (SELECT __row FROM {_TOP}))")
+    return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
+                        f"FROM ({rows}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
+                        + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
 
 
 def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
@@ -229,10 +278,10 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
     classes = [c for c, _ in preds.source.probs]
     with open_engine(preds.engine) as engine:
         try:
-            view = view_sql(preds.source, engine.table(preds.source), probs=True)
-            engine.frame(_copy_sql(preds), [split], views={"preds": view})
+            _copy(engine, preds, split)
+            engine.frame(_work_sql(preds))
             flagged, estimated, joint = _confident_learning(engine, len(classes))
-            issues = engine.frame(_top_sql(method, top, len(classes), include_correct))
+            issues = _top(engine, preds, method, top, include_correct)
         except InputError as exc:
             raise InputError(f"{preds.path}: {exc}") from exc
     issues["flagged"] = issues["flagged"].astype(bool)

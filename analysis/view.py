@@ -82,11 +82,8 @@ def _pred(source: Source) -> str:
     return argmax_sql(source, prob_exprs(source), "__top")
 
 
-def view_sql(source: Source, table: str, *, probs: bool = False) -> str:
-    """The normalized long view of every row (module docstring); ``table`` must be numbered.
-
-    With ``probs``, the ``p_*`` columns follow as doubles named ``__p0``, ``__p1``... in the file's order.
-    """
+def view_sql(source: Source, table: str) -> str:
+    """The normalized long view of every row (module docstring); ``table`` must be numbered."""
     cm = source.columns
     ps = prob_exprs(source)
     confidence = p_given = "NULL"
@@ -106,8 +103,6 @@ def view_sql(source: Source, table: str, *, probs: bool = False) -> str:
         (f"CAST({ident(cm.image)} AS VARCHAR)" if cm.image else "NULL") + " AS image",
     ]
     cols += [ident(m) for m in cm.metadata if m.lower() not in RESERVED]
-    if probs:
-        cols += [f"{p} AS __p{i}" for i, p in enumerate(ps)]
     return f"SELECT {', '.join(cols)} FROM {_with_top(source, table)}"
 
 

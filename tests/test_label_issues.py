@@ -177,3 +177,14 @@ def test_command_line_bad_input_exits_2_with_one_error_line(mnist_path, args):
 def test_command_line_without_probabilities(write):
     proc = run("label-issues", write("p.csv", "id,y_true,y_pred\n1,a,a\n"), ok=False)
     assert proc.returncode == 2 and "label issues need p_<class> probability columns" in proc.stderr
+
+
+def test_each_split_of_a_parquet_file_with_split_aliases(demo_path, tmp_path):
+    frame = pd.read_csv(demo_path, dtype={"id": str, "y_true": str, "y_pred": str})
+    frame["split"] = frame["split"].replace({"dev": " Val", "train_dev": "train-dev"})
+    copy = tmp_path / "demo.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), copy)
+    preds = load_predictions(copy)
+    for split in preds.splits:
+        rows, labels, probs = _arrays(demo_path, split)
+        _check_against_cleanlab(preds, rows, labels, probs, split)
