@@ -150,7 +150,7 @@ def _work_sql(preds: Predictions) -> str:
     else:
         ps = prob_exprs(source)
         pred, join = argmax_sql(source, ps, f"greatest({', '.join(ps)})"), ""
-    return (f"CREATE TEMP VIEW {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
+    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
             f"(__self_confidence + __normalized_margin + __confidence_weighted_entropy) / 3 AS __ensemble "
             f"FROM (SELECT *, {suggested} AS __suggested, {issue} AS __issue FROM "
             f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.*, g.__index AS __given, "
