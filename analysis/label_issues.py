@@ -128,7 +128,7 @@ def _copy(engine, preds: Predictions, split: str) -> None:
 
 
 def _work_sql(preds: Predictions) -> str:
-    """A view of the split's labeled rows (the engine keeps one copy of the split: ``__label_raw``) with
+    """A table of the split's labeled rows, computed once from the one copy of the split (``__label_raw``), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``suggested``, ``__wrong`` (the prediction is not the
