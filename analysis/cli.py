@@ -69,7 +69,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     preds = _load(args.file)
     summary = summarize(preds, human=args.human_error)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
         return
     lines = [f"{summary['file']}: {summary['rows']:,} rows, {len(summary['classes'])} classes", ""]
     lines += _metrics_table(preds.counts)
@@ -95,7 +95,7 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     integral = not args.weighted and args.normalize is None
     matrix = conf.matrix.astype(int).tolist() if integral else conf.matrix.tolist()
     if args.json:
-        print(json.dumps({"labels": list(conf.labels), "matrix": matrix}))
+        print(json.dumps({"labels": list(conf.labels), "matrix": matrix}, allow_nan=False))
         return
     frame = conf.to_frame()
     if args.csv:
@@ -163,7 +163,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     finally:
         store.close()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         return
     if args.csv:
         from analysis.export import sheet_csv

@@ -26,6 +26,27 @@ def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def _strict(text: str) -> object:
+    """Parse JSON as a strict parser does: NaN and Infinity are not JSON."""
+    def refuse(name: str) -> None:
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_json_output_is_strict_json_and_huge_weights_are_refused(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("y_true,y_pred,weight\na,a,1e300\na,b,1e300\nb,b,0\n")
+    for args in (["summary", good, "--json"], ["confusion", good, "--weighted", "--json"],
+                 ["confusion", good, "--weighted", "--normalize", "all", "--json"]):
+        _strict(run(*args).stdout)
+    huge = tmp_path / "huge.csv"
+    huge.write_text("y_true,y_pred,weight\na,a,1e308\na,b,1e308\nb,b,1\n")
+    for args in (["summary", huge, "--json"], ["confusion", huge, "--weighted", "--json"]):
+        proc = run(*args, ok=False)
+        assert proc.returncode == 2 and proc.stdout == "" and "is infinite or so large" in proc.stderr
+
+
 def test_summary_json_on_the_demo_shows_four_gaps(demo_path, demo_config):
     human = demo_config["human_error"]
     out = json.loads(run("summary", demo_path, "--human-error", human, "--json").stdout)

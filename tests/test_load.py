@@ -169,6 +169,15 @@ def test_negative_weight(write):
     refused(write("p.csv", "y_true,y_pred,weight\na,a,1\na,a,-2\n"), "'weight' is negative", "line 3")
 
 
+@pytest.mark.parametrize(("weights", "lines"), [
+    (["1", "inf"], "line 3"), (["1", "Infinity"], "line 3"), (["1e308", "1e308"], "lines 2, 3"),
+])
+def test_infinite_weights_and_sums_that_overflow_are_refused(write, weights, lines):
+    rows = "".join(f"a,{'ab'[i % 2]},{w}\n" for i, w in enumerate(weights))
+    refused(write("p.csv", "y_true,y_pred,weight\n" + rows + "b,b,1\n"), "'weight' is infinite or so large", lines,
+            "give finite weights")
+
+
 def test_non_numeric_weight(write):
     refused(write("p.csv", "y_true,y_pred,weight\na,a,1\na,a,heavy\n"), "'weight'", "'heavy'", "line 3")
 
@@ -286,6 +295,7 @@ def write_frame(frame, path):
     ("id", ["u", "v", "u"], "duplicate id 'u'", "rows 1, 3"),
     ("y_pred", ["a", "b", None], "'y_pred' is blank", "row 3"),
     ("weight", [1.0, -2.0, 1.0], "'weight' is negative", "row 2"),
+    ("weight", [1.0, float("inf"), 1.0], "'weight' is infinite", "row 2"),
     ("split", ["dev", "test", "holdout"], "unknown split 'holdout'", "row 3"),
     ("p_a", [0.5, -0.5, 0.5], "is negative", "row 2"),
     ("p_a", [0.5, 0.9, 0.5], "do not sum to 1", "row 2"),
