@@ -240,6 +240,11 @@ BAD_SHEETS = [
     ("id;blurry\n1;1\n", ["save the sheet as comma-separated CSV"]),
     ("id,note,blurry\n1,\"two\nlines\",1\n3,x,nah\n", ["line 4: 'nah' in column 'blurry'"]),
     ("", ["the sheet is empty"]),
+    ("id,blurry,note\n1,1,\"never closed\n3,1,ok\n", ["not a valid CSV at line 2", "never closed"]),
+    ("id,note\n1,\"a\"b\n", ["not a valid CSV at line 2"]),
+    ("id," + ",".join(f"c{i}" for i in range(100_000)) + "\n1\n",
+     ["the header has 100,001 columns, more than the 10,000 errorscope reads"]),
+    ("id,note\n1," + "x" * (3 * 2**20) + "\n", ["line 2 is longer than 2 MiB, the longest line errorscope reads"]),
 ]
 
 
@@ -251,7 +256,7 @@ def test_bad_sheet_is_refused_whole(tagged, preds, write, content, messages):
     with pytest.raises(ErrorscopeError) as info:
         import_sheet(tagged, DATASET, preds, sheet)
     message = str(info.value)
-    assert message.startswith(f"{sheet}: ")
+    assert message.startswith(f"{sheet}: ") and len(message) < 1000
     for expected in messages:
         assert expected in message, message
     pd.testing.assert_frame_equal(tagged.tags(DATASET), before)

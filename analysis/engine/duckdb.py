@@ -17,6 +17,7 @@ import duckdb
 from analysis.checks import integer_ids
 from analysis.diagnose import first_line, read_error, scan_error
 from analysis.errors import InputError
+from analysis.limits import MAX_LINE_BYTES
 from analysis.normalize import literal
 from analysis.view import id_sql, ident
 
@@ -47,7 +48,8 @@ def reader_sql(path: Path, fmt: str, *, numbered: bool = False, text: Sequence[s
         return f"read_parquet({literal(str(path))}, file_row_number = {str(numbered).lower()})"
     types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text)
     return (f"read_csv({literal(str(path))}, delim = ',', quote = '\"', escape = '\"', header = true, "
-            f"strict_mode = true, null_padding = false, encoding = 'utf-8'{f', types = {{{types}}}' if text else ''})")
+            f"strict_mode = true, null_padding = false, encoding = 'utf-8', max_line_size = {MAX_LINE_BYTES}"
+            f"{f', types = {{{types}}}' if text else ''})")
 
 
 def _columns(result: duckdb.DuckDBPyConnection) -> dict[str, list]:
