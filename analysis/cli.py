@@ -99,7 +99,9 @@ def cmd_confusion(args: argparse.Namespace) -> None:
         return
     frame = conf.to_frame()
     if args.csv:
-        sys.stdout.write(frame.to_csv())
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(frame.reset_index()))  # class names are user text: no formulas
         return
     print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
 

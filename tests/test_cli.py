@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
@@ -45,6 +47,20 @@ def test_every_json_output_is_strict_json_and_huge_weights_are_refused(tmp_path)
     for args in (["summary", huge, "--json"], ["confusion", huge, "--weighted", "--json"]):
         proc = run(*args, ok=False)
         assert proc.returncode == 2 and proc.stdout == "" and "is infinite or so large" in proc.stderr
+
+
+def test_confusion_csv_neutralizes_formula_like_class_names(tmp_path):
+    names = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "\tTAB", "\rCR", "-2", "ok"]
+    path = tmp_path / "p.parquet"  # Parquet keeps the tab and the carriage return as written
+    frame = pd.DataFrame({"y_true": names, "y_pred": names[1:] + names[:1]})
+    frame.to_parquet(path)
+    labels = load_predictions(path).classes
+    rows = list(csv.reader(io.StringIO(run("confusion", path, "--csv").stdout)))
+    cells = rows[0][1:] + [row[0] for row in rows[1:]]
+    assert len(cells) == 2 * len(labels)
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cells
+    assert sorted(c[1:] if c.startswith("'") else c for c in rows[0][1:]) == sorted(labels)
 
 
 def test_summary_json_on_the_demo_shows_four_gaps(demo_path, demo_config):
