@@ -17,8 +17,8 @@ MAX_LINE_BYTES: Final = 2 * 1024 * 1024
 #: The most columns a predictions file or a tag sheet may have (a thousand classes with their ``p_*`` columns
 #: are far below it).
 MAX_COLUMNS: Final = 10_000
-#: The largest file the app accepts as an upload, in megabytes (Streamlit's ``server.maxUploadSize``).
-MAX_UPLOAD_MB: Final = 1024
+#: The largest file the app accepts as an upload, in megabytes (Streamlit's ``server.maxUploadSize``, its default).
+MAX_UPLOAD_MB: Final = 200
 
 
 def size_text(count: int) -> str:
