@@ -45,6 +45,14 @@ class Source:
         """(class, column) of each ``p_*`` column, in the file's order (the order of argmax ties)."""
         return list(self.columns.probs.items())
 
+    def read_types(self) -> dict[str, str]:
+        """The types a CSV reader must give: text for :meth:`text_columns`, and the id column's type as described
+        (sniffed again with the label columns pinned, a column of ``"\t1"`` may come out as text instead)."""
+        types = dict.fromkeys(self.text_columns(), TEXT)
+        if self.format == "csv" and self.columns.id is not None:
+            types.setdefault(self.columns.id, self.typed[self.columns.id])
+        return types
+
     def text_columns(self) -> tuple[str, ...]:
         """The columns a CSV reader must read as text: the labels, the split, the text and the image."""
         cm = self.columns

@@ -11,7 +11,7 @@ import pytest
 from analysis import ErrorscopeError, load_predictions
 from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet
 from analysis.normalize import label_text
-from analysis.review import review_sample
+from analysis.review import examples, review_sample
 from analysis.tallies import tally
 
 PREDICTIONS = """id,split,y_true,y_pred,p_cat,p_dog,text,source
@@ -276,3 +276,31 @@ def test_not_utf8_and_missing_sheet_are_refused(tagged, preds, write, tmp_path):
         import_sheet(tagged, DATASET, preds, write("latin.csv", "id,note\n1,caf\xe9\n".encode("latin-1")))
     with pytest.raises(ErrorscopeError, match="no such file"):
         import_sheet(tagged, DATASET, preds, tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_ids_and_labels_starting_with_a_tab_or_cr_round_trip(tmp_path, new_store, fmt):
+    """One normalizer in SQL and in Python: the cell of a tab-prefixed class opens, its sheet imports back."""
+    frame = pd.DataFrame({"id": ["\t1", "\r2", " 3\t", "\r\n4"], "y_true": ["\tcat", "\rcat", "dog\t", "\r\ndog"],
+                          "y_pred": ["\rdog", "\tdog", "\tcat", "dog\r"]})
+    path = tmp_path / f"p.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)  # a bare CR would end the line
+    else:
+        frame.to_parquet(path)
+    preds = load_predictions(path)
+    assert preds.classes == ("cat", "dog")
+    cell = examples(preds, true_class="cat", pred_class="dog")
+    assert sorted(cell["id"]) == ["1", "2"]
+    assert sorted(examples(preds, true_class="\tdog\r", pred_class=" cat")["id"]) == ["3"]
+    first = new_store("first.db")
+    first.add_category(DATASET, "\tblurry")
+    for example in ("\t1", "\r2", "3", "4\r"):
+        first.edit(DATASET, example, categories={"blurry": True}, corrected_label="\tcat", note="\tkept")
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(export_sheet(first, DATASET, preds), sheet)
+    second = new_store("second.db")
+    assert import_sheet(second, DATASET, preds, sheet, create_categories=True) == 4
+    keep = ["id", "mislabeled", "corrected_label", "note", "blurry"]
+    pd.testing.assert_frame_equal(second.tags(DATASET)[keep], first.tags(DATASET)[keep])
+    assert second.tags(DATASET)["id"].tolist() == ["1", "2", "3", "4"]

@@ -260,9 +260,10 @@ def _huge_png(path, side: int) -> None:
 def test_an_image_too_large_to_decode_shows_a_placeholder_at_once(folder, side):
     _huge_png(folder / "images" / "huge.png", side)
     assert (folder / "images" / "huge.png").stat().st_size < 1_000_000
+    placeholder()  # made once per process
     start = time.perf_counter()
     uri = resolve_image(folder, "images/huge.png")
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 0.5  # decoding it took 5.5 s and 1.4 GB
     assert uri == placeholder()
     data = base64.b64encode((folder / "images" / "huge.png").read_bytes()).decode()
     assert resolve_image(folder, "data:image/png;base64," + data) == placeholder()
