@@ -185,3 +185,18 @@ def test_summary_stays_light(demo_path):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stderr
+
+
+def test_the_summary_table_keeps_numbers_apart_at_fifty_million_rows():
+    from analysis.cli import _metrics_table
+    from analysis.counts import CountTable
+
+    table = CountTable.from_rows(("split", "y_true", "y_pred"), [
+        ("train", "a", "a", 50_000_000, 50_000_000.0),
+        ("dev", "a", "a", 25_000_000, 25_000_000.0), ("dev", "a", "b", 25_000_000, 25_000_000.0),
+    ], classes=("a", "b"), weighted=False)
+    header, *lines = _metrics_table(table)
+    assert len({len(line) for line in [header, *lines]}) == 1  # one width per column, right-aligned
+    dev = next(line for line in lines if line.startswith("dev"))
+    assert dev.split() == ["dev", "50,000,000", "50,000,000", "25,000,000", "50.00%", "50.00%", "0.3333", "0.6667"]
+    assert "  50,000,000  50,000,000  25,000,000" in dev
