@@ -296,3 +296,44 @@ def test_user_text_never_becomes_a_link(app, tmp_path):
         assert any("evil" in t for t in texts), (page, texts)
         for text in texts:  # GitHub-flavoured Markdown links these three forms
             assert "http://" not in text and "www.evil" not in text and "mail@" not in text, (page, text)
+
+
+def _page_errors(at: AppTest) -> str:
+    return " ".join(e.value for e in at.error).replace("\\", "")
+
+
+@pytest.mark.parametrize("page", ["review", "data", "tallies"])
+def test_a_damaged_tag_store_gives_one_clear_message_on_each_page(app, tmp_path, page):
+    from tests.test_tags_damaged import _filled, _garble
+
+    _filled(tmp_path / "tags.db")
+    _garble(tmp_path / "tags.db")
+    assert "is damaged" in _page_errors(app(page))
+
+
+@pytest.mark.parametrize("page", ["review", "data", "tallies"])
+def test_a_read_only_tag_store_is_shown(app, tmp_path, page):
+    from tests.test_tags_damaged import _lock
+
+    with open_store(tmp_path / "tags.db") as store:
+        store.add_category("digits-demo", "blurry")
+    _lock(tmp_path / "tags.db")
+    try:
+        at = app(page)
+        assert not at.error, _page_errors(at)
+    finally:
+        _lock(tmp_path / "tags.db", locked=False)
+
+
+def test_an_edit_after_the_tag_store_was_deleted_says_so(app, tmp_path):
+    at = app("review")
+    box = next(t for t in at.text_input if t.label == "New category")
+    box.input("blurry")
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert not at.error
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"tags.db{suffix}").unlink(missing_ok=True)
+    box = next(t for t in at.text_input if t.label == "New category")
+    box.input("dark")
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert "was deleted or replaced while errorscope had it open; this change was not saved" in _page_errors(at)
