@@ -346,3 +346,10 @@ def test_running_out_of_memory_says_so(tmp_path, monkeypatch, mnist_path):
     parquet = tmp_path / "mnist.parquet"
     pd.read_csv(mnist_path).to_parquet(parquet, row_group_size=10_000)
     refused(parquet, "ran out of memory", "ERRORSCOPE_MEMORY_LIMIT")
+
+
+def test_a_message_naming_the_columns_stays_short(write):
+    header = ",".join(f"{'long_name_' * 20}{i}" for i in range(5000))
+    message = refused(write("p.csv", header + "\n" + ",".join("0" * 5000) + "\n"), "no true-label column",
+                      "and 4,980 more")
+    assert len(message) < 2000
