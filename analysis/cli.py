@@ -194,6 +194,7 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
            human: float | None = None, data_root: str | None = None, image_hosts: Sequence[str] = ()) -> int:
     """Start the dashboard (blocks until it stops); the uploads of this run are deleted when it stops."""
     import shutil
+    import signal
     import subprocess
     import tempfile
 
@@ -218,6 +219,7 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
            "--server.maxUploadSize", str(MAX_UPLOAD_MB),
            "--browser.gatherUsageStats", "false", "--server.address", host, "--server.port", str(port)]
     print(f"errorscope: serving on http://{host}:{port}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped by a service manager: still clean up
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:

@@ -200,3 +200,12 @@ def test_the_summary_table_keeps_numbers_apart_at_fifty_million_rows():
     dev = next(line for line in lines if line.startswith("dev"))
     assert dev.split() == ["dev", "50,000,000", "50,000,000", "25,000,000", "50.00%", "50.00%", "0.3333", "0.6667"]
     assert "  50,000,000  50,000,000  25,000,000" in dev
+
+
+def test_app_options_for_a_shared_server():
+    from analysis.cli import build_parser
+
+    args = build_parser().parse_args(["app", "p.csv", "--data-root", "/srv/data", "--allow-image-host",
+                                      "images.example.org", "--allow-image-host", "cdn.example.org"])
+    assert args.data_root == "/srv/data" and args.allow_image_host == ["images.example.org", "cdn.example.org"]
+    assert build_parser().parse_args(["demo"]).allow_image_host == []

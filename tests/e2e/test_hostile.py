@@ -35,6 +35,8 @@ def test_a_single_line_upload_is_refused_in_bounded_memory(page, tmp_path):
     try:
         go(page, server, "Data")
         pid = _streamlit_pid(server)
+        environ = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in v)
+        uploads = Path(environ["ERRORSCOPE_UPLOAD_DIR"])
         before = _memory_mb(pid, "VmRSS")
         page.get_by_text("Upload", exact=True).click()
         page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(huge))
@@ -44,5 +46,7 @@ def test_a_single_line_upload_is_refused_in_bounded_memory(page, tmp_path):
         grew = _memory_mb(pid, "VmHWM") - before
         print(f"server peak grew by {grew:.0f} MB for a {UPLOAD_MB} MB upload")
         assert grew < 3 * UPLOAD_MB  # Streamlit holds the upload itself (about twice its size); errorscope adds
-    finally:                           # no copy of it and reads no more than 2 MiB of its line
+        assert [p.name for p in uploads.glob("*/*")] == ["one-line.csv"]  # no copy of it, reads 2 MiB of its line
+    finally:
         server.stop()
+    assert not uploads.exists()  # the run's uploads are deleted when it stops
