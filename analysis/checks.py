@@ -7,6 +7,8 @@ fails names its first offending rows (a query only then) and raises one :class:`
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +127,9 @@ def checks(source: Source) -> list[Check]:
               f"column {cm.weight!r} is blank", "give every example a weight (1 for the usual)"),
         Check("negative weight", lambda s: s.total("min_w") < 0, "weight < 0", f"column {cm.weight!r} is negative",
               "weights must be >= 0"),
+        Check("weight too large", _weight_overflow, lambda share: f"weight > {share!r}",
+              f"column {cm.weight!r} is infinite or so large that the weights' sum overflows",
+              f"give finite weights whose sum stays below {sys.float_info.max:.3g} (rescale them)"),
     ]
     if source.probs:
         out += _probability_checks(source)
@@ -167,6 +172,13 @@ def _bound(scan: Scan, fn: Callable, prefix: str) -> float:
     """The least (``min``) or greatest (``max``) probability, from whichever bounds the scan took."""
     values = [v for name, column in scan.groups.items() if name.startswith(f"{prefix}_p") for v in column]
     return fn((v for v in values if v is not None), default=0.0)
+
+
+def _weight_overflow(scan: Scan) -> float | None:
+    """When the summed weights are not finite, the share of the largest double that some row's weight exceeds."""
+    if math.isfinite(sum(scan.groups["w"])):
+        return None
+    return sys.float_info.max / sum(scan.groups["n"])
 
 
 def _unknown_split(scan: Scan) -> str | None:

@@ -80,7 +80,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     preds = _load(args.file)
     summary = summarize(preds, human=args.human_error)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
         return
     lines = [f"{summary['file']}: {summary['rows']:,} rows, {len(summary['classes'])} classes", ""]
     lines += _metrics_table(preds.counts)
@@ -106,11 +106,13 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     integral = not args.weighted and args.normalize is None
     matrix = conf.matrix.astype(int).tolist() if integral else conf.matrix.tolist()
     if args.json:
-        print(json.dumps({"labels": list(conf.labels), "matrix": matrix}))
+        print(json.dumps({"labels": list(conf.labels), "matrix": matrix}, allow_nan=False))
         return
     frame = conf.to_frame()
     if args.csv:
-        sys.stdout.write(frame.to_csv())
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(frame.reset_index()))  # class names are user text: no formulas
         return
     print(frame.to_string(float_format=lambda v: f"{v:.4g}"))
 
@@ -198,7 +200,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     finally:
         store.close()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         return
     if args.csv:
         from analysis.export import sheet_csv
@@ -224,11 +226,20 @@ def cmd_tallies(args: argparse.Namespace) -> None:
 
 
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
-           human: float | None = None) -> int:
-    """Start the dashboard (blocks until it stops)."""
+           human: float | None = None, data_root: str | None = None, image_hosts: Sequence[str] = ()) -> int:
+    """Start the dashboard (blocks until it stops); the uploads of this run are deleted when it stops."""
+    import shutil
+    import signal
     import subprocess
+    import tempfile
+
+    from analysis.limits import MAX_UPLOAD_MB
 
     env = dict(os.environ)
+    env["ERRORSCOPE_DATA_ROOT"] = str(Path(data_root or os.getcwd()).resolve())
+    env["ERRORSCOPE_IMAGE_HOSTS"] = ",".join(image_hosts)
+    uploads = tempfile.mkdtemp(prefix="errorscope-uploads-")
+    env["ERRORSCOPE_UPLOAD_DIR"] = uploads
     if file is not None:
         env["ERRORSCOPE_FILE"] = str(Path(file).resolve())
     if db is not None:
@@ -239,13 +250,17 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
         env["ERRORSCOPE_HUMAN_ERROR"] = str(human)
     # -P: a module in the working folder (say a click.py) must not shadow the ones streamlit imports
     cmd = [sys.executable, "-P", "-m", "streamlit", "run", str(APP_SCRIPT), "--server.headless", "true",
-           "--client.toolbarMode", "minimal",
+           "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none",
+           "--server.maxUploadSize", str(MAX_UPLOAD_MB),
            "--browser.gatherUsageStats", "false", "--server.address", host, "--server.port", str(port)]
     print(f"errorscope: serving on http://{host}:{port}", file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped by a service manager: still clean up
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
         return 0
+    finally:
+        shutil.rmtree(uploads, ignore_errors=True)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -255,7 +270,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
         detect_columns(file_columns(args.file), source=args.file)
     return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
-                  human=args.human_error)
+                  human=args.human_error, data_root=args.data_root, image_hosts=args.allow_image_host)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -263,7 +278,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = demo_config()
     return _serve(config["path"], db=args.db, host=args.host, port=args.port, dataset=config["dataset"],
-                  human=config["human_error"])
+                  human=config["human_error"], data_root=args.data_root, image_hosts=args.allow_image_host)
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -280,6 +295,9 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+    parser.add_argument("--data-root", help="the folder whose files the app may open (default: the working folder)")
+    parser.add_argument("--allow-image-host", action="append", default=[], metavar="HOST",
+                        help="a host whose http(s) image URLs the browser may load (repeat for more; default: none)")
 
 
 def _tag_options(parser: argparse.ArgumentParser) -> None:

@@ -60,7 +60,7 @@ def detect_columns(
     if roles["y_true"] is None:
         raise InputError(
             f"{source}: no true-label column; name it y_true (or one of {', '.join(ALIASES['y_true'][1:])}). "
-            f"Columns are {list(names)}"
+            f"Columns are {shown_names(names)}"
         )
     if roles["y_pred"] is None and not probs:
         raise InputError(
@@ -70,6 +70,16 @@ def detect_columns(
     used = taken | set(probs.values())
     metadata = tuple(n for n in names if n not in used)
     return ColumnMap(probs=probs, metadata=metadata, **roles)  # type: ignore[arg-type]
+
+
+def shown_names(names: Sequence[str], most: int = 20, width: int = 40) -> str:
+    """The column names as a message shows them: the first ``most``, each cut to ``width`` characters.
+
+    >>> shown_names(["a", "b" * 50, *"cdefg"], most=3, width=5)
+    "['a', 'bbbb…', 'c'] and 4 more"
+    """
+    cut = [n if len(n) <= width else n[:width - 1] + "…" for n in names[:most]]
+    return f"{cut}" + (f" and {len(names) - most:,} more" if len(names) > most else "")
 
 
 def _prob_columns(names: Sequence[str], source: str) -> dict[str, str]:
@@ -104,7 +114,7 @@ def guess_roles(names: Sequence[str], overrides: Mapping[str, str | None] | None
     roles: dict[str, str | None] = {}
     for role, chosen in overrides.items():
         if chosen is not None and chosen not in names:
-            raise InputError(f"{source}: no column {chosen!r} to use as {role}; columns are {list(names)}")
+            raise InputError(f"{source}: no column {chosen!r} to use as {role}; columns are {shown_names(names)}")
         if chosen is not None and chosen in roles.values():
             raise InputError(f"{source}: column {chosen!r} cannot have two roles; pick one column per role")
         roles[role] = chosen

@@ -7,7 +7,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from analysis.errors import InputError
+from analysis.errors import ErrorscopeError, InputError
+from analysis.limits import MAX_COLUMNS, MAX_LINE_BYTES, bounded_lines, too_wide
 
 
 def first_line(exc: BaseException) -> str:
@@ -62,19 +63,27 @@ def scan_error(path: Path, fmt: str, exc: BaseException, **kwargs: object) -> In
 
 
 def diagnose_csv(path: Path) -> str | None:
-    """Find the first line of a CSV that breaks the format (used only after the engine failed to read it)."""
+    """Find the first line of a CSV that breaks the format (used only after the engine failed to read it).
+
+    No line is held longer than :data:`analysis.limits.MAX_LINE_BYTES`, and a field may be as long as a line.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
+            reader = csv.reader(bounded_lines(fh, str(path)), strict=True)
             header = next(reader, None)
             if not header:
                 return "the file is empty; it needs a header row and one row per example"
+            if len(header) > MAX_COLUMNS:
+                return too_wide(len(header))
             for row in reader:
                 if len(row) != len(header):
                     return (f"line {reader.line_num} has {len(row)} fields but the header has {len(header)}; "
                             "quote values that contain commas")
     except UnicodeDecodeError:
         return "the file is not UTF-8; save it as UTF-8 and load it again"
+    except ErrorscopeError as exc:  # a line over the limit
+        return str(exc).removeprefix(f"{path}: ")
     except csv.Error as exc:
-        return f"not a valid CSV: {exc}"
+        return f"not a valid CSV at line {reader.line_num}: {exc}"
     return None

@@ -17,6 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -24,6 +26,7 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from analysis.errors import ErrorscopeError
+from analysis.limits import MAX_COLUMNS, MAX_LINE_BYTES, bounded_lines, too_wide
 from analysis.normalize import label_text
 from analysis.tags import categories_of
 
@@ -184,30 +187,51 @@ class _Problems:
 
 
 def _read_rows(source: str | os.PathLike[str] | IO) -> tuple[str, list[tuple[int, list[str]]]]:
-    """The sheet's records with the line each starts on (the header is line 1), and a name for messages."""
+    """The sheet's records with the line each starts on (the header is line 1), and a name for messages.
+
+    Read line by line, no line longer than :data:`analysis.limits.MAX_LINE_BYTES` characters and no header
+    wider than :data:`analysis.limits.MAX_COLUMNS`; a quote left open refuses the sheet whole.
+    """
     name = str(source) if isinstance(source, str | os.PathLike) else getattr(source, "name", "the sheet")
-    try:
-        if isinstance(source, str | os.PathLike):
-            path = Path(source)
-            if not path.is_file():
-                raise ErrorscopeError(f"{path}: no such file; give the path of a CSV tag sheet")
-            text = path.read_bytes().decode("utf-8-sig")
-        else:
-            data = source.read()
-            text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
-    except UnicodeDecodeError:
-        raise ErrorscopeError(f"{name}: the sheet is not UTF-8; save it as CSV UTF-8 and import it again") \
-            from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    if isinstance(source, str | os.PathLike) and not Path(source).is_file():
+        raise ErrorscopeError(f"{source}: no such file; give the path of a CSV tag sheet")
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     records: list[tuple[int, list[str]]] = []
-    start = 1
-    try:
-        for record in reader:
-            records.append((start, record))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise ErrorscopeError(f"{name}: not a valid CSV at line {reader.line_num}: {exc}") from None
+    with _sheet_text(source) as fh:
+        reader = csv.reader(bounded_lines(fh, name), strict=True)
+        start = 1
+        try:
+            for record in reader:
+                if start == 1 and len(record) > MAX_COLUMNS:
+                    raise ErrorscopeError(f"{name}: {too_wide(len(record))}")
+                if start == 1 and record:
+                    record[0] = record[0].lstrip("\ufeff")
+                records.append((start, record))
+                start = reader.line_num + 1
+        except UnicodeDecodeError:
+            raise ErrorscopeError(f"{name}: the sheet is not UTF-8; save it as CSV UTF-8 and import it again") \
+                from None
+        except csv.Error as exc:
+            hint = "; a quote opened there is never closed" if "end of data" in str(exc) else ""
+            raise ErrorscopeError(f"{name}: not a valid CSV at line {start}: {exc}{hint}; fix the quoting and "
+                                  "import it again") from None
     return name, records
+
+
+@contextmanager
+def _sheet_text(source: str | os.PathLike[str] | IO) -> Iterator[IO[str]]:
+    """The sheet as a text stream, its byte-order mark dropped; a stream the caller gave is left open."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, encoding="utf-8-sig", newline="") as fh:
+            yield fh
+    elif isinstance(source, io.TextIOBase):
+        yield source  # its byte-order mark, if any, is dropped from the header by the caller
+    else:
+        wrapper = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+        try:
+            yield wrapper
+        finally:
+            wrapper.detach()
 
 
 def _flag(text: str) -> bool | None:

@@ -20,7 +20,7 @@ from analysis.diagnose import where
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, SPLITS, split_name
-from analysis.source import Source, file_format, make_source
+from analysis.source import Source, check_names, file_format, make_source, written_names
 from analysis.view import checked_sql, ident, labels_sql, raw_sql, view_sql
 
 if TYPE_CHECKING:
@@ -113,9 +113,17 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     path = Path(path)
     fmt = file_format(path)
     with open_engine(engine) as eng:
-        source = make_source(path, fmt, *eng.describe(path, fmt), columns)
+        source = make_source(path, fmt, *_schema(eng, path, fmt), columns)
         counts = _scan(eng, source)
     return Predictions(source, counts, engine)
+
+
+def _schema(eng: Engine, path: Path, fmt: str) -> tuple[list[str], list[str]]:
+    """The file's column names and types, after refusing a header too wide to read or naming a column twice."""
+    check_names(path, written_names(path, fmt))  # before the engine reads a row: a 100,000-column sniff is costly
+    names, types = eng.describe(path, fmt)
+    check_names(path, names)
+    return names, types
 
 
 def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[str, ...]:
@@ -123,7 +131,7 @@ def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[st
     path = Path(path)
     fmt = file_format(path)
     with open_engine(engine) as eng:
-        return tuple(eng.describe(path, fmt)[0])
+        return tuple(_schema(eng, path, fmt)[0])
 
 
 def _scan(engine: Engine, source: Source) -> CountTable:

@@ -156,8 +156,9 @@ def label_sql(expr: str, sql_type: str) -> str:
     """
     if sql_type in BOOLEAN_TYPES:
         return f"CASE WHEN {expr} THEN '1' WHEN NOT {expr} THEN '0' END"
-    if INTEGER_TYPE.match(sql_type):
-        return f"CAST({expr} AS VARCHAR)"
+    if INTEGER_TYPE.match(sql_type):  # through HUGEINT: DuckDB reads a CSV column cast straight to text as written
+        wide = sql_type if sql_type.endswith("HUGEINT") else "HUGEINT"
+        return f"CAST(CAST({expr} AS {wide}) AS VARCHAR)"
     if FLOAT_TYPE.match(sql_type):
         return _double_sql(f"CAST({expr} AS DOUBLE)")
     t = _trimmed(expr)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from analysis.columns import ColumnMap, detect_columns
-from analysis.errors import InputError
+from analysis.errors import ErrorscopeError, InputError
+from analysis.limits import MAX_COLUMNS, MAX_LINE_BYTES, bounded_lines, too_wide
 
 #: The type of columns read as text whatever their values look like: labels are text (no type guessed from a
 #: sample), and so are splits, texts and image paths.
@@ -43,6 +45,14 @@ class Source:
         """(class, column) of each ``p_*`` column, in the file's order (the order of argmax ties)."""
         return list(self.columns.probs.items())
 
+    def read_types(self) -> dict[str, str]:
+        """The types a CSV reader must give: text for :meth:`text_columns`, and the id column's type as described
+        (sniffed again with the label columns pinned, a column of ``"\t1"`` may come out as text instead)."""
+        types = dict.fromkeys(self.text_columns(), TEXT)
+        if self.format == "csv" and self.columns.id is not None:
+            types.setdefault(self.columns.id, self.typed[self.columns.id])
+        return types
+
     def text_columns(self) -> tuple[str, ...]:
         """The columns a CSV reader must read as text: the labels, the split, the text and the image."""
         cm = self.columns
@@ -64,6 +74,53 @@ def file_format(path: Path) -> str:
         if fh.read(4) == b"PAR1":
             return "parquet"
     return "csv"
+
+
+def csv_header(path: Path) -> list[str]:
+    """A CSV's header as written (an engine may rename repeated names), reading no further than its first record.
+
+    Empty when the first record cannot be parsed: the engine's read then says what is wrong.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            return next(csv.reader(bounded_lines(fh, str(path))), [])
+    except ErrorscopeError as exc:  # a header line over the limit
+        raise InputError(str(exc)) from None
+    except (UnicodeDecodeError, csv.Error):
+        return []
+
+
+def written_names(path: Path, fmt: str) -> list[str]:
+    """The column names as the file writes them (engines rename repeated ones), read from its header or footer.
+
+    Empty when they cannot be read: the engine's read then says what is wrong.
+    """
+    if fmt == "csv":
+        return csv_header(path)
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception:  # noqa: BLE001 - any unreadable footer: the engine names the problem
+        return []
+
+
+def check_names(path: Path, names: Sequence[str]) -> None:
+    """Refuse a header wider than :data:`~analysis.limits.MAX_COLUMNS` or naming a column twice.
+
+    Columns are matched case-insensitively, so ``y_true`` and ``Y_TRUE`` are one name; a repeated name would
+    be read from one of its columns without a word.
+    """
+    if len(names) > MAX_COLUMNS:
+        raise InputError(f"{path}: {too_wide(len(names))}")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        first = names[seen.setdefault(name.strip().casefold(), i)]
+        if seen[name.strip().casefold()] != i:
+            same = "twice" if first == name else f"as {first!r} and {name!r}"
+            raise InputError(f"{path}: the header names the column {first!r} {same} (names are matched "
+                             "case-insensitively); give every column a name of its own")
 
 
 def make_source(path: str | os.PathLike, fmt: str, names: list[str], types: list[str],

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 from app import widgets  # noqa: E402
 
 st.set_page_config(page_title="errorscope", page_icon=":material/troubleshoot:", layout="wide")
+st.set_option("client.showErrorDetails", "none")  # an unexpected error: a short message; the details go to the log
 
 pages = [
     st.Page("views/data.py", title="Data", icon=":material/folder_open:"),

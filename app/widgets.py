@@ -16,6 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from analysis import ErrorscopeError, InputError, Predictions, load_predictions
+from analysis.access import confine
 from analysis.gaps import LABELS, parse_fraction
 from analysis.images import resolve_image
 from analysis.normalize import SPLITS
@@ -137,11 +138,17 @@ def require() -> Current:
     return cur
 
 
-_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$:])")  # what Markdown or Streamlit's directives would act on
+#: What Markdown or Streamlit's directives would act on; ``:``, ``.`` and ``@`` too, which break the autolinks
+#: GitHub-flavoured Markdown makes of ``http://...``, ``www.example.org`` and ``name@example.org``.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$:.@])")
 
 
 def plain(text: object) -> str:
-    """``text`` escaped for use inside Markdown, so that user text shows as typed and never as markup."""
+    r"""``text`` escaped for use inside Markdown, so that user text shows as typed and never as markup or a link.
+
+    >>> print(plain("www.evil.org, http://evil.org, a@evil.org"))
+    www\.evil\.org, http\://evil\.org, a\@evil\.org
+    """
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
@@ -179,13 +186,30 @@ def _cell_examples(key: str, _preds: Predictions, split: str, true_class: str, p
 
 
 @st.cache_data(show_spinner=False, max_entries=2_500)  # images up to 512 KiB are inlined: keep the cache bounded
-def _resolve_image(folder: str, value: object) -> str | None:
-    return resolve_image(folder, value)
+def _resolve_image(folder: str, value: object, hosts: tuple[str, ...]) -> str | None:
+    return resolve_image(folder, value, hosts)
+
+
+def image_hosts() -> tuple[str, ...]:
+    """The hosts whose image URLs the browser may load (``errorscope app --allow-image-host``); none by default."""
+    return tuple(h.strip() for h in os.environ.get("ERRORSCOPE_IMAGE_HOSTS", "").split(",") if h.strip())
 
 
 def image_uri(cur: Current, value: object) -> str | None:
-    """An ``image`` cell as a URL or data URI; None when missing or outside the data file's folder."""
-    return _resolve_image(str(cur.preds.folder), value)
+    """An ``image`` cell as a URL or data URI; None when missing, outside the data file's folder or on a host
+    not allowed."""
+    return _resolve_image(str(cur.preds.folder), value, image_hosts())
+
+
+def data_root() -> Path:
+    """The folder whose files a user may open by path (``errorscope app --data-root``; else the working folder)."""
+    return Path(os.environ.get("ERRORSCOPE_DATA_ROOT") or os.getcwd()).resolve()
+
+
+def openable(path: str | Path) -> Path:
+    """``path`` resolved, when it lies under :func:`data_root` or is the file the app was started with."""
+    start = os.environ.get("ERRORSCOPE_FILE")
+    return confine(path, data_root(), [start] if start else [])
 
 
 def image_of(cur: Current, value: object) -> bytes | str | None:

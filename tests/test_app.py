@@ -18,6 +18,8 @@ def app(monkeypatch, tmp_path, demo_path, demo_config):
     monkeypatch.setenv("ERRORSCOPE_DB", str(tmp_path / "tags.db"))
     monkeypatch.setenv("ERRORSCOPE_DATASET", demo_config["dataset"])
     monkeypatch.setenv("ERRORSCOPE_HUMAN_ERROR", str(demo_config["human_error"]))
+    monkeypatch.setenv("ERRORSCOPE_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("ERRORSCOPE_UPLOAD_DIR", str(tmp_path))
 
     def run(page: str) -> AppTest:
         at = AppTest.from_file(MAIN, default_timeout=60)
@@ -185,7 +187,7 @@ def test_user_text_in_messages_is_shown_as_typed_not_as_markup(app, tmp_path):
     at.text_input[0].input(str(tmp_path / "[click](x.html) **bold** <b>.csv"))
     at.button[0].click().run()
     shown = at.error[0].value  # the Markdown source: every special character escaped
-    assert r"\[click\](x.html) \*\*bold\*\* \<b\>.csv" in shown
+    assert r"\[click\](x\.html) \*\*bold\*\* \<b\>\.csv" in shown
 
 
 def test_user_text_in_charts_is_shown_as_typed_not_as_markup(app, tmp_path, demo_path):
@@ -236,3 +238,102 @@ def test_a_bad_file_given_at_start_shows_its_error_on_every_page(app, monkeypatc
     assert not at.exception
     assert "duplicate id '1'" in at.error[0].value
     assert "No predictions file is open yet" in at.info[0].value
+
+
+def test_data_page_opens_no_path_outside_the_data_root(app, tmp_path):
+    secret = tmp_path.parent / "secret.csv"
+    secret.write_text("id,y_true,y_pred\nroot:x:0:0,hidden-label,hidden-label\n")
+    at = app("data")
+    at.radio[0].set_value("File path").run()
+    for typed in ("/etc/passwd", str(secret), "../secret.csv", str(tmp_path / ".." / "secret.csv")):
+        at.text_input[0].input(typed)
+        at.button[0].click().run()
+        assert not at.exception
+        shown = at.error[0].value.replace("\\", "")
+        assert "outside the data folder" in shown and "root:x" not in shown and "hidden-label" not in shown
+        assert not [b for b in at.button if b.label == "Open with these columns"]  # no way to browse its rows
+        assert "digits-demo" in [t.value for t in at.sidebar.text]
+
+
+def test_an_upload_with_a_very_long_name_opens(app, tmp_path):
+    at = app("data")
+    at.radio[0].set_value("Upload").run()
+    at.file_uploader[0].upload("p" * 300 + ".csv", b"id,y_true,y_pred\n1,cat,cat\n2,cat,dog\n", "text/csv").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, at.error[0].value
+    at.run()
+    assert "p" * 100 in [t.value for t in at.sidebar.text]
+    stored = list(tmp_path.glob("errorscope-upload-*/*.csv"))
+    assert len(stored) == 1 and len(stored[0].name) == 104
+
+
+def test_an_unexpected_error_would_show_a_short_message_not_a_traceback():
+    from streamlit import config
+
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception
+    assert config.get_option("client.showErrorDetails") == "none"  # Streamlit logs the traceback on the server
+
+
+def _markdown_texts(at: AppTest) -> list[str]:
+    kinds = ("caption", "markdown", "error", "warning", "info", "success", "title", "header", "subheader")
+    return [str(e.value) for kind in kinds for e in (*getattr(at, kind), *getattr(at.sidebar, kind))]
+
+
+def test_user_text_never_becomes_a_link(app, tmp_path):
+    path = tmp_path / "www.evil.org.csv"  # shown in the sidebar's caption
+    path.write_text("id,y_true,y_pred,note\nwww.evil.org,http://evil.org/a,mail@evil.org,x\n"
+                    "2,http://evil.org/a,http://evil.org/a,y\n")
+    at = app("data")
+    at.radio[0].set_value("File path").run()
+    at.text_input[0].input(str(path))
+    at.button[0].click().run()
+    at.run()
+    for page in ("data", "overview", "confusion", "review"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        texts = _markdown_texts(at)
+        assert any("evil" in t for t in texts), (page, texts)
+        for text in texts:  # GitHub-flavoured Markdown links these three forms
+            assert "http://" not in text and "www.evil" not in text and "mail@" not in text, (page, text)
+
+
+def _page_errors(at: AppTest) -> str:
+    return " ".join(e.value for e in at.error).replace("\\", "")
+
+
+@pytest.mark.parametrize("page", ["review", "data", "tallies"])
+def test_a_damaged_tag_store_gives_one_clear_message_on_each_page(app, tmp_path, page):
+    from tests.test_tags_damaged import _filled, _garble
+
+    _filled(tmp_path / "tags.db")
+    _garble(tmp_path / "tags.db")
+    assert "is damaged" in _page_errors(app(page))
+
+
+@pytest.mark.parametrize("page", ["review", "data", "tallies"])
+def test_a_read_only_tag_store_is_shown(app, tmp_path, page):
+    from tests.test_tags_damaged import _lock
+
+    with open_store(tmp_path / "tags.db") as store:
+        store.add_category("digits-demo", "blurry")
+    _lock(tmp_path / "tags.db")
+    try:
+        at = app(page)
+        assert not at.error, _page_errors(at)
+    finally:
+        _lock(tmp_path / "tags.db", locked=False)
+
+
+def test_an_edit_after_the_tag_store_was_deleted_says_so(app, tmp_path):
+    at = app("review")
+    box = next(t for t in at.text_input if t.label == "New category")
+    box.input("blurry")
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert not at.error
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"tags.db{suffix}").unlink(missing_ok=True)
+    box = next(t for t in at.text_input if t.label == "New category")
+    box.input("dark")
+    next(b for b in at.button if b.label == "Add").click().run()
+    assert "was deleted or replaced while errorscope had it open; this change was not saved" in _page_errors(at)

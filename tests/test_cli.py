@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import shutil
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
@@ -24,6 +26,41 @@ def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
     if ok:
         assert proc.returncode == 0, proc.stderr
     return proc
+
+
+def _strict(text: str) -> object:
+    """Parse JSON as a strict parser does: NaN and Infinity are not JSON."""
+    def refuse(name: str) -> None:
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_every_json_output_is_strict_json_and_huge_weights_are_refused(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("y_true,y_pred,weight\na,a,1e300\na,b,1e300\nb,b,0\n")
+    for args in (["summary", good, "--json"], ["confusion", good, "--weighted", "--json"],
+                 ["confusion", good, "--weighted", "--normalize", "all", "--json"]):
+        _strict(run(*args).stdout)
+    huge = tmp_path / "huge.csv"
+    huge.write_text("y_true,y_pred,weight\na,a,1e308\na,b,1e308\nb,b,1\n")
+    for args in (["summary", huge, "--json"], ["confusion", huge, "--weighted", "--json"]):
+        proc = run(*args, ok=False)
+        assert proc.returncode == 2 and proc.stdout == "" and "is infinite or so large" in proc.stderr
+
+
+def test_confusion_csv_neutralizes_formula_like_class_names(tmp_path):
+    names = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "\tTAB", "\rCR", "-2", "ok"]
+    path = tmp_path / "p.parquet"  # Parquet keeps the tab and the carriage return as written
+    frame = pd.DataFrame({"y_true": names, "y_pred": names[1:] + names[:1]})
+    frame.to_parquet(path)
+    labels = load_predictions(path).classes
+    rows = list(csv.reader(io.StringIO(run("confusion", path, "--csv").stdout)))
+    cells = rows[0][1:] + [row[0] for row in rows[1:]]
+    assert len(cells) == 2 * len(labels)
+    for cell in cells:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cells
+    assert sorted(c[1:] if c.startswith("'") else c for c in rows[0][1:]) == sorted(labels)
 
 
 def test_summary_json_on_the_demo_shows_four_gaps(demo_path, demo_config):
@@ -148,3 +185,27 @@ def test_summary_stays_light(demo_path):
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stderr
+
+
+def test_the_summary_table_keeps_numbers_apart_at_fifty_million_rows():
+    from analysis.cli import _metrics_table
+    from analysis.counts import CountTable
+
+    table = CountTable.from_rows(("split", "y_true", "y_pred"), [
+        ("train", "a", "a", 50_000_000, 50_000_000.0),
+        ("dev", "a", "a", 25_000_000, 25_000_000.0), ("dev", "a", "b", 25_000_000, 25_000_000.0),
+    ], classes=("a", "b"), weighted=False)
+    header, *lines = _metrics_table(table)
+    assert len({len(line) for line in [header, *lines]}) == 1  # one width per column, right-aligned
+    dev = next(line for line in lines if line.startswith("dev"))
+    assert dev.split() == ["dev", "50,000,000", "50,000,000", "25,000,000", "50.00%", "50.00%", "0.3333", "0.6667"]
+    assert "  50,000,000  50,000,000  25,000,000" in dev
+
+
+def test_app_options_for_a_shared_server():
+    from analysis.cli import build_parser
+
+    args = build_parser().parse_args(["app", "p.csv", "--data-root", "/srv/data", "--allow-image-host",
+                                      "images.example.org", "--allow-image-host", "cdn.example.org"])
+    assert args.data_root == "/srv/data" and args.allow_image_host == ["images.example.org", "cdn.example.org"]
+    assert build_parser().parse_args(["demo"]).allow_image_host == []

@@ -11,7 +11,7 @@ import pytest
 from analysis import ErrorscopeError, load_predictions
 from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet
 from analysis.normalize import label_text
-from analysis.review import review_sample
+from analysis.review import examples, review_sample
 from analysis.tallies import tally
 
 PREDICTIONS = """id,split,y_true,y_pred,p_cat,p_dog,text,source
@@ -240,6 +240,11 @@ BAD_SHEETS = [
     ("id;blurry\n1;1\n", ["save the sheet as comma-separated CSV"]),
     ("id,note,blurry\n1,\"two\nlines\",1\n3,x,nah\n", ["line 4: 'nah' in column 'blurry'"]),
     ("", ["the sheet is empty"]),
+    ("id,blurry,note\n1,1,\"never closed\n3,1,ok\n", ["not a valid CSV at line 2", "never closed"]),
+    ("id,note\n1,\"a\"b\n", ["not a valid CSV at line 2"]),
+    ("id," + ",".join(f"c{i}" for i in range(100_000)) + "\n1\n",
+     ["the header has 100,001 columns, more than the 10,000 errorscope reads"]),
+    ("id,note\n1," + "x" * (3 * 2**20) + "\n", ["line 2 is longer than 2 MiB, the longest line errorscope reads"]),
 ]
 
 
@@ -251,7 +256,7 @@ def test_bad_sheet_is_refused_whole(tagged, preds, write, content, messages):
     with pytest.raises(ErrorscopeError) as info:
         import_sheet(tagged, DATASET, preds, sheet)
     message = str(info.value)
-    assert message.startswith(f"{sheet}: ")
+    assert message.startswith(f"{sheet}: ") and len(message) < 1000
     for expected in messages:
         assert expected in message, message
     pd.testing.assert_frame_equal(tagged.tags(DATASET), before)
@@ -271,3 +276,31 @@ def test_not_utf8_and_missing_sheet_are_refused(tagged, preds, write, tmp_path):
         import_sheet(tagged, DATASET, preds, write("latin.csv", "id,note\n1,caf\xe9\n".encode("latin-1")))
     with pytest.raises(ErrorscopeError, match="no such file"):
         import_sheet(tagged, DATASET, preds, tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_ids_and_labels_starting_with_a_tab_or_cr_round_trip(tmp_path, new_store, fmt):
+    """One normalizer in SQL and in Python: the cell of a tab-prefixed class opens, its sheet imports back."""
+    frame = pd.DataFrame({"id": ["\t1", "\r2", " 3\t", "\r\n4"], "y_true": ["\tcat", "\rcat", "dog\t", "\r\ndog"],
+                          "y_pred": ["\rdog", "\tdog", "\tcat", "dog\r"]})
+    path = tmp_path / f"p.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False, quoting=csv.QUOTE_ALL)  # a bare CR would end the line
+    else:
+        frame.to_parquet(path)
+    preds = load_predictions(path)
+    assert preds.classes == ("cat", "dog")
+    cell = examples(preds, true_class="cat", pred_class="dog")
+    assert sorted(cell["id"]) == ["1", "2"]
+    assert sorted(examples(preds, true_class="\tdog\r", pred_class=" cat")["id"]) == ["3"]
+    first = new_store("first.db")
+    first.add_category(DATASET, "\tblurry")
+    for example in ("\t1", "\r2", "3", "4\r"):
+        first.edit(DATASET, example, categories={"blurry": True}, corrected_label="\tcat", note="\tkept")
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(export_sheet(first, DATASET, preds), sheet)
+    second = new_store("second.db")
+    assert import_sheet(second, DATASET, preds, sheet, create_categories=True) == 4
+    keep = ["id", "mislabeled", "corrected_label", "note", "blurry"]
+    pd.testing.assert_frame_equal(second.tags(DATASET)[keep], first.tags(DATASET)[keep])
+    assert second.tags(DATASET)["id"].tolist() == ["1", "2", "3", "4"]

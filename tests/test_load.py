@@ -169,6 +169,46 @@ def test_negative_weight(write):
     refused(write("p.csv", "y_true,y_pred,weight\na,a,1\na,a,-2\n"), "'weight' is negative", "line 3")
 
 
+@pytest.mark.parametrize(("weights", "lines"), [
+    (["1", "inf"], "line 3"), (["1", "Infinity"], "line 3"), (["1e308", "1e308"], "lines 2, 3"),
+])
+def test_infinite_weights_and_sums_that_overflow_are_refused(write, weights, lines):
+    rows = "".join(f"a,{'ab'[i % 2]},{w}\n" for i, w in enumerate(weights))
+    refused(write("p.csv", "y_true,y_pred,weight\n" + rows + "b,b,1\n"), "'weight' is infinite or so large", lines,
+            "give finite weights")
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("id,y_pred,y_pred,y_true", "names the column 'y_pred' twice"),
+    ("id,y_true,Y_TRUE,y_pred", "names the column 'y_true' as 'y_true' and 'Y_TRUE'"),
+    ("id,y_true,y_pred,city,City", "names the column 'city' as 'city' and 'City'"),
+])
+def test_a_column_named_twice_is_refused(write, header, expected):
+    refused(write("p.csv", header + "\n1,a,b,a" + ",x" * (header.count(",") - 3) + "\n"), expected,
+            "give every column a name of its own")
+
+
+def test_a_parquet_column_named_twice_in_two_cases_is_refused(tmp_path):
+    path = tmp_path / "p.parquet"
+    pd.DataFrame({"y_true": ["a"], "Y_TRUE": ["b"], "y_pred": ["a"]}).to_parquet(path)
+    refused(path, "as 'y_true' and 'Y_TRUE'")
+
+
+@pytest.mark.parametrize("columns", [20_000, 100_000])
+def test_an_absurdly_wide_file_is_refused_early_with_a_short_message(write, columns):
+    header = "id,y_true,y_pred," + ",".join(f"m{i}" for i in range(columns - 3))
+    message = refused(write("p.csv", header + "\n1,a,a" + ",0" * (columns - 3) + "\n"),
+                      f"the header has {columns:,} columns, more than the 10,000 errorscope reads")
+    assert len(message) < 400
+
+
+def test_a_thousand_classes_stay_well_within_the_width_limit(write):
+    classes = [f"c{i}" for i in range(1000)]
+    header = "id,y_true," + ",".join(f"p_{c}" for c in classes)
+    row = "1,c0,1" + ",0" * 999
+    assert len(load_predictions(write("p.csv", f"{header}\n{row}\n")).classes) == 1000
+
+
 def test_non_numeric_weight(write):
     refused(write("p.csv", "y_true,y_pred,weight\na,a,1\na,a,heavy\n"), "'weight'", "'heavy'", "line 3")
 
@@ -286,6 +326,7 @@ def write_frame(frame, path):
     ("id", ["u", "v", "u"], "duplicate id 'u'", "rows 1, 3"),
     ("y_pred", ["a", "b", None], "'y_pred' is blank", "row 3"),
     ("weight", [1.0, -2.0, 1.0], "'weight' is negative", "row 2"),
+    ("weight", [1.0, float("inf"), 1.0], "'weight' is infinite", "row 2"),
     ("split", ["dev", "test", "holdout"], "unknown split 'holdout'", "row 3"),
     ("p_a", [0.5, -0.5, 0.5], "is negative", "row 2"),
     ("p_a", [0.5, 0.9, 0.5], "do not sum to 1", "row 2"),
@@ -305,3 +346,10 @@ def test_running_out_of_memory_says_so(tmp_path, monkeypatch, mnist_path):
     parquet = tmp_path / "mnist.parquet"
     pd.read_csv(mnist_path).to_parquet(parquet, row_group_size=10_000)
     refused(parquet, "ran out of memory", "ERRORSCOPE_MEMORY_LIMIT")
+
+
+def test_a_message_naming_the_columns_stays_short(write):
+    header = ",".join(f"{'long_name_' * 20}{i}" for i in range(5000))
+    message = refused(write("p.csv", header + "\n" + ",".join("0" * 5000) + "\n"), "no true-label column",
+                      "and 4,980 more")
+    assert len(message) < 2000

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 from analysis import ErrorscopeError, load_predictions
-from analysis.images import MAX_IMAGE_BYTES, resolve_image
+from analysis.images import MAX_IMAGE_BYTES, placeholder, resolve_image
 from analysis.review import count_mistakes, examples, review_sample, tagged_ids
 
 # 10 mistakes (cat 6, dog 3, bird 1), 5 correct, 1 unlabeled in dev; 2 mistakes in test
@@ -236,12 +237,43 @@ def test_demo_image_resolves_against_the_data_folder(demo_path):
     assert base64.b64decode(uri.split(",", 1)[1]) == (demo_path.parent / "images" / "d0001.png").read_bytes()
 
 
-@pytest.mark.parametrize("value", [
-    "https://example.org/cat.png", "http://example.org/a b".replace(" ", "%20"),
-    "data:image/png;base64,iVBORw0KGgo=", "DATA:image/jpeg;base64,/9j/",
-])
-def test_urls_and_image_data_uris_pass_through(folder, value):
-    assert resolve_image(folder, value) == value
+def test_urls_show_only_for_the_hosts_the_user_named(folder):
+    url = "https://images.example.org/cat.png"
+    assert resolve_image(folder, url) is None  # by default the browser fetches from no other host
+    assert resolve_image(folder, url, hosts=["example.org"]) == url
+    assert resolve_image(folder, url, hosts=["images.example.org"]) == url
+    assert resolve_image(folder, "http://example.org.evil.com/a.png", hosts=["example.org"]) is None
+    assert resolve_image(folder, "https://evil.com/?u=example.org", hosts=["example.org"]) is None
+
+
+def test_image_data_uris_pass_through_when_they_hold_an_image(folder):
+    uri = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
+    assert resolve_image(folder, uri) == uri
+    assert resolve_image(folder, "data:image/png;base64,iVBORw0KGgo=") is None  # the magic number alone
+
+
+def _huge_png(path, side: int) -> None:
+    Image.new("1", (side, side), 1).save(path, format="PNG")  # one bit per pixel: small to make, small on disk
+
+
+@pytest.mark.parametrize("side", [20_000, 13_000])
+def test_an_image_too_large_to_decode_shows_a_placeholder_at_once(folder, side):
+    _huge_png(folder / "images" / "huge.png", side)
+    assert (folder / "images" / "huge.png").stat().st_size < 1_000_000
+    placeholder()  # made once per process
+    start = time.perf_counter()
+    uri = resolve_image(folder, "images/huge.png")
+    assert time.perf_counter() - start < 0.5  # decoding it took 5.5 s and 1.4 GB
+    assert uri == placeholder()
+    data = base64.b64encode((folder / "images" / "huge.png").read_bytes()).decode()
+    assert resolve_image(folder, "data:image/png;base64," + data) == placeholder()
+
+
+def test_a_small_file_of_many_pixels_is_shrunk(folder):
+    Image.new("RGB", (4800, 300), (10, 200, 10)).save(folder / "images" / "wide.png")
+    assert (folder / "images" / "wide.png").stat().st_size < MAX_IMAGE_BYTES
+    with Image.open(io.BytesIO(base64.b64decode(resolve_image(folder, "images/wide.png").split(",", 1)[1]))) as t:
+        assert t.size == (256, 16)
 
 
 @pytest.mark.parametrize("value", [

@@ -17,6 +17,7 @@ import duckdb
 from analysis.checks import integer_ids
 from analysis.diagnose import first_line, read_error, scan_error
 from analysis.errors import InputError
+from analysis.limits import MAX_LINE_BYTES
 from analysis.normalize import literal
 from analysis.view import id_sql, ident
 
@@ -38,16 +39,17 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def reader_sql(path: Path, fmt: str, *, numbered: bool = False, text: Sequence[str] = ()) -> str:
-    """DuckDB's table function reading the file; ``text`` columns are read as text on a CSV.
+def reader_sql(path: Path, fmt: str, *, numbered: bool = False, types: Mapping[str, str] | None = None) -> str:
+    """DuckDB's table function reading the file; on a CSV, ``types`` pins the types of some columns.
 
     ``numbered`` asks Parquet for its row numbers, which slow a scan that does not need them by a fifth.
     """
     if fmt == "parquet":
         return f"read_parquet({literal(str(path))}, file_row_number = {str(numbered).lower()})"
-    types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text)
+    pinned = ", ".join(f"{literal(c)}: {literal(t)}" for c, t in (types or {}).items())
     return (f"read_csv({literal(str(path))}, delim = ',', quote = '\"', escape = '\"', header = true, "
-            f"strict_mode = true, null_padding = false, encoding = 'utf-8'{f', types = {{{types}}}' if text else ''})")
+            f"strict_mode = true, null_padding = false, encoding = 'utf-8', max_line_size = {MAX_LINE_BYTES}"
+            f"{f', types = {{{pinned}}}' if pinned else ''})")
 
 
 def _columns(result: duckdb.DuckDBPyConnection) -> dict[str, list]:
@@ -87,7 +89,7 @@ class DuckDB:
         return names, types
 
     def table(self, source: Source, *, numbered: bool = True) -> str:
-        read = reader_sql(source.path, source.format, numbered=numbered, text=source.text_columns())
+        read = reader_sql(source.path, source.format, numbered=numbered, types=source.read_types())
         if not numbered:
             return read
         if source.format == "parquet":

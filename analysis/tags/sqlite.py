@@ -19,16 +19,25 @@ Schema versions (``PRAGMA user_version``)
     opened.
 
 A file with a newer version than this code knows is refused (upgrade errorscope to open it).
+
+Files that cannot be written and files that went away
+-----------------------------------------------------
+A file this process may not write is opened read-only: every read works, every write raises a
+:class:`~analysis.errors.TagError` saying why. A damaged file (``database disk image is malformed``, a negative
+``user_version``) gives one ``TagError`` wherever it is noticed. Each write checks, before it commits, that the
+path still names the file the store opened (its device and inode): an edit made after the file was deleted or
+replaced would land in a file the next start cannot open, so it is rolled back and refused instead.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final, Literal, cast
@@ -223,17 +232,18 @@ class SQLiteTagStore:
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         self._check_path()
+        #: Why the store cannot be written (the file or its folder is read-only), or None.
+        self.read_only: str | None = _not_writable(self.path)
         try:
-            conn = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
+            conn = self._connect()
+            self._identity = _identity(self.path)
+        except (sqlite3.Error, OSError) as exc:
             raise TagError(f"cannot open the tag store {self.path}: {exc}") from exc
         try:
             self._setup(conn)
         except sqlite3.DatabaseError as exc:
             self._abandon(conn)
-            raise TagError(f"cannot open the tag store {self.path}: {exc}") from exc
+            raise self._error("open", exc) from exc
         except BaseException:
             self._abandon(conn)
             raise
@@ -242,14 +252,45 @@ class SQLiteTagStore:
     # Opening, schema, transactions
     # ------------------------------------------------------------------------------------------------
 
+    def _connect(self) -> sqlite3.Connection:
+        """A connection: read-write, or read-only (``mode=ro``, ``immutable`` when even the folder is read-only)."""
+        if self.read_only is None:
+            return sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        mode = "ro" if os.access(self.path.parent, os.W_OK) else "ro&immutable=1"
+        return sqlite3.connect(f"{self.path.as_uri()}?mode={mode}", uri=True, timeout=_BUSY_TIMEOUT_S,
+                               isolation_level=None, check_same_thread=False)
+
     def _setup(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         self._conn = conn
-        self._check_schema(conn)  # before switching to WAL, which would change a file we refuse
+        version = self._check_schema(conn)  # before switching to WAL, which would change a file we refuse
+        if self.read_only is not None:
+            if version != SCHEMA_VERSION:
+                raise TagError(f"the tag store {self.path} is {self.read_only} and was written by an older "
+                               "errorscope; make it writable once so that it can be upgraded")
+            return
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        self._prepare_schema()
+        if version != SCHEMA_VERSION:  # a current file is not written by merely opening it
+            self._prepare_schema()
+
+    def _error(self, action: str, exc: sqlite3.Error) -> TagError:
+        """One clear message for what SQLite raised while opening, reading or writing the file."""
+        text = str(exc)
+        if "readonly" in text or "read-only" in text:
+            return TagError(f"cannot change the tag store {self.path}: it is read-only; tags can be read but "
+                            "not changed until the file and its folder are writable")
+        if isinstance(exc, sqlite3.OperationalError) and "malformed" not in text:
+            return TagError(f"cannot {action} the tag store {self.path}: {exc}")
+        return TagError(f"the tag store {self.path} is damaged ({text}); restore it from a backup, or move it "
+                        "away to start a new one")
+
+    def _check_file(self) -> None:
+        """Refuse to commit when the path no longer names the file this store opened (deleted or replaced)."""
+        if _identity(self.path) != self._identity:
+            raise TagError(f"the tag store {self.path} was deleted or replaced while errorscope had it open; "
+                           "this change was not saved. Restart errorscope (or reopen the store) and make it again")
 
     def _abandon(self, conn: sqlite3.Connection) -> None:
         conn.close()
@@ -277,6 +318,9 @@ class SQLiteTagStore:
     def _check_schema(self, conn: sqlite3.Connection) -> int:
         """Return the file's schema version; refuse a newer one and other programs' databases."""
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < 0:
+            raise TagError(f"the tag store {self.path} is damaged (schema version {version}, which no errorscope "
+                           "writes); restore it from a backup, or move it away to start a new one")
         if version > SCHEMA_VERSION:
             raise TagError(
                 f"the tag store {self.path} has schema version {version}, newer than this errorscope "
@@ -309,18 +353,22 @@ class SQLiteTagStore:
         """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error."""
         with self._lock:
             conn = self._connection()
+            if self.read_only is not None:
+                raise TagError(f"cannot change the tag store {self.path}: it is {self.read_only}; tags can be "
+                               "read but not changed until it is writable")
             try:
                 conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise TagError(f"cannot write to the tag store {self.path}: {exc}") from exc
+            except sqlite3.DatabaseError as exc:
+                raise self._error("write to", exc) from exc
             try:
                 yield conn
+                self._check_file()
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise TagError(f"cannot write to the tag store {self.path}: {exc}") from exc
+                if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise self._error("write to", exc) from exc
                 raise
 
     @contextmanager
@@ -328,12 +376,15 @@ class SQLiteTagStore:
         """One read transaction, so that several queries see the same snapshot."""
         with self._lock:
             conn = self._connection()
-            conn.execute("BEGIN")
             try:
+                conn.execute("BEGIN")
                 yield conn
+            except sqlite3.DatabaseError as exc:
+                raise self._error("read", exc) from exc
             finally:
                 if conn.in_transaction:
-                    conn.execute("COMMIT")
+                    with suppress(sqlite3.Error):  # a read has nothing to keep; a damaged file may refuse both
+                        conn.execute("ROLLBACK")
 
     def close(self) -> None:
         """Close the connection; closing twice is harmless."""
@@ -362,8 +413,8 @@ class SQLiteTagStore:
 
     def datasets(self) -> list[str]:
         """The names of the datasets that have categories or tags, sorted."""
-        with self._lock:
-            rows = self._connection().execute(
+        with self._read() as conn:
+            rows = conn.execute(
                 "SELECT name FROM datasets d WHERE EXISTS (SELECT 1 FROM categories c WHERE c.dataset_id = "
                 "d.dataset_id) OR EXISTS (SELECT 1 FROM examples e WHERE e.dataset_id = d.dataset_id) ORDER BY name"
             ).fetchall()
@@ -372,8 +423,7 @@ class SQLiteTagStore:
     def categories(self, dataset: str) -> list[str]:
         """The error categories of a dataset in the order they were added."""
         dataset = as_name(dataset, "dataset name")
-        with self._lock:
-            conn = self._connection()
+        with self._read() as conn:
             return list(_category_ids(conn, _dataset_id(conn, dataset)))
 
     def add_category(self, dataset: str, name: str) -> None:
@@ -512,6 +562,31 @@ class SQLiteTagStore:
 # ----------------------------------------------------------------------------------------------------
 # Queries, inside the caller's transaction
 # ----------------------------------------------------------------------------------------------------
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode), or None when the path names no file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _not_writable(path: Path) -> str | None:
+    """Why an existing database file cannot be written ("read-only", "on a read-only file system"), or None."""
+    if not path.exists():
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return "on a read-only file system"
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return "read-only"
+        return None
+    os.close(fd)
+    return None
 
 
 def _now() -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from analysis import InputError, file_columns, guess_roles
+from analysis.access import upload_folder, upload_path
 from analysis.columns import ROLES
 from analysis.demo import demo_config
 from app import widgets
@@ -65,15 +66,20 @@ if source == "Demo data":
 elif source == "File path":
     with st.form("open_path", border=False):
         path = st.text_input("Path of a CSV or Parquet file on the server", placeholder="predictions.parquet")
+        st.caption(f"Files under {widgets.plain(widgets.data_root())} (the server's --data-root).")
         if st.form_submit_button("Open", type="primary") and path.strip():
-            _open(Path(path.strip()).expanduser())
+            try:
+                _open(widgets.openable(path.strip()))
+            except InputError as exc:  # outside the data root: nothing of the file was read
+                st.session_state["load_error"] = str(exc)
+                st.session_state.pop("failed_file", None)
 else:
     upload = st.file_uploader(f"CSV or Parquet, up to {UPLOAD_LIMIT_MB} MB", type=["csv", "parquet", "pq"])
     if upload is not None and st.session_state.get("uploaded") != upload.file_id:
         st.session_state["uploaded"] = upload.file_id
-        folder = Path(tempfile.mkdtemp(prefix="errorscope-upload-"))
-        target = folder / Path(upload.name).name
-        target.write_bytes(upload.getvalue())
+        target = upload_path(upload_folder(), upload.name)
+        with target.open("wb") as fh:
+            shutil.copyfileobj(upload, fh, 1 << 20)  # in chunks: no second copy of the upload in memory
         _open(target)
 
 if st.session_state.get("load_error"):

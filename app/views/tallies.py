@@ -84,7 +84,7 @@ long = pd.concat([t.to_frame().assign(split=t.split) for t in results], ignore_i
 a, b, c = st.columns(3)
 a.download_button("Tallies (CSV)", sheet_csv(long), file_name=f"{stem}-tallies.csv", mime="text/csv",
                   icon=":material/download:", on_click="ignore")
-b.download_button("Tallies (JSON)", json.dumps([t.to_dict() for t in results], indent=2),
+b.download_button("Tallies (JSON)", json.dumps([t.to_dict() for t in results], indent=2, allow_nan=False),
                   file_name=f"{stem}-tallies.json", mime="application/json", icon=":material/download:",
                   on_click="ignore")
 c.download_button("Tagged sheet (CSV)", sheet_csv(export_sheet(store, cur.dataset, cur.preds)),
