@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.normalize import INTEGER_TYPE, SPLIT_ALIASES, SPLITS, literal, natural_key
+from analysis.normalize import INTEGER_TYPE, SPLIT_ALIASES, SPLITS, blank_sql, literal, natural_key
 from analysis.source import Source
 from analysis.view import balanced_sum
 
@@ -101,7 +101,7 @@ def aggregates(source: Source) -> list[Aggregate]:
     else:
         blank = "FALSE"
         if cm.id is not None:
-            blank = "__id IS NULL" + (" OR trim(__id) = ''" if source.typed[cm.id] == "VARCHAR" else "")
+            blank = blank_sql("__id", source.typed[cm.id])
         out.append(Aggregate("null_id", f"count(*) FILTER (WHERE {blank})"))
     ps = _ps(source)
     if len(ps) <= BOUNDS_PER_COLUMN:  # Parquet statistics answer these without reading a value

@@ -156,8 +156,8 @@ def label_sql(expr: str, sql_type: str) -> str:
     """
     if sql_type in BOOLEAN_TYPES:
         return f"CASE WHEN {expr} THEN '1' WHEN NOT {expr} THEN '0' END"
-    if INTEGER_TYPE.match(sql_type):  # through HUGEINT: DuckDB reads a CSV column cast straight to text as written
-        wide = sql_type if sql_type.endswith("HUGEINT") else "HUGEINT"
+    if INTEGER_TYPE.match(sql_type):  # through a number: DuckDB reads a CSV column cast straight to text as written
+        wide = sql_type if sql_type.endswith("HUGEINT") else "DECIMAL(38, 0)"  # a type most engines share
         return f"CAST(CAST({expr} AS {wide}) AS VARCHAR)"
     if FLOAT_TYPE.match(sql_type):
         return _double_sql(f"CAST({expr} AS DOUBLE)")
@@ -168,6 +168,18 @@ def label_sql(expr: str, sql_type: str) -> str:
             f"THEN regexp_replace({t}, {literal(_LEADING)}, '\\1\\2') "
             f"WHEN regexp_matches({t}, {literal(_whole(_NUMBER))}) THEN {_double_sql(f'CAST({t} AS DOUBLE)')} "
             f"ELSE {t} END")
+
+
+def blank_sql(expr: str, sql_type: str) -> str:
+    """SQL true where :func:`label_text` of ``expr`` is missing: NULL, blank text, NaN.
+
+    Cheaper than ``label_sql(...) IS NULL`` on every row of a scan.
+    """
+    if FLOAT_TYPE.match(sql_type):
+        return f"({expr} IS NULL OR isnan(CAST({expr} AS DOUBLE)))"
+    if sql_type in BOOLEAN_TYPES or INTEGER_TYPE.match(sql_type):
+        return f"({expr} IS NULL)"
+    return f"({expr} IS NULL OR {_trimmed(expr)} = '')"
 
 
 def split_sql(expr: str | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from analysis.normalize import SPLIT_ALIASES, label_sql, label_text, split_name, split_sql
+from analysis.normalize import SPLIT_ALIASES, blank_sql, label_sql, label_text, split_name, split_sql
 
 TEXTS = [" 3.00 ", "007", "-007", "+5", "1.50", "1e3", "1E-7", ".5", "5.", "True", "FALSE", "tRuE", "cat", " Cat\t",
          "", "  ", "\r\n", "nan", "inf", "1_000", "0x10", "12345678901234567890", "1e15", "999999999999999.0",
@@ -41,3 +41,17 @@ def test_splits():
     raw = [*SPLIT_ALIASES, " Validation\t", "holdout"]
     got = con.execute(f"SELECT [{split_sql('x')} FOR x IN ?::VARCHAR[]]", [raw]).fetchone()[0]
     assert got == [split_name(s) for s in raw]
+
+
+@pytest.mark.parametrize(("values", "sql_type"), [(TEXTS, "VARCHAR"), (DOUBLES, "DOUBLE"), ([True, False], "BOOLEAN"),
+                                                  ([0, 7], "BIGINT")])
+def test_blank_sql_is_where_the_rule_gives_nothing(values, sql_type):
+    query = f"SELECT [{blank_sql('x', sql_type)} FOR x IN ?::{sql_type}[]]"
+    assert duckdb.connect().execute(query, [values]).fetchone()[0] == [label_text(v) is None for v in values]
+
+
+def test_a_blank_id_of_whitespace_is_named(write):
+    from analysis import InputError, load_predictions
+
+    with pytest.raises(InputError, match=r"column 'id' is blank at line 3"):
+        load_predictions(write("p.csv", "id,y_true,y_pred\n1,a,a\n\t,b,a\n"))
