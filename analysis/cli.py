@@ -305,6 +305,26 @@ def _tag_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="dataset name of the tags")
 
 
+def _tags_parser(sub) -> None:
+    """``errorscope tags import|export``."""
+    p = sub.add_parser("tags", help="import or export the tag sheet (one column per error category)")
+    tags = p.add_subparsers(dest="tags_command", metavar="{import,export}", required=True,
+                            parser_class=_Parser)
+    t = tags.add_parser("import", help="read a tag sheet (CSV) into the tag store: all of it or nothing")
+    t.add_argument("predictions", help="predictions file the sheet's ids come from (CSV or Parquet)")
+    t.add_argument("sheet", help="the tag sheet (CSV)")
+    _tag_options(t)
+    t.add_argument("--create-categories", action="store_true",
+                   help="add the categories of unknown columns instead of refusing the sheet")
+    t.set_defaults(run=cmd_tags_import)
+    t = tags.add_parser("export", help="write the tag sheet as CSV")
+    _tag_options(t)
+    t.add_argument("--predictions",
+                   help="predictions file: adds y_true, y_pred, split (and confidence) columns")
+    t.add_argument("-o", "--output", help="file to write (default: standard output)")
+    t.set_defaults(run=cmd_tags_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from analysis.rankings import DEFAULT_METHOD, METHODS
 
@@ -334,22 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     _format_options(p)
     p.set_defaults(run=cmd_label_issues)
 
-    p = sub.add_parser("tags", help="import or export the tag sheet (one column per error category)")
-    tags = p.add_subparsers(dest="tags_command", metavar="{import,export}", required=True,
-                            parser_class=_Parser)
-    t = tags.add_parser("import", help="read a tag sheet (CSV) into the tag store: all of it or nothing")
-    t.add_argument("predictions", help="predictions file the sheet's ids come from (CSV or Parquet)")
-    t.add_argument("sheet", help="the tag sheet (CSV)")
-    _tag_options(t)
-    t.add_argument("--create-categories", action="store_true",
-                   help="add the categories of unknown columns instead of refusing the sheet")
-    t.set_defaults(run=cmd_tags_import)
-    t = tags.add_parser("export", help="write the tag sheet as CSV")
-    _tag_options(t)
-    t.add_argument("--predictions",
-                   help="predictions file: adds y_true, y_pred, split (and confidence) columns")
-    t.add_argument("-o", "--output", help="file to write (default: standard output)")
-    t.set_defaults(run=cmd_tags_export)
+    _tags_parser(sub)
 
     p = sub.add_parser("tallies",
                        help="which error category explains what share of a split's reviewed errors")
