@@ -42,7 +42,7 @@ def tagged(store):
     store.edit(DATASET, "1", categories={"blurry": True}, note="=HYPERLINK(\"http://evil\")")
     store.edit(DATASET, "4", categories={"blurry": True, "dark": True}, mislabeled=True,
                corrected_label="cat")
-    store.edit(DATASET, "-7", note="'quoted", corrected_label="-1")
+    store.edit(DATASET, "-7", note="'quoted", corrected_label="-1")  # marks it mislabeled too
     return store
 
 
@@ -57,7 +57,7 @@ def test_export_sheet_columns_and_values(tagged):
     sheet = export_sheet(tagged, DATASET)
     assert sheet.columns.tolist() == ["id", "blurry", "dark", "mislabeled", "corrected_label", "note"]
     assert sheet.to_dict("records") == [
-        {"id": "-7", "blurry": 0, "dark": 0, "mislabeled": 0, "corrected_label": "-1", "note": "'quoted"},
+        {"id": "-7", "blurry": 0, "dark": 0, "mislabeled": 1, "corrected_label": "-1", "note": "'quoted"},
         {"id": "1", "blurry": 1, "dark": 0, "mislabeled": 0, "corrected_label": None,
          "note": "=HYPERLINK(\"http://evil\")"},
         {"id": "4", "blurry": 1, "dark": 1, "mislabeled": 1, "corrected_label": "cat", "note": None},
@@ -83,7 +83,7 @@ def test_written_sheet_neutralizes_formulas(tagged, preds):
     rows = rows_of(text)
     assert rows[0] == ["id", "y_true", "y_pred", "split", "confidence", "blurry", "dark", "'@risk",
                        "mislabeled", "corrected_label", "note"]
-    assert rows[1] == ["'-7", "dog", "cat", "dev", "0.7", "0", "0", "0", "0", "'-1", "''quoted"]
+    assert rows[1] == ["'-7", "dog", "cat", "dev", "0.7", "0", "0", "0", "1", "'-1", "''quoted"]
     assert rows[2][0] == "1" and rows[2][-1] == "'=HYPERLINK(\"http://evil\")"
     for row in rows[1:]:
         assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row)

@@ -179,6 +179,26 @@ def test_reviewed_alone_and_unreviewing(store: TagStore) -> None:
     assert store.tags(DS, ids=["4"]).empty
 
 
+def test_a_tick_then_its_untick_leaves_the_example_not_reviewed(store: TagStore) -> None:
+    store.edit(DS, "8", categories={"blurry": True})
+    assert row(store, "8")["reviewed"]
+    store.edit(DS, "8", categories={"blurry": False})
+    assert store.tags(DS, ids=["8"]).empty  # not reviewed with no tag, which would lower every share
+    store.edit(DS, "9", mislabeled=True)
+    store.edit(DS, "9", mislabeled=False)
+    assert store.tags(DS, ids=["9"]).empty
+    store.edit(DS, "10", reviewed=True, categories={"blurry": True})
+    store.edit(DS, "10", reviewed=True, categories={"blurry": False})
+    assert row(store, "10")["reviewed"]
+
+
+def test_a_corrected_label_is_saved_with_the_mislabeled_flag(store: TagStore) -> None:
+    store.edit(DS, "11", corrected_label="7")
+    tags = row(store, "11")
+    assert (tags["corrected_label"], tags["mislabeled"], tags["reviewed"]) == ("7", True, True)
+    assert store.undo(DS) and store.tags(DS, ids=["11"]).empty  # one edit: undone together
+
+
 def test_none_clears_a_note_and_a_corrected_label(store: TagStore) -> None:
     store.edit(DS, "6", note="first", corrected_label="3")
     store.edit(DS, "6", note=None)

@@ -166,6 +166,38 @@ def test_patches_that_change_nothing_give_an_empty_diff() -> None:
     assert changes.new_rows == [] and changes.touched == []
 
 
+def test_a_corrected_label_marks_the_example_mislabeled_unless_told() -> None:
+    patch, _ = edit_patch("5", None, reviewed=None, mislabeled=None, corrected_label="3", note=UNSET)
+    assert (patch.mislabeled, patch.corrected_label, patch.reviewed) == (True, "3", True)
+    patch, _ = edit_patch("5", None, reviewed=None, mislabeled=False, corrected_label="3", note=UNSET)
+    assert patch.mislabeled is False  # said explicitly: kept
+    patch, _ = edit_patch("5", None, reviewed=None, mislabeled=None, corrected_label=None, note=UNSET)
+    assert patch.mislabeled is None  # clearing the corrected label leaves the flag as it is
+
+
+def test_an_edit_that_takes_away_the_last_tag_takes_back_its_review() -> None:
+    ticked = State(key=3, reviewed=True, ticks={1})
+    untick, _ = edit_patch("3", {"blurry": False}, reviewed=None, mislabeled=None, corrected_label=UNSET,
+                           note=UNSET)
+    untick.categories = {1: False}
+    changes = diff([untick], {"3": ticked}, NAMES)
+    assert changes.entries == [Entry("3", "reviewed", None, 1, 0), Entry("3", "blurry", 1, 1, 0)]
+    assert changes.blank == [3]  # nothing left: the record goes
+
+    flagged = State(key=4, reviewed=True, mislabeled=True)
+    unflag, _ = edit_patch("4", None, reviewed=None, mislabeled=False, corrected_label=UNSET, note=UNSET)
+    assert diff([unflag], {"4": flagged}, NAMES).column_updates == {"reviewed": [(0, 4)], "mislabeled": [(0, 4)]}
+
+    told, _ = edit_patch("4", None, reviewed=True, mislabeled=False, corrected_label=UNSET, note=UNSET)
+    assert diff([told], {"4": flagged}, NAMES).column_updates == {"mislabeled": [(0, 4)]}  # reviewed said: kept
+
+    seen = State(key=5, reviewed=True, note="n")  # a tag left: still reviewed
+    other, _ = edit_patch("5", None, reviewed=None, mislabeled=False, corrected_label=UNSET, note=UNSET)
+    assert diff([other], {"5": seen}, NAMES).entries == []
+    nothing = State(key=6, reviewed=True)  # reviewed alone, and an edit that changes nothing: kept
+    assert diff([other], {"5": nothing}, NAMES).entries == []
+
+
 # ------------------------------------------------------------------------------------------------------------
 # Undo
 # ------------------------------------------------------------------------------------------------------------

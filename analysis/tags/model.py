@@ -65,6 +65,8 @@ class Patch:
     corrected_label: str | None | Unset = UNSET
     note: str | None | Unset = UNSET
     categories: dict[int, bool] = field(default_factory=dict)  # category_id -> ticked
+    #: ``reviewed`` was not given but implied by the edit (see :func:`fill_patch` and :func:`diff`)
+    implied_review: bool = field(default=False, compare=False)
 
 
 @dataclass
@@ -80,9 +82,11 @@ class State:
 
     def is_blank(self) -> bool:
         """Whether nothing is set: such an example needs no record."""
-        return not (self.reviewed or self.mislabeled or self.ticks) and (
-            self.corrected_label is None and self.note is None
-        )
+        return not self.reviewed and not self.has_tags()
+
+    def has_tags(self) -> bool:
+        """Whether something besides ``reviewed`` is set: a tick, mislabeled, a corrected label or a note."""
+        return bool(self.mislabeled or self.ticks) or self.corrected_label is not None or self.note is not None
 
 
 @dataclass(frozen=True)
@@ -266,14 +270,22 @@ def resolve_categories(patch: Patch, names: dict[str, bool], known: Mapping[str,
 
 def fill_patch(patch: Patch, *, reviewed: object, mislabeled: object, corrected_label: object,
                note: object) -> None:
-    """Set the patch's fields from caller values, checking their types; any value marks reviewed."""
+    """Set the patch's fields from caller values, checking their types.
+
+    A corrected label given without ``mislabeled`` marks the example mislabeled (the tallies count label errors
+    by that flag). Any value marks the example reviewed unless ``reviewed`` is given; :func:`diff` takes that
+    implied review back when the edit leaves nothing set.
+    """
     if mislabeled is not None:
         patch.mislabeled = as_bool(mislabeled, "mislabeled")
     if corrected_label is not UNSET:
         patch.corrected_label = as_text(corrected_label, "corrected_label")
+        if patch.corrected_label is not None and mislabeled is None:
+            patch.mislabeled = True
     if note is not UNSET:
         patch.note = as_text(note, "note")
     patch.reviewed = True if reviewed is None else as_bool(reviewed, "reviewed")
+    patch.implied_review = reviewed is None
 
 
 def edit_patch(example_id: object, categories: Mapping[str, bool] | None, **values: object) -> tuple[
@@ -362,9 +374,9 @@ def diff(patches: Iterable[Patch], states: Mapping[str, State], category_names: 
     return result
 
 
-def _field_entries(patch: Patch, state: State) -> list[Entry]:
+def _field_entries(patch: Patch, state: State, names: Iterable[str]) -> list[Entry]:
     entries = []
-    for name in ("reviewed", "mislabeled", "corrected_label", "note"):
+    for name in names:
         wanted = getattr(patch, name)
         if wanted is UNSET or (wanted is None and name in BOOL_FIELDS):
             continue
@@ -391,9 +403,19 @@ def _after(state: State, fields: list[Entry], ticks: Mapping[int, bool]) -> Stat
     return after
 
 
+def _review_entries(patch: Patch, state: State, tags: list[Entry], ticks: Mapping[int, bool]) -> list[Entry]:
+    """The change of ``reviewed``. A review implied by an edit that takes away the last tag (a tick and then its
+    untick, a note cleared) is taken back: an example with nothing set is not counted as reviewed, which would
+    lower every share of the tallies, unless the caller said ``reviewed=True``."""
+    if patch.implied_review and (tags or ticks) and not _after(state, tags, ticks).has_tags():
+        patch = Patch(patch.example_id, reviewed=False)
+    return _field_entries(patch, state, ["reviewed"])
+
+
 def _diff_example(result: Diff, patch: Patch, state: State, category_names: Mapping[int, str]) -> None:
-    fields = _field_entries(patch, state)
+    tags = _field_entries(patch, state, ["mislabeled", "corrected_label", "note"])
     ticks = _tick_changes(patch, state)
+    fields = _review_entries(patch, state, tags, ticks) + tags
     if not fields and not ticks:
         return
     result.entries.extend(fields)

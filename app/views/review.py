@@ -168,7 +168,8 @@ config = {
     "mislabeled": st.column_config.CheckboxColumn("mislabeled", help="the ground truth is wrong"),
     "corrected_label": st.column_config.SelectboxColumn("corrected label", options=list(preds.classes)),
     "note": st.column_config.TextColumn("note", width="medium"),
-    "reviewed": st.column_config.CheckboxColumn("reviewed", help="ticked by any edit; tick to mark a row seen"),
+    "reviewed": st.column_config.CheckboxColumn("reviewed",
+                                                help="ticked by an edit that tags the row; tick to mark a row seen"),
 }
 for c in categories:
     config[f"cat:{c}"] = st.column_config.CheckboxColumn(c, help=f"error category: {widgets.plain(c)}")
