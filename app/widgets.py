@@ -82,33 +82,80 @@ def _env_human() -> float | None:
         return None
 
 
-def open_file(path: str | Path, *, dataset: str | None = None,
-              overrides: dict[str, str | None] | None = None) -> Predictions:
-    """Make ``path`` the open data set; on bad input raise InputError and leave the open one as it was."""
+def open_file(path: str | Path, *, dataset: str | None = None, overrides: dict[str, str | None] | None = None,
+              human: float | None = None) -> Predictions:
+    """Make ``path`` the open data set with its human-level error (unknown unless given); on bad input raise
+    InputError and leave the open one as it was."""
     preds = load(path, overrides)
     state = st.session_state
     state["file"] = str(Path(path).resolve())
     state["overrides"] = dict(overrides or {})
+    state["human"] = human
     if dataset or state.get("file_for_dataset") != state["file"]:
         state["dataset"] = dataset or Path(path).stem
         state["file_for_dataset"] = state["file"]
     return preds
 
 
+def reopenable(path: str | Path) -> Path:
+    """A path from the page's address (``?file=``, a reload): one :func:`openable` opens, or an upload stored by
+    this server."""
+    uploads = os.environ.get("ERRORSCOPE_UPLOAD_DIR")
+    if uploads and Path(path).is_absolute() and Path(path).resolve().is_relative_to(Path(uploads).resolve()):
+        return Path(path).resolve()
+    return openable(path)
+
+
+def _open_from_address() -> bool:
+    """Open the file the page's address names (kept there so that a reload shows it again); False if none."""
+    params = st.query_params
+    if not params.get("file"):
+        return False
+    try:
+        human = parse_fraction(params["human"]) if params.get("human") else None
+        open_file(reopenable(params["file"]), dataset=params.get("dataset") or None, human=human)
+    except InputError as exc:
+        st.session_state["load_error"] = str(exc)
+        return False
+    return True
+
+
+def _open_at_start() -> None:
+    """The file of the address, else the one given on the command line (ERRORSCOPE_FILE), if any."""
+    state = st.session_state
+    if _open_from_address():
+        return
+    path = os.environ.get("ERRORSCOPE_FILE")
+    if not path:
+        state["file"] = None
+        return
+    try:
+        open_file(path, dataset=os.environ.get("ERRORSCOPE_DATASET"), human=_env_human())
+    except InputError as exc:
+        state["load_error"] = str(exc)
+        state["file"] = None
+        return
+    state["start"] = (state["file"], state["dataset"], state["human"])
+
+
+def keep_in_address() -> None:
+    """Name the open file in the page's address (``?file=&dataset=&human=``), so that a reload reopens it; the
+    file given at start, under its given name and human-level error, needs no address."""
+    state = st.session_state
+    wanted = {}
+    if state.get("file") and (state["file"], state["dataset"], state.get("human")) != state.get("start"):
+        wanted = {"file": state["file"], "dataset": state["dataset"]}
+        if state.get("human") is not None:
+            wanted["human"] = repr(state["human"])
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
 def current() -> Current | None:
-    """The open data set (the one given on the command line until the user opens another), or None."""
+    """The open data set (the one of the address or the command line until the user opens another), or None."""
     state = st.session_state
     if "file" not in state:
-        path = os.environ.get("ERRORSCOPE_FILE")
-        if not path:
-            return None
-        state["human"] = _env_human()
-        try:
-            open_file(path, dataset=os.environ.get("ERRORSCOPE_DATASET"))
-        except InputError as exc:
-            state["load_error"] = str(exc)
-            state["file"] = None
-            return None
+        _open_at_start()
     if not state.get("file"):
         return None
     try:

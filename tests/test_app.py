@@ -337,3 +337,50 @@ def test_an_edit_after_the_tag_store_was_deleted_says_so(app, tmp_path):
     box.input("dark")
     next(b for b in at.button if b.label == "Add").click().run()
     assert "was deleted or replaced while errorscope had it open; this change was not saved" in _page_errors(at)
+
+
+def test_opening_a_file_names_it_at_once_forgets_the_demos_human_error_and_keeps_it_in_the_address(app, tmp_path):
+    path = tmp_path / "pets.csv"
+    path.write_text("id,y_true,y_pred\n1,cat,cat\n2,cat,dog\n3,dog,dog\n")
+    at = app("data")
+    assert at.query_params == {}  # the file given at start needs no address
+    at.radio[0].set_value("File path").run()
+    at.text_input[0].input(str(path))
+    at.button[0].click().run()  # one run: no change of page
+    assert not at.exception, [e.message for e in at.exception]
+    sidebar = [t.value for t in at.sidebar.text]
+    assert "pets" in sidebar and "digits-demo" not in sidebar
+    assert at.number_input[0].value is None  # the demo's human-level error is not the new file's
+    assert at.query_params["file"] == str(path) and at.query_params["dataset"] == "pets"
+    at.number_input[0].set_value(2.5).run()
+    assert float(at.query_params["human"]) == pytest.approx(0.025)
+
+    reloaded = AppTest.from_file(MAIN, default_timeout=60)
+    reloaded.query_params = dict(at.query_params)
+    reloaded.run()
+    reloaded.switch_page("views/data.py").run()
+    assert not reloaded.exception
+    assert "pets" in [t.value for t in reloaded.sidebar.text]
+    assert reloaded.number_input[0].value == pytest.approx(2.5)
+
+
+def test_an_address_naming_a_file_outside_the_data_root_opens_the_start_file(app, tmp_path):
+    secret = tmp_path.parent / "secret.csv"
+    secret.write_text("id,y_true,y_pred\n1,hidden-label,hidden-label\n")
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.query_params = {"file": str(secret), "dataset": "secret"}
+    at.run()
+    at.switch_page("views/data.py").run()
+    assert not at.exception
+    assert "digits-demo" in [t.value for t in at.sidebar.text]
+    shown = at.error[0].value.replace("\\", "")
+    assert "outside the data folder" in shown and "hidden-label" not in shown
+
+
+def test_an_uploaded_file_is_kept_in_the_address(app, tmp_path):
+    at = app("data")
+    at.radio[0].set_value("Upload").run()
+    at.file_uploader[0].upload("up.csv", b"id,y_true,y_pred\n1,cat,cat\n2,cat,dog\n", "text/csv").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "up" in [t.value for t in at.sidebar.text]
+    assert at.query_params["file"].endswith("up.csv") and at.query_params["dataset"] == "up"

@@ -27,16 +27,17 @@ UPLOAD_LIMIT_MB = int(st.get_option("server.maxUploadSize"))
 
 def _open(path: str | Path, *, dataset: str | None = None, overrides: dict | None = None,
           human: float | None = None) -> None:
+    """Open a file (its human-level error unknown unless given) and run the app again, so that the sidebar and the
+    address name it; on bad input keep the open one and say why."""
     try:
-        widgets.open_file(path, dataset=dataset, overrides=overrides)
+        widgets.open_file(path, dataset=dataset, overrides=overrides, human=human)
     except InputError as exc:
         st.session_state["load_error"] = str(exc)
         st.session_state["failed_file"] = (str(path), overrides or {})
         return
     st.session_state.pop("load_error", None)
     st.session_state.pop("failed_file", None)
-    if human is not None:
-        st.session_state["human"] = human
+    st.rerun()
 
 
 def column_form(key: str, names: list[str], roles: dict, submit: str) -> dict | None:
@@ -97,7 +98,7 @@ if st.session_state.get("load_error"):
         changed = column_form("failed_columns", names, guess_roles(names, tried), "Open with these columns")
         if changed is not None:
             _open(failed, overrides={**tried, **changed})
-            st.rerun()
+            st.rerun()  # reached when it failed again: show why
 
 cur = widgets.current()
 if cur is None:
@@ -122,8 +123,9 @@ with left:
     roles = preds.columns.role_columns()
     changed = column_form("columns", names, roles, "Apply")
     if changed:
-        _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed})
-        st.rerun()
+        _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed},
+              human=cur.human)
+        st.rerun()  # reached when it failed: show why
     probs = ", ".join(preds.columns.probs.values()) or "none"
     st.caption(f"Probability columns: {widgets.plain(probs)}")
     st.caption(f"Metadata columns: {widgets.plain(', '.join(preds.columns.metadata) or 'none')}")
