@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit ru
 
 from app import widgets  # noqa: E402
 
-st.set_page_config(page_title="errorscope", page_icon=":material/troubleshoot:", layout="wide")
+# a local icon: a Material icon as the page's icon is fetched from fonts.gstatic.com, and nothing may leave the server
+st.set_page_config(page_title="errorscope", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
 st.set_option("client.showErrorDetails", "none")  # an unexpected error: a short message; the details go to the log
 
 pages = [
