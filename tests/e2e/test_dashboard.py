@@ -99,6 +99,7 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
              what="the corrected label in the database")
         saved = tags_in(server.db).set_index("id").loc[second]
         assert saved["note"] == '=HYPERLINK("http://x") smudged' and saved["reviewed"]
+        assert saved["mislabeled"]  # saved with the corrected label, in the same edit
 
         page.reload()
         grid = editor(page)
@@ -120,7 +121,7 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
         rows = list(csv.DictReader(io.StringIO(download.path().read_text(encoding="utf-8"))))
         dev = {r["category"]: r for r in rows if r["split"] == "dev"}
         assert dev["blurry"]["count"] == "1"
-        assert dev["mislabeled"]["count"] == "0"
+        assert dev["mislabeled"]["count"] == "1"  # the corrected label counts as a label error
         m = confusion_matrix(load_predictions(DEMO / "digits.csv").counts.where(split="dev")).matrix
         assert float(dev["blurry"]["share"]) == pytest.approx(0.5)  # one of the two reviewed mistakes
         assert float(dev["blurry"]["ceiling"]) == pytest.approx((m.sum() - m.trace()) / m.sum() / 2)
