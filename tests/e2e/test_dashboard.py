@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     select,
     tick,
     type_into,
+    wait_idle,
 )
 
 DATASET = "digits-demo"
@@ -170,5 +171,26 @@ def test_the_next_edit_does_not_write_back_earlier_ones(page, tmp_path):
         saved = tags_in(server.db).set_index("id")
         assert saved.loc[second, "blurry"]
         assert first not in saved.index  # the undone tick was not written back
+    finally:
+        server.stop()
+
+
+def test_an_uploaded_file_stays_open_after_a_change_of_page_and_a_reload(page, tmp_path):
+    upload = tmp_path / "pets.csv"
+    upload.write_text("id,y_true,y_pred\n1,cat,cat\n2,cat,dog\n3,dog,dog\n")
+    server = Server(["demo"], tmp_path / "tags.db", tmp_path).start()
+    try:
+        go(page, server, "Data")
+        page.get_by_text("Upload", exact=True).click()
+        page.locator("[data-testid=stFileUploaderDropzoneInput]").set_input_files(str(upload))
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("pets", exact=True).wait_for()  # named at once, before any change of page
+        page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Overview", exact=True).click()
+        page.get_by_role("heading", name="Overview").first.wait_for()
+        poll(lambda: "dataset=pets" in page.url, what="the file in the address after a change of page")
+        page.reload()
+        wait_idle(page)
+        sidebar.get_by_text("pets", exact=True).wait_for()
+        assert not sidebar.get_by_text("digits-demo", exact=True).count()
     finally:
         server.stop()
