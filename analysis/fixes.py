@@ -29,20 +29,33 @@ def _fixes(store: TagStore, dataset: str) -> pd.DataFrame:
                          "label": pd.Series(labels, dtype=object)})
 
 
-def _grouped(preds: Predictions, store: TagStore, dataset: str) -> pd.DataFrame:
-    """Per (split, given, corrected, predicted, tagged mislabeled): examples and summed weights, in one scan."""
+def _tagged(preds: Predictions, store: TagStore, dataset: str) -> pd.DataFrame:
+    """Per (split, given, corrected, predicted) of the examples tagged mislabeled: examples and summed weights.
+
+    Only the tagged rows come back, and with no example tagged the file is not read at all: the rest of the
+    corrected table is the file's own count table.
+    """
+    fixes = _fixes(store, dataset)
+    if fixes.empty:
+        return pd.DataFrame({c: [] for c in ("split", "y_true", "fixed", "y_pred", "n", "w")})
     sql = ("SELECT p.split, p.y_true, CASE WHEN p.y_true IS NOT NULL AND f.label IS NOT NULL THEN f.label "
-           "ELSE p.y_true END AS fixed, p.y_pred, f.id IS NOT NULL AS mislabeled, count(*) AS n, "
-           "sum(p.weight) AS w FROM preds p LEFT JOIN __fixes f ON f.id = p.id GROUP BY ALL")
-    return preds.query(sql, frames={"__fixes": _fixes(store, dataset)})
+           "ELSE p.y_true END AS fixed, p.y_pred, count(*) AS n, sum(p.weight) AS w "
+           "FROM preds p JOIN __fixes f ON f.id = p.id GROUP BY ALL")
+    return preds.query(sql, frames={"__fixes": fixes})
 
 
-def _table(groups: pd.DataFrame, true: str, preds: Predictions) -> CountTable:
-    labels = {v for v in groups[true] if isinstance(v, str)}
+def _corrected(preds: Predictions, tagged: pd.DataFrame) -> CountTable:
+    """The file's count table with the tagged examples moved from their given to their corrected class (an entry
+    they leave empty stays with a count of 0, which no metric sees)."""
+    counts = preds.counts
+    labels = {v for v in tagged["fixed"] if isinstance(v, str)}
     classes = tuple(sorted(set(preds.classes) | labels, key=natural_key))
-    rows = zip(groups["split"], [v if isinstance(v, str) else None for v in groups[true]], groups["y_pred"],
-               groups["n"], groups["w"], strict=True)
-    return CountTable.from_rows(("split", "y_true", "y_pred"), rows, classes=classes, weighted=preds.counts.weighted)
+    given = [v if isinstance(v, str) else None for v in tagged["y_true"]]
+    fixed = [v if isinstance(v, str) else None for v in tagged["fixed"]]
+    rows = [*zip(*(counts.column(k) for k in counts.keys), counts.n, counts.w, strict=True),
+            *zip(tagged["split"], given, tagged["y_pred"], -tagged["n"], -tagged["w"], strict=True),
+            *zip(tagged["split"], fixed, tagged["y_pred"], tagged["n"], tagged["w"], strict=True)]
+    return CountTable.from_rows(counts.keys, rows, classes=classes, weighted=counts.weighted)
 
 
 def corrected_counts(preds: Predictions, store: TagStore, dataset: str) -> CountTable:
@@ -51,7 +64,7 @@ def corrected_counts(preds: Predictions, store: TagStore, dataset: str) -> Count
     An example changes when it is tagged mislabeled with a corrected label (ids joined in the engine); a corrected
     label that is not a class of the file joins ``classes``. Unlabeled examples stay unlabeled.
     """
-    return _table(_grouped(preds, store, dataset), "fixed", preds)
+    return _corrected(preds, _tagged(preds, store, dataset))
 
 
 def fixes_explained(preds: Predictions, store: TagStore, dataset: str) -> pd.DataFrame:
@@ -65,10 +78,9 @@ def fixes_explained(preds: Predictions, store: TagStore, dataset: str) -> pd.Dat
         floor on the label noise among them; None without errors), then ``accuracy``, ``error_rate`` and
         ``macro_f1`` with ``corrected_`` twins computed on the corrected labels (:func:`corrected_counts`).
     """
-    groups = _grouped(preds, store, dataset)
-    fixed = _table(groups, "fixed", preds)
-    confirmed = groups[groups["mislabeled"].astype(bool) & groups["y_true"].notna()
-                       & (groups["y_true"] != groups["y_pred"])].groupby("split")["n"].sum()
+    tagged = _tagged(preds, store, dataset)
+    fixed = _corrected(preds, tagged)
+    confirmed = tagged[tagged["y_true"].notna() & (tagged["y_true"] != tagged["y_pred"])].groupby("split")["n"].sum()
     rows = []
     for split, before in preds.counts.by("split"):
         after = measure(fixed.where(split=split), COMPARED)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from analysis.label_issues import DEFAULT_METHOD, METHODS, label_issues
 
 from analysis import TagError
+from analysis.label_issues import DEFAULT_METHOD, METHODS, label_issues
 from app import widgets
 
 cur = widgets.require()
@@ -148,7 +148,7 @@ else:
 st.subheader("The queue")
 table = queue[["rank", "id", "given", "suggested", "score", "flagged", "p_given", "reviewed", "mislabeled",
                "corrected"]]
-st.dataframe(pd.DataFrame(table), hide_index=True, column_config={
+st.dataframe(table, hide_index=True, column_config={
     "rank": st.column_config.NumberColumn("rank", width="small"),
     "score": st.column_config.NumberColumn("score", format="%.4f", help="lower is more likely wrong"),
     "p_given": st.column_config.NumberColumn("p(given)", format="%.3f", help="the model's probability of the label"),
@@ -157,6 +157,6 @@ st.dataframe(pd.DataFrame(table), hide_index=True, column_config={
 })
 st.page_link("views/review.py", label="See the confirmed ones on the Review page (filter: mislabeled)",
              icon=":material/checklist:")
-if result.pairs is not None and len(result.pairs):
+if len(result.pairs):
     with st.expander("Estimated label errors by (given, suggested) pair"):
         st.dataframe(result.pairs, hide_index=True)
