@@ -84,6 +84,9 @@ class DuckDB:
         except duckdb.Error as exc:
             raise self._error(path, fmt, exc) from exc
         names, types = [r[0] for r in rows], [r[1] for r in rows]
+        if fmt == "parquet":  # the names as written: DuckDB renames a repeated one, which the loader refuses
+            written = _parquet_names(self.con, path)
+            names = written if len(written) == len(names) else names
         if fmt == "csv" and len(names) == 1 and "," not in names[0] and _first_byte(path) in (b"", b"\n"):
             raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
         return names, types
@@ -164,6 +167,23 @@ class DuckDB:
             return self.con.execute(sql, list(params)).df()
         except duckdb.Error as exc:
             raise InputError(first_line(exc)) from exc
+
+
+def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The top-level column names of a Parquet file as its footer writes them (a nested column's children skipped)."""
+    rows = con.execute("SELECT name, num_children FROM parquet_schema(?)", [str(path)]).fetchall()
+    names, i = [], 1
+
+    def past(j: int) -> int:  # the index after the subtree at j
+        end = j + 1
+        for _ in range(rows[j][1] or 0):
+            end = past(end)
+        return end
+
+    while i < len(rows):
+        names.append(rows[i][0])
+        i = past(i)
+    return names
 
 
 def _first_byte(path: Path) -> bytes:
