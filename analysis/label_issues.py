@@ -28,7 +28,6 @@ import numpy as np
 from analysis import confident
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.fixes import corrected_counts, fixes_explained
 from analysis.load import Predictions, check_split
 from analysis.normalize import label_sql, literal, split_sql
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
@@ -37,7 +36,7 @@ from analysis.view import argmax_sql, ident, prob_exprs, view_sql
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "corrected_counts", "fixes_explained", "label_issues"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"]
 
 _RAW = "__label_raw"
 _SPLIT = "__label_split"

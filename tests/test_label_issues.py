@@ -15,7 +15,8 @@ from cleanlab.rank import get_label_quality_scores
 from sklearn.metrics import accuracy_score
 
 from analysis import ErrorscopeError, load_predictions
-from analysis.label_issues import DEFAULT_METHOD, METHODS, corrected_counts, fixes_explained, label_issues
+from analysis.fixes import corrected_counts, fixes_explained
+from analysis.label_issues import DEFAULT_METHOD, METHODS, label_issues
 from analysis.metrics import accuracy
 from tests.test_cli import run
 

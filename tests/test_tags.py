@@ -48,6 +48,8 @@ def small_chunks(store_backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the backend read tags() in chunks of 1,000 examples."""
     if store_backend == "sqlite":
         monkeypatch.setattr(sqlite_module, "_CHUNK_ROWS", 1_000)
+    else:
+        pytest.fail(f"no chunk size to set for the {store_backend} store")
 
 
 def row(store: TagStore, example_id: str, dataset: str = DS) -> dict:

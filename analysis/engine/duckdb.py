@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from analysis.checks import integer_ids
+from analysis.checks import Aggregate, integer_ids
 from analysis.diagnose import first_line, read_error, scan_error
 from analysis.errors import InputError
 from analysis.limits import MAX_LINE_BYTES
@@ -24,7 +24,6 @@ from analysis.view import id_sql, ident
 if TYPE_CHECKING:
     import pandas as pd
 
-    from analysis.checks import Aggregate
     from analysis.source import Source
 
 #: Memory DuckDB may use before it spills to disk; ERRORSCOPE_MEMORY_LIMIT (e.g. "2GB") raises it.
@@ -118,8 +117,6 @@ class DuckDB:
         if source.format == "parquet":
             return [a for a in aggregates if a.whole_file is None]
         if integer_ids(source):
-            from analysis.checks import Aggregate
-
             return [*aggregates, Aggregate("id_hash", "sum(hash(__id))", "sum", "rows")]
         return list(aggregates)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from analysis.fixes import fixes_explained
 
 from analysis import Gaps, decompose, gaps_from_counts
+from analysis.fixes import fixes_explained
 from analysis.gaps import GAP_NAMES, GAP_TABLE, LABELS, LEVELS, meaning_of
 from app import widgets
 
@@ -85,8 +85,6 @@ def report(g: Gaps) -> None:
 
 def noise_floor() -> None:
     """How much of the dev and test error the confirmed label errors explain: no model avoids those."""
-    if cur is None:
-        return
     fixes = fixes_explained(cur.preds, widgets.store(), cur.dataset).set_index("split")
     lines = []
     for split in ("dev", "test"):

@@ -74,7 +74,7 @@ if split not in queues:
     result = _issues(cur.key, preds, split, method, int(top), include_correct)
     queues[split] = (result, with_tags(result))
 result, queue = queues[split]
-skipped = st.session_state.setdefault("li_skipped", [])
+skipped = st.session_state.setdefault(f"li_skipped|{dataset}|{split}", [])
 waiting = queue[~queue["id"].isin(skipped) & ~(queue["reviewed"] & hide_reviewed)]
 
 if st.session_state.get("li_error"):
@@ -102,7 +102,7 @@ def dismiss(example: str) -> None:
 
 
 def skip(example: str) -> None:
-    st.session_state["li_skipped"].append(example)
+    skipped.append(example)
 
 
 # --- the example under review -----------------------------------------------------------------------------------
