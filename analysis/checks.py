@@ -190,17 +190,20 @@ def _unknown_split(scan: Scan) -> str | None:
     return "" if None in raw or "" in raw else None
 
 
+def _labels(scan: Scan) -> set[str]:
+    """The classes the scan found as true labels or predictions."""
+    return (set(scan.groups["y_true"]) - {None}) | set(scan.groups["y_pred"])
+
+
 def _classes_without_probability(source: Source, scan: Scan) -> str | None:
     if not source.probs:
         return None
-    labels = (set(scan.groups["y_true"]) - {None}) | set(scan.groups["y_pred"])
-    missing = sorted(labels - set(source.columns.probs), key=natural_key)
+    missing = sorted(_labels(scan) - set(source.columns.probs), key=natural_key)
     return missing[0] if missing else None
 
 
 def classes(source: Source, scan: Scan) -> tuple[str, ...]:
     """Every class of a file that passed its checks, naturally sorted: labels, predictions and ``p_*`` columns."""
-    labels = (set(scan.groups["y_true"]) - {None}) | set(scan.groups["y_pred"]) | set(source.columns.probs)
-    return tuple(sorted(labels, key=natural_key))
+    return tuple(sorted(_labels(scan) | set(source.columns.probs), key=natural_key))
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis.errors import ErrorscopeError, InputError
-from analysis.limits import MAX_COLUMNS, MAX_LINE_BYTES, bounded_lines, too_wide
+from analysis.limits import MAX_COLUMNS, bounded_csv, too_wide
 
 
 def first_line(exc: BaseException) -> str:
@@ -67,10 +67,9 @@ def diagnose_csv(path: Path) -> str | None:
 
     No line is held longer than :data:`analysis.limits.MAX_LINE_BYTES`, and a field may be as long as a line.
     """
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.reader(bounded_lines(fh, str(path)), strict=True)
+            reader = bounded_csv(fh, str(path), strict=True)
             header = next(reader, None)
             if not header:
                 return "the file is empty; it needs a header row and one row per example"

@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING
 import pandas as pd
 
 from analysis.errors import ErrorscopeError
-from analysis.limits import MAX_COLUMNS, MAX_LINE_BYTES, bounded_lines, too_wide
+from analysis.limits import MAX_COLUMNS, bounded_csv, too_wide
 from analysis.normalize import label_text
 from analysis.tags import categories_of
 
@@ -195,10 +195,9 @@ def _read_rows(source: str | os.PathLike[str] | IO) -> tuple[str, list[tuple[int
     name = str(source) if isinstance(source, str | os.PathLike) else getattr(source, "name", "the sheet")
     if isinstance(source, str | os.PathLike) and not Path(source).is_file():
         raise ErrorscopeError(f"{source}: no such file; give the path of a CSV tag sheet")
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     records: list[tuple[int, list[str]]] = []
     with _sheet_text(source) as fh:
-        reader = csv.reader(bounded_lines(fh, name), strict=True)
+        reader = bounded_csv(fh, name, strict=True)
         start = 1
         try:
             for record in reader:

@@ -6,6 +6,7 @@ names the limit, before it is read whole.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from typing import IO, Final
 
@@ -62,3 +63,10 @@ def bounded_lines(fh: IO[str], name: str) -> Iterator[str]:
         if len(line) > MAX_LINE_BYTES:
             raise ErrorscopeError(f"{name}: {line_too_long(number)}")
         yield line
+
+
+def bounded_csv(fh: IO[str], name: str, **options: object) -> Iterator[list[str]]:
+    """``csv.reader`` over :func:`bounded_lines`: no line held longer than :data:`MAX_LINE_BYTES`, and a field as
+    long as a line (the ``csv`` module's field limit is raised to it, process-wide)."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
+    return csv.reader(bounded_lines(fh, name), **options)

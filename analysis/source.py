@@ -11,7 +11,7 @@ from pathlib import Path
 
 from analysis.columns import ColumnMap, detect_columns
 from analysis.errors import ErrorscopeError, InputError
-from analysis.limits import MAX_COLUMNS, MAX_LINE_BYTES, bounded_lines, too_wide
+from analysis.limits import MAX_COLUMNS, bounded_csv, too_wide
 
 #: The type of columns read as text whatever their values look like: labels are text (no type guessed from a
 #: sample), and so are splits, texts and image paths.
@@ -46,17 +46,18 @@ class Source:
         return list(self.columns.probs.items())
 
     def read_types(self) -> dict[str, str]:
-        """The types a CSV reader must give: text for :meth:`text_columns`, and the id column's type as described
+        """The types a CSV reader must give: text for :func:`text_columns`, and the id column's type as described
         (sniffed again with the label columns pinned, a column of ``"\t1"`` may come out as text instead)."""
-        types = dict.fromkeys(self.text_columns(), TEXT)
+        types = dict.fromkeys(text_columns(self.columns), TEXT)
         if self.format == "csv" and self.columns.id is not None:
             types.setdefault(self.columns.id, self.typed[self.columns.id])
         return types
 
-    def text_columns(self) -> tuple[str, ...]:
-        """The columns a CSV reader must read as text: the labels, the split, the text and the image."""
-        cm = self.columns
-        return tuple(c for c in (cm.y_true, cm.y_pred, cm.split, cm.text, cm.image) if c is not None)
+
+
+def text_columns(cm: ColumnMap) -> tuple[str, ...]:
+    """The columns a CSV reader must read as text: the labels, the split, the text and the image."""
+    return tuple(c for c in (cm.y_true, cm.y_pred, cm.split, cm.text, cm.image) if c is not None)
 
 
 def file_format(path: Path) -> str:
@@ -81,10 +82,9 @@ def csv_header(path: Path) -> list[str]:
 
     Empty when the first record cannot be parsed: the engine's read then says what is wrong.
     """
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            return next(csv.reader(bounded_lines(fh, str(path))), [])
+            return next(bounded_csv(fh, str(path)), [])
     except ErrorscopeError as exc:  # a header line over the limit
         raise InputError(str(exc)) from None
     except (UnicodeDecodeError, csv.Error):
@@ -122,9 +122,6 @@ def make_source(path: str | os.PathLike, fmt: str, names: list[str], types: list
     """The :class:`Source` of a file whose schema an engine has read; CSV label columns become text."""
     path = Path(path)
     cmap = detect_columns(names, overrides, source=str(path))
-    source = Source(path, fmt, tuple(names), tuple(types), cmap)
-    if fmt != "csv":
-        return source
-    text = set(source.text_columns())
+    text = set(text_columns(cmap)) if fmt == "csv" else set()
     return Source(path, fmt, tuple(names), tuple(TEXT if n in text else t for n, t in zip(names, types, strict=True)),
                   cmap)
