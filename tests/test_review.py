@@ -244,11 +244,15 @@ def test_urls_show_only_for_the_hosts_the_user_named(folder):
     assert resolve_image(folder, url, hosts=["images.example.org"]) == url
     assert resolve_image(folder, "http://example.org.evil.com/a.png", hosts=["example.org"]) is None
     assert resolve_image(folder, "https://evil.com/?u=example.org", hosts=["example.org"]) is None
+    plain = "http://example.org/a%20b"  # plain http and an encoded space, on a named host
+    assert resolve_image(folder, plain, hosts=["example.org"]) == plain
 
 
 def test_image_data_uris_pass_through_when_they_hold_an_image(folder):
     uri = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
     assert resolve_image(folder, uri) == uri
+    upper = "DATA:image/png;base64," + base64.b64encode(png_bytes()).decode()  # the scheme in capitals
+    assert resolve_image(folder, upper) == uri  # read like the lower-case one, written back canonical
     assert resolve_image(folder, "data:image/png;base64,iVBORw0KGgo=") is None  # the magic number alone
 
 
