@@ -75,7 +75,8 @@ def fixes_explained(preds: Predictions, store: TagStore, dataset: str) -> pd.Dat
     DataFrame
         One row per split: ``split``, ``errors`` (under the given labels), ``confirmed_label_errors`` (examples
         tagged mislabeled that are mistakes under their given label), ``explained`` (their share of the errors, a
-        floor on the label noise among them; None without errors), then ``accuracy``, ``error_rate`` and
+        floor on the label noise among them; None without errors), ``noise_floor`` (their share of the split's
+        labeled examples: no model's error against these labels falls below it), then ``accuracy``, ``error_rate`` and
         ``macro_f1`` with ``corrected_`` twins computed on the corrected labels (:func:`corrected_counts`).
     """
     tagged = _tagged(preds, store, dataset)
@@ -84,10 +85,11 @@ def fixes_explained(preds: Predictions, store: TagStore, dataset: str) -> pd.Dat
     rows = []
     for split, before in preds.counts.by("split"):
         after = measure(fixed.where(split=split), COMPARED)
-        metrics = measure(before, ("errors", *COMPARED))
+        metrics = measure(before, ("labeled", "errors", *COMPARED))
         found = int(confirmed.get(split, 0))
         rows.append({"split": split, "errors": metrics["errors"], "confirmed_label_errors": found,
                      "explained": found / metrics["errors"] if metrics["errors"] else None,
+                     "noise_floor": found / metrics["labeled"] if metrics["labeled"] else None,
                      **{name: metrics[name] for name in COMPARED},
                      **{f"corrected_{name}": after[name] for name in COMPARED}})
     return pd.DataFrame(rows)

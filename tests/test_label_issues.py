@@ -137,6 +137,8 @@ def test_corrected_counts_equal_sklearn_with_the_fixes(store, demo_path):
         assert table.loc[split, "errors"] == errors
         assert table.loc[split, "confirmed_label_errors"] == int((flipped["y_true"] != flipped["y_pred"]).sum())
         assert table.loc[split, "explained"] == pytest.approx(table.loc[split, "confirmed_label_errors"] / errors)
+        labeled = int(rows["y_true"].notna().sum())
+        assert table.loc[split, "noise_floor"] == pytest.approx(table.loc[split, "confirmed_label_errors"] / labeled)
         assert table.loc[split, "accuracy"] == pytest.approx(accuracy_score(rows["y_true"], rows["y_pred"]))
         assert table.loc[split, "corrected_accuracy"] == pytest.approx(accuracy_score(rows["fixed"], rows["y_pred"]))
         assert table.loc[split, "corrected_error_rate"] == pytest.approx(1 - table.loc[split, "corrected_accuracy"])

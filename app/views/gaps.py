@@ -91,10 +91,9 @@ def noise_floor() -> None:
         if split not in fixes.index or not fixes.loc[split, "confirmed_label_errors"]:
             continue
         row = fixes.loc[split]
-        labeled = cur.preds.counts.where(split=split).labeled().rows
         lines.append(f"{LABELS[split]}: {int(row['confirmed_label_errors']):,} of its {int(row['errors']):,} "
                      f"mistakes are confirmed label errors ({100 * row['explained']:.1f} % of the error); "
-                     f"{100 * row['confirmed_label_errors'] / labeled:.2f} % of its examples are mislabeled, a "
+                     f"{100 * row['noise_floor']:.2f} % of its examples are mislabeled, a "
                      f"floor on the label noise and on the error any model can reach against these labels "
                      f"(error with the labels fixed: {100 * row['corrected_error_rate']:.2f} %).")
     if lines:

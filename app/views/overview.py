@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from analysis.fixes import fixes_explained
 
 from analysis import per_class
+from analysis.fixes import COMPARED, fixes_explained
 from analysis.registry import FORMATS, METRICS, Metric, shown_for
 from app import widgets
 
@@ -29,19 +29,19 @@ for col, (split, table) in zip(st.columns(len(per_split)), per_split, strict=Tru
                     f"{METRICS['errors'](table):,} mistakes")
 
 
-def header(m: Metric) -> str:
-    """The table column of a metric: its label, with the unit of a percentage."""
+def header(m: Metric, note: str = "") -> str:
+    """The table column of a metric: its label (and ``note``), with the unit of a percentage."""
     suffix = FORMATS[m.format].suffix
-    return f"{m.label} ({suffix})" if suffix else m.label
+    return m.label + (f", {note}" if note else "") + (f" ({suffix})" if suffix else "")
 
 
-def shown_value(m: Metric, table) -> float | int | None:
-    value = m(table)
-    return None if value is None else FORMATS[m.format].scale * value
+def scaled(m: Metric, value: float | int | None) -> float | int | None:
+    """A metric's value as its column shows it (fractions as percentages)."""
+    return None if value is None or value != value else FORMATS[m.format].scale * value
 
 
 metrics_table = pd.DataFrame([{"split": widgets.SPLIT_LABELS[split],
-                               **{header(m): shown_value(m, table) for m in shown}} for split, table in per_split])
+                               **{header(m): scaled(m, m(table)) for m in shown}} for split, table in per_split])
 st.dataframe(metrics_table, hide_index=True, column_config={
     header(m): st.column_config.NumberColumn(format=f"%.{FORMATS[m.format].digits}f")
     for m in shown if m.format != "count"})
@@ -54,16 +54,16 @@ if not fixes["confirmed_label_errors"].any() and fixes["accuracy"].equals(fixes[
 else:
     st.caption("The metrics again with each example tagged mislabeled counted under its corrected label.")
     fixed = pd.DataFrame({"split": [widgets.SPLIT_LABELS[s] for s in fixes["split"]]})
-    for name in ("error_rate", "accuracy"):
-        label = METRICS[name].label
-        fixed[f"{label} (%)"] = 100 * fixes[name].astype(float)
-        fixed[f"{label}, fixed (%)"] = 100 * fixes[f"corrected_{name}"].astype(float)
-    fixed["macro F1"], fixed["macro F1, fixed"] = fixes["macro_f1"], fixes["corrected_macro_f1"]
+    config = {}
+    for name in COMPARED:
+        m = METRICS[name]
+        for column, title in ((name, header(m)), (f"corrected_{name}", header(m, "fixed"))):
+            fixed[title] = [scaled(m, v) for v in fixes[column]]
+            config[title] = st.column_config.NumberColumn(format=f"%.{FORMATS[m.format].digits}f")
     fixed["confirmed label errors"] = fixes["confirmed_label_errors"]
     fixed["share of the errors (%)"] = 100 * fixes["explained"].astype(float)
-    st.dataframe(fixed, hide_index=True, column_config={
-        c: st.column_config.NumberColumn(format="%.4f" if "F1" in c else "%.2f") for c in fixed.columns
-        if c not in ("split", "confirmed label errors")})
+    config["share of the errors (%)"] = st.column_config.NumberColumn(format="%.2f")
+    st.dataframe(fixed, hide_index=True, column_config=config)
 
 st.subheader("Per class")
 split = widgets.pick_split(cur.preds, key="ov_split", where=st.columns(4)[0])
