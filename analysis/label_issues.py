@@ -31,7 +31,7 @@ from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split
 from analysis.normalize import label_sql, literal, split_sql
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
-from analysis.view import argmax_sql, ident, prob_exprs, view_sql
+from analysis.view import argmax_sql, class_literals, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,8 +139,7 @@ def _work_sql(preds: Predictions) -> str:
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
-    top = f"greatest({', '.join(f'__p{j}' for j in range(k))})"
-    suggested = "CASE " + " ".join(f"WHEN __p{j} = {top} THEN {literal(c)}" for j, c in enumerate(classes)) + " END"
+    suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(source))
     first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
     raised = f"__pg + {confident.EPSILON!r}"
     issue = f"(__other > {raised} OR (__other = {raised} AND {first_other} < __given))"
@@ -148,7 +147,7 @@ def _work_sql(preds: Predictions) -> str:
         pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
     else:
         ps = prob_exprs(source)
-        pred, join = argmax_sql(source, ps, f"greatest({', '.join(ps)})"), ""
+        pred, join = argmax_sql(ps, class_literals(source)), ""
     return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
             f"(__self_confidence + __normalized_margin + __confidence_weighted_entropy) / 3 AS __ensemble "
             f"FROM (SELECT *, {suggested} AS __suggested, {issue} AS __issue FROM "
@@ -169,8 +168,7 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     k = len(limits)
     conf = [f"__p{j} >= {float(limits[j])!r}" for j in range(k)]
     many = " + ".join(f"CAST({c} AS INTEGER)" for c in conf)
-    top = f"greatest({', '.join(f'__p{j}' for j in range(k))})"
-    argmax = "CASE " + " ".join(f"WHEN __p{j} = {top} THEN {j}" for j in range(k)) + " END"
+    argmax = argmax_sql([f"__p{j}" for j in range(k)], [str(j) for j in range(k)])
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
     rows = engine.frame(f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
                         f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "

@@ -44,10 +44,16 @@ def balanced_sum(exprs: list[str]) -> str:
     return f"({balanced_sum(exprs[:half])} + {balanced_sum(exprs[half:])})"
 
 
-def argmax_sql(source: Source, ps: list[str], top: str) -> str:
-    """The class of the first of ``ps`` (in the file's order) equal to ``top``, their greatest: numpy's argmax."""
-    cases = " ".join(f"WHEN {p} = {top} THEN {literal(c)}" for (c, _), p in zip(source.probs, ps, strict=True))
-    return f"CASE {cases} END"
+def argmax_sql(ps: list[str], values: list[str], top: str | None = None) -> str:
+    """The value (a SQL expression) of the first of ``ps`` equal to ``top``, their greatest (computed here when not
+    given): numpy's argmax, ties to the first in the list's (the file's) order."""
+    top = top or f"greatest({', '.join(ps)})"
+    return "CASE " + " ".join(f"WHEN {p} = {top} THEN {v}" for p, v in zip(ps, values, strict=True)) + " END"
+
+
+def class_literals(source: Source) -> list[str]:
+    """Each ``p_*`` column's class as a SQL literal, in the file's order."""
+    return [literal(c) for c, _ in source.probs]
 
 
 def _by_class(source: Source, label: str, ps: list[str]) -> str:
@@ -79,7 +85,7 @@ def _with_top(source: Source, table: str) -> str:
 def _pred(source: Source) -> str:
     if source.columns.y_pred is not None:
         return _label(source, source.columns.y_pred)
-    return argmax_sql(source, prob_exprs(source), "__top")
+    return argmax_sql(prob_exprs(source), class_literals(source), "__top")
 
 
 def view_sql(source: Source, table: str) -> str:
