@@ -133,8 +133,7 @@ def _work_sql(preds: Predictions) -> str:
     ``__other`` (the highest probability of another class), ``suggested``, ``__wrong`` (the prediction is not the
     given label), ``__issue`` (the given label is not the argmax once raised by 1e-6) and the scores."""
     source, cm = preds.source, preds.columns
-    classes = [c for c, _ in source.probs]
-    k = len(classes)
+    k = len(source.probs)
     clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
