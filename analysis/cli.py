@@ -47,17 +47,27 @@ def _positive(text: str) -> int:
     return value
 
 
-def _load(path: str):
+def _load(path: str, task: str | None = None, *, every_task: bool = False):
+    """The file's predictions; for a multi-task file, those of ``task`` (or, with ``every_task``, the TaskSet)."""
     from analysis.load import load_predictions
+    from analysis.tasks import file_layout, load_tasks
 
+    multi = file_layout(path).kind != "single"
+    if task is not None and not multi:
+        raise ErrorscopeError(f"{path}: one task only (no task column, no wide task columns); drop --task")
+    if multi and task is None and not every_task:
+        raise ErrorscopeError(f"{path} holds several tasks; pick one with --task (see 'errorscope summary {path}')")
     size = os.path.getsize(path) if os.path.isfile(path) else 0
+    read = (lambda: load_tasks(path, task=task)) if multi else (lambda: load_predictions(path))
     if size < PROGRESS_BYTES:
-        return load_predictions(path)
-    print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB)...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    preds = load_predictions(path)
-    print(f"errorscope: {preds.rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-    return preds
+        loaded = read()
+    else:
+        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB)...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        loaded = read()
+        rows = loaded.counts.rows
+        print(f"errorscope: {rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return loaded.task(task) if multi and task is not None else loaded
 
 
 def _metrics_table(counts) -> list[str]:
@@ -76,8 +86,11 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from analysis.gaps import LABELS, meaning_of
     from analysis.registry import percent
     from analysis.summary import summarize
+    from analysis.tasks import TaskSet
 
-    preds = _load(args.file)
+    preds = _load(args.file, args.task, every_task=True)
+    if isinstance(preds, TaskSet):
+        return _tasks_summary(preds, args)
     summary = summarize(preds, human=args.human_error)
     if args.json:
         print(json.dumps(summary, indent=2, allow_nan=False))
@@ -96,11 +109,42 @@ def cmd_summary(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def _tasks_summary(tasks, args: argparse.Namespace) -> None:
+    """A multi-task file's summary: the tasks side by side (JSON: :func:`analysis.masked.summarize_tasks`)."""
+    from analysis.masked import summarize_tasks
+    from analysis.registry import FORMATS, percent
+
+    summary = summarize_tasks(tasks, human=args.human_error)
+    if args.json:
+        print(json.dumps(summary, indent=2, allow_nan=False))
+        return
+    splits = tasks.counts.splits
+    ratio = FORMATS["ratio"].text
+    cells = [["task", "labeled", "coverage", *(f"{s} error" for s in splits), "AUROC", "avg precision", "log loss"]]
+    for name, t in summary["tasks"].items():
+        errors = [percent(t["splits"][s]["error_rate"]) if t["splits"].get(s, {}).get("labeled") else "no labels"
+                  for s in splits]
+        cells.append([name, f"{t['labeled']:,}", percent(t["coverage"]), *errors, ratio(t["auroc"]),
+                      ratio(t["average_precision"]), ratio(t["log_loss"])])
+    macro, micro = summary["macro"], summary["micro"]
+    cells.append(["macro", "", "", *[""] * len(splits), ratio(macro["auroc"]), ratio(macro["average_precision"]),
+                  ratio(macro["log_loss"])])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = [f"{summary['file']}: {summary['examples']:,} examples, {len(summary['tasks'])} tasks, "
+             f"{tasks.counts.labeled().rows:,} labeled pairs", ""]
+    lines += [f"{row[0]:<{widths[0]}}" + "".join(f"{c:>{w + 2}}" for c, w in zip(row[1:], widths[1:], strict=True))
+              for row in cells]
+    lines += ["", f"error over every labeled pair (micro): {percent(micro['error_rate'])}; mean over tasks (macro): "
+              f"{percent(macro['error_rate'])}", f"masked loss J (log loss summed over labeled pairs / examples): "
+              f"{ratio(summary['masked_loss'])}", "one task's metrics, gaps and confusion: --task TASK"]
+    print("\n".join(lines))
+
+
 def cmd_confusion(args: argparse.Namespace) -> None:
     from analysis.load import check_split
     from analysis.metrics import confusion_matrix
 
-    preds = _load(args.file)
+    preds = _load(args.file, args.task)
     table = preds.counts if args.split is None else preds.counts.where(split=check_split(preds, args.split))
     conf = confusion_matrix(table, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
@@ -120,7 +164,7 @@ def cmd_confusion(args: argparse.Namespace) -> None:
 def cmd_label_issues(args: argparse.Namespace) -> None:
     from analysis.label_issues import label_issues
 
-    preds = _load(args.file)
+    preds = _load(args.file, args.task)
     found = label_issues(preds, split=args.split, method=args.method, top=args.top)
     shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
     if args.json:
@@ -160,7 +204,7 @@ def _open_store(db: str | None, *, dataset: str | None = None):
 def cmd_tags_import(args: argparse.Namespace) -> None:
     from analysis.export import import_sheet
 
-    preds = _load(args.predictions)
+    preds = _load(args.predictions, args.task)
     store = _open_store(args.db)
     try:
         changed = import_sheet(store, args.dataset, preds, args.sheet,
@@ -173,7 +217,7 @@ def cmd_tags_import(args: argparse.Namespace) -> None:
 def cmd_tags_export(args: argparse.Namespace) -> None:
     from analysis.export import export_sheet, write_sheet
 
-    preds = _load(args.predictions) if args.predictions else None
+    preds = _load(args.predictions, args.task) if args.predictions else None
     store = _open_store(args.db, dataset=args.dataset)
     try:
         sheet = export_sheet(store, args.dataset, preds)
@@ -193,7 +237,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.tallies import tally
 
-    preds = _load(args.predictions)
+    preds = _load(args.predictions, args.task)
     store = _open_store(args.db, dataset=args.dataset)
     try:
         result = tally(preds, store, args.dataset, split=args.split)
@@ -267,8 +311,11 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.file is not None:  # refuse a missing file or unknown columns here; the app reports the rest
         from analysis.columns import detect_columns
         from analysis.load import file_columns
+        from analysis.tasks import detect_layout
 
-        detect_columns(file_columns(args.file), source=args.file)
+        names = file_columns(args.file)
+        if detect_layout(names, source=args.file).kind == "single":
+            detect_columns(names, source=args.file)
     return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
                   human=args.human_error, data_root=args.data_root, image_hosts=args.allow_image_host)
 
@@ -300,9 +347,14 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
                         help="a host whose http(s) image URLs the browser may load (repeat for more; default: none)")
 
 
+def _task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", help="one task of a multi-task file (README, 'Several tasks')")
+
+
 def _tag_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
     parser.add_argument("--dataset", required=True, help="dataset name of the tags")
+    _task_option(parser)
 
 
 def _tags_parser(sub) -> None:
@@ -335,11 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="predictions file (CSV or Parquet)")
     p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _task_option(p)
     p.set_defaults(run=cmd_summary)
 
     p = sub.add_parser("confusion", help="the confusion matrix (rows true, columns predicted)")
     p.add_argument("file", help="predictions file (CSV or Parquet)")
     p.add_argument("--split", help="one split (default: all rows)")
+    _task_option(p)
     p.add_argument("--weighted", action="store_true", help="sum example weights instead of counting")
     p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
     _format_options(p)
@@ -348,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns)")
     p.add_argument("file", help="predictions file (CSV or Parquet) with out-of-sample p_<class> columns")
     p.add_argument("--split", default="dev", help="split to rank (default: dev)")
+    _task_option(p)
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
                    help=f"ranking (default: {DEFAULT_METHOD})")
     p.add_argument("--top", type=_positive, default=20, help="how many examples to list (default: 20)")

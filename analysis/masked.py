@@ -1,0 +1,145 @@
+"""Masked metrics of a multi-task file: each task measured on the examples where its label exists, then across tasks.
+
+The cost of the multi-task method sums the loss only over the labeled (example, task) pairs,
+``J = 1/m sum_i sum_j L(p_j(i), y_j(i))`` over the pairs where ``y_j(i)`` exists, ``m`` the number of examples
+(:func:`masked_loss`). Per task, the count-table metrics (:mod:`analysis.registry`) already leave unlabeled rows
+out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), computed by the
+engine in one grouped query per task. Averages over tasks (macro) skip the tasks without labels instead of counting
+them as 0; micro pools every labeled pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from analysis.engine import open_engine
+from analysis.load import Predictions
+from analysis.counts import CountTable
+from analysis.metrics import per_class
+from analysis.normalize import label_sql, literal
+from analysis.registry import Value, measure
+from analysis.summary import summarize
+from analysis.tasks import TaskSet
+from analysis.view import ident, prob_exprs
+
+#: Probabilities are clipped to [EPS, 1 - EPS] before the log, as scikit-learn's ``log_loss`` does for doubles.
+EPS = float(np.finfo(np.float64).eps)
+#: The metrics averaged over tasks (macro) and pooled over labeled pairs (micro, the count-table ones).
+ACROSS = ("error_rate", "accuracy", "macro_f1")
+
+
+@dataclass(frozen=True)
+class TaskScores:
+    """One task's labeled count and coverage, and its scores over the labeled rows (None where they cannot be
+    computed: AUROC and average precision need a binary task with probabilities and both classes labeled)."""
+
+    task: str
+    rows: int
+    labeled: int
+    coverage: float | None
+    auroc: float | None
+    average_precision: float | None
+    log_loss: float | None
+    loss_sum: float | None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        del out["task"], out["loss_sum"]
+        return out
+
+
+def _scores_sql(preds: Predictions, table: str, positive: str | None) -> str:
+    """One row: positives, negatives, AUROC and average-precision numerators, the summed log loss and the count of
+    labeled rows with a probability; the ROC and precision-recall sums run over the distinct scores."""
+    source = preds.source
+    y = label_sql(ident(source.columns.y_true), source.typed[source.columns.y_true])
+    ps = dict(zip((c for c, _ in source.probs), prob_exprs(source), strict=True))
+    given = "CASE __y " + " ".join(f"WHEN {literal(c)} THEN {p}" for c, p in ps.items()) + " END"
+    score = ps.get(positive, "NULL") if positive is not None else "NULL"
+    pos = f"__y = {literal(positive)}" if positive is not None else "FALSE"
+    rows = f"SELECT {y} AS __y, {score} AS __p, {given} AS __g FROM {table}"
+    grouped = (f"SELECT __p, count(*) FILTER (WHERE {pos}) AS tp, count(*) FILTER (WHERE NOT ({pos})) AS fp, "
+               f"sum(-ln(greatest(least(__g, {1 - EPS!r}), {EPS!r}))) AS loss, count(__g) AS scored "
+               f"FROM ({rows}) WHERE __y IS NOT NULL GROUP BY __p")
+    windows = ("SELECT *, coalesce(sum(fp) OVER (ORDER BY __p ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) "
+               "AS fp_below, sum(tp) OVER (ORDER BY __p DESC ROWS UNBOUNDED PRECEDING) AS tp_above, "
+               "sum(tp + fp) OVER (ORDER BY __p DESC ROWS UNBOUNDED PRECEDING) AS n_above "
+               f"FROM ({grouped}) WHERE __p IS NOT NULL")
+    return (f"SELECT (SELECT sum(loss) FROM ({grouped})) AS loss, (SELECT sum(scored) FROM ({grouped})) AS scored, "
+            "sum(tp) AS positives, sum(fp) AS negatives, sum(tp * (fp_below + fp / 2.0)) AS auc, "
+            f"sum(CASE WHEN tp > 0 THEN tp * tp_above / n_above ELSE 0 END) AS ap FROM ({windows})")
+
+
+def positive_class(preds: Predictions) -> str | None:
+    """The positive class of a binary task with probabilities (the second in natural order), else None."""
+    classes = preds.classes
+    if len(classes) != 2 or set(classes) - set(preds.columns.probs):
+        return None
+    return classes[1]
+
+
+def task_scores(preds: Predictions) -> TaskScores:
+    """The masked scores of one task (``preds``, one task's predictions or a single-task file)."""
+    labeled = preds.counts.labeled().rows
+    task = preds.source.task or ""
+    coverage = labeled / preds.rows if preds.rows else None
+    if not preds.columns.probs or not labeled:
+        return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
+    positive = positive_class(preds)
+    with open_engine(preds.engine) as engine:
+        got = engine.fetch(_scores_sql(preds, engine.table(preds.source, numbered=False), positive))
+    got = {k: v[0] for k, v in got.items()}
+    both = positive is not None and bool(got["positives"]) and bool(got["negatives"])
+    auroc = float(got["auc"]) / (got["positives"] * got["negatives"]) if both else None
+    ap = float(got["ap"]) / got["positives"] if both else None
+    loss = float(got["loss"]) if got["scored"] else None
+    return TaskScores(task, preds.rows, labeled, coverage, auroc, ap,
+                      loss / got["scored"] if loss is not None else None, loss)
+
+
+def positive_scores(counts: CountTable, positive: str | None) -> dict[str, float | None]:
+    """Precision, recall and F1 of the ``positive`` class (scikit-learn's binary average), None without it or
+    without labels; on a table pooling binary tasks, scikit-learn's multi-label ``average="micro"``."""
+    table = per_class(counts)
+    if positive is None or positive not in table.index or not counts.labeled().rows:
+        return dict.fromkeys(("precision", "recall", "f1"))
+    return {k: float(table.loc[positive, k]) for k in ("precision", "recall", "f1")}
+
+
+def masked_loss(scores: list[TaskScores], examples: int) -> float | None:
+    """The method's ``J``: the log loss summed over the labeled (example, task) pairs, divided by the examples."""
+    sums = [s.loss_sum for s in scores if s.loss_sum is not None]
+    return sum(sums) / examples if sums and examples else None
+
+
+def macro(values: list[Value]) -> float | None:
+    """The mean over the tasks that have a value (a task without labels is left out, not counted as 0)."""
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+def summarize_tasks(tasks: TaskSet, *, human: float | None = None) -> dict:
+    """The summary of a multi-task file: the pooled summary of every labeled pair, and ``tasks`` (per task its
+    ``labeled``, ``coverage``, ``auroc``, ``average_precision``, ``log_loss``, ``splits`` and ``gaps``),
+    ``masked_loss``, ``macro`` and ``micro``."""
+    first = next(iter(tasks.tasks.values()))
+    pooled = Predictions(first.source, tasks.counts, first.engine)
+    out = summarize(pooled, human=human)
+    out["examples"] = tasks.examples
+    scores = [task_scores(p) for p in tasks.tasks.values()]
+    per_task = {}
+    for s, (name, preds) in zip(scores, tasks.tasks.items(), strict=True):
+        single = summarize(preds, human=human)
+        per_task[name] = {**s.to_dict(), **positive_scores(preds.counts, positive_class(preds)),
+                          "splits": single["splits"], "gaps": single["gaps"]}
+    out["tasks"] = per_task
+    out["masked_loss"] = masked_loss(scores, tasks.examples)
+    names = (*ACROSS, "precision", "recall", "f1", "auroc", "average_precision", "log_loss")
+    values = [per_task[n] | measure(p.counts, ACROSS) for n, p in tasks.tasks.items()]
+    out["macro"] = {k: macro([v[k] for v in values]) for k in names}
+    positives = {positive_class(p) for p in tasks.tasks.values()}
+    shared = positives.pop() if len(positives) == 1 else None
+    out["micro"] = measure(tasks.counts, ACROSS) | positive_scores(tasks.counts, shared)
+    return out
