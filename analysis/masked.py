@@ -63,13 +63,14 @@ def _scores_sql(preds: Predictions, table: str, positive: str | None) -> str:
     grouped = (f"SELECT __p, count(*) FILTER (WHERE {pos}) AS tp, count(*) FILTER (WHERE NOT ({pos})) AS fp, "
                f"sum(-ln(greatest(least(__g, {1 - EPS!r}), {EPS!r}))) AS loss, count(__g) AS scored "
                f"FROM ({rows}) WHERE __y IS NOT NULL GROUP BY __p")
-    windows = ("SELECT *, coalesce(sum(fp) OVER (ORDER BY __p ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) "
-               "AS fp_below, sum(tp) OVER (ORDER BY __p DESC ROWS UNBOUNDED PRECEDING) AS tp_above, "
-               "sum(tp + fp) OVER (ORDER BY __p DESC ROWS UNBOUNDED PRECEDING) AS n_above "
-               f"FROM ({grouped}) WHERE __p IS NOT NULL")
-    return (f"SELECT (SELECT sum(loss) FROM ({grouped})) AS loss, (SELECT sum(scored) FROM ({grouped})) AS scored, "
-            "sum(tp) AS positives, sum(fp) AS negatives, sum(tp * (fp_below + fp / 2.0)) AS auc, "
-            f"sum(CASE WHEN tp > 0 THEN tp * tp_above / n_above ELSE 0 END) AS ap FROM ({windows})")
+    windows = ("SELECT *, coalesce(sum(fp) OVER (ORDER BY __p NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND "
+               "1 PRECEDING), 0) AS fp_below, sum(tp) OVER (ORDER BY __p DESC NULLS LAST ROWS UNBOUNDED PRECEDING) "
+               "AS tp_above, sum(tp + fp) OVER (ORDER BY __p DESC NULLS LAST ROWS UNBOUNDED PRECEDING) AS n_above "
+               f"FROM ({grouped})")
+    scored = "WHERE __p IS NOT NULL"
+    return (f"SELECT sum(loss) AS loss, sum(scored) AS scored, sum(tp) FILTER ({scored}) AS positives, "
+            f"sum(fp) FILTER ({scored}) AS negatives, sum(tp * (fp_below + fp / 2.0)) FILTER ({scored}) AS auc, "
+            f"sum(CASE WHEN tp > 0 THEN tp * tp_above / n_above ELSE 0 END) FILTER ({scored}) AS ap FROM ({windows})")
 
 
 def positive_class(preds: Predictions) -> str | None:

@@ -27,7 +27,7 @@ from analysis.counts import CountTable
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, _scan, _schema
-from analysis.normalize import label_sql, literal, natural_key
+from analysis.normalize import literal, natural_key
 from analysis.source import Cut, Source, file_format, ident, make_source
 from analysis.view import id_sql
 
@@ -139,11 +139,16 @@ def _wide_cut(task: WideTask, names: Sequence[str], typed: Mapping[str, str], la
     return Cut(task.name, tuple(cols)), [c[0] for c in cols], types
 
 
+def task_sql(column: str) -> str:
+    """A long file's task name: the column's text, trimmed; NULL when blank."""
+    return f"nullif(trim(CAST({ident(column)} AS VARCHAR)), '')"
+
+
 def _long_cut(task: str, names: Sequence[str], typed: Mapping[str, str], column: str) -> tuple[Cut, list[str],
                                                                                                list[str]]:
     """The cut of one task of a long file: its rows, without the task column."""
     kept = [n for n in names if n != column]
-    where = f"{label_sql(ident(column), typed[column])} = {literal(task)}"
+    where = f"{task_sql(column)} = {literal(task)}"
     return Cut(task, tuple((n, ident(n), n) for n in kept), where), kept, [typed[n] for n in kept]
 
 
@@ -226,16 +231,30 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
         tasks: dict[str, Predictions] = {}
         for cut, cut_names, cut_types in cuts:
             source = make_source(path, fmt, cut_names, cut_types, overrides, cut)
-            tasks[cut.task] = Predictions(source, _scan(eng, source), engine)
+            try:
+                tasks[cut.task] = Predictions(source, _scan(eng, source), engine)
+            except InputError as exc:
+                raise _in_task(exc, cut, path) from None
         examples = _examples(eng, tasks, layout)
     return TaskSet(path, layout.kind, tasks, examples)
+
+
+def _in_task(exc: InputError, cut: Cut, path: Path) -> InputError:
+    """A task's input error naming the task and the file's columns (not the cut's)."""
+    message = str(exc)
+    for name, _, origin in cut.columns:
+        if origin is not None and origin != name:
+            message = message.replace(repr(name), repr(origin))
+    if cut.task and f"[task {cut.task}]" not in message:
+        message = message.replace(f"{path}:", f"{path} [task {cut.task}]:", 1)
+    return InputError(message)
 
 
 def _long_task_names(eng: Engine, path: Path, fmt: str, typed: Mapping[str, str], column: str) -> list[str]:
     """A long file's tasks in the order of their first rows; a blank task is refused."""
     bare = Source(path, fmt, tuple(typed), tuple(typed.values()), ColumnMap(y_true=column))
-    task = label_sql(ident(column), typed[column])
-    found = eng.fetch(f"SELECT {task} AS task, min(__row) AS first FROM {eng.table(bare)} GROUP BY 1 ORDER BY 2")
+    found = eng.fetch(f"SELECT {task_sql(column)} AS task, min(__row) AS first FROM {eng.table(bare)} GROUP BY 1 "
+                      "ORDER BY 2")
     if None in found["task"]:
         row = found["first"][found["task"].index(None)]
         raise InputError(f"{path}: column {column!r} is blank at row {row}; give every row its task")

@@ -8,16 +8,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL_ERRORS = ROOT.parent / "shared" / "benchmarks" / "label-errors"
+TOX21 = ROOT.parent / "shared" / "benchmarks" / "tox21"
 DEMO = ROOT / "demo_data"
 
 
-def _benchmark(name: str) -> Path:
-    path = LABEL_ERRORS / name
+def _benchmark(name: str, folder: Path = LABEL_ERRORS) -> Path:
+    path = folder / name
     if not path.is_file():
         if os.environ.get("ERRORSCOPE_REQUIRE_BENCHMARKS") == "1":
-            pytest.fail(f"the real benchmark file {name} is missing from {LABEL_ERRORS}")
+            pytest.fail(f"the real benchmark file {name} is missing from {folder}")
         pytest.skip(f"the real benchmark file {name} is not here (expected beside the project in "
-                    "shared/benchmarks/label-errors/)")
+                    f"shared/benchmarks/{folder.name}/)")
     return path
 
 
