@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from analysis.counts import CountTable
 from analysis.engine import open_engine
 from analysis.load import Predictions
-from analysis.counts import CountTable
 from analysis.metrics import per_class
 from analysis.normalize import label_sql, literal
 from analysis.registry import Value, measure

@@ -194,7 +194,7 @@ def file_layout(path: str | os.PathLike, columns: Mapping[str, str | None] | Non
 
 def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | None = None,
                labels: Sequence[str] | None = None, task: str | None = None, engine: str = "duckdb") -> TaskSet:
-    """Read and validate a multi-task file, each task as a single-task file is (:func:`~analysis.load.load_predictions`).
+    """Read and validate a multi-task file, each task as :func:`~analysis.load.load_predictions` reads a file.
 
     ``columns`` maps roles to columns as for a single-task file, plus ``task`` for a long file's task column;
     ``labels`` lists a wide file's task label columns when they cannot be told by their companions' names;
@@ -267,4 +267,5 @@ def _examples(eng: Engine, tasks: Mapping[str, Predictions], layout: Layout) -> 
     if layout.kind == "wide" or first.columns.id is None:
         return max(p.rows for p in tasks.values())
     every = replace(first, cut=Cut("", first.cut.columns))  # the rows of all tasks
-    return int(eng.fetch(f"SELECT count(DISTINCT {id_sql(first)}) AS n FROM {eng.table(every, numbered=False)}")["n"][0])
+    found = eng.fetch(f"SELECT count(DISTINCT {id_sql(first)}) AS n FROM {eng.table(every, numbered=False)}")
+    return int(found["n"][0])

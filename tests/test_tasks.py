@@ -47,7 +47,8 @@ def long_summary():
 def test_layouts_by_name():
     assert detect_layout(["id", "Task", "y_true", "p_0", "p_1"]).task_column == "Task"
     wide = detect_layout(["id", "NR-AR", "p_NR-AR", "SR-HSE", "pred_SR-HSE", "smiles"])
-    assert [(t.name, t.prob, t.pred) for t in wide.wide] == [("NR-AR", "p_NR-AR", None), ("SR-HSE", None, "pred_SR-HSE")]
+    assert [(t.name, t.prob, t.pred) for t in wide.wide] == [("NR-AR", "p_NR-AR", None),
+                                                             ("SR-HSE", None, "pred_SR-HSE")]
     assert detect_layout(["id", "y_true", "p_cat", "cat"]).kind == "single"  # a true-label column: one task
     assert detect_layout(["id", "task", "y_true", "y_pred"], {"task": None}).kind == "single"
     assert detect_layout(["gold", "guess", "id"], labels=[]).kind == "wide"
