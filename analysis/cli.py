@@ -111,21 +111,20 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
 def _tasks_summary(tasks, args: argparse.Namespace) -> None:
     """A multi-task file's summary: the tasks side by side (JSON: :func:`analysis.masked.summarize_tasks`)."""
-    from analysis.masked import summarize_tasks
+    from analysis.masked import summarize_tasks, task_rows
     from analysis.registry import FORMATS, percent
 
     summary = summarize_tasks(tasks, human=args.human_error)
     if args.json:
         print(json.dumps(summary, indent=2, allow_nan=False))
         return
-    splits = tasks.counts.splits
+    rows = task_rows(summary)
+    splits = list(rows[0]["errors"])
     ratio = FORMATS["ratio"].text
     cells = [["task", "labeled", "coverage", *(f"{s} error" for s in splits), "AUROC", "avg precision", "log loss"]]
-    for name, t in summary["tasks"].items():
-        errors = [percent(t["splits"][s]["error_rate"]) if t["splits"].get(s, {}).get("labeled") else "no labels"
-                  for s in splits]
-        cells.append([name, f"{t['labeled']:,}", percent(t["coverage"]), *errors, ratio(t["auroc"]),
-                      ratio(t["average_precision"]), ratio(t["log_loss"])])
+    cells += [[r["task"], f"{r['labeled']:,}", percent(r["coverage"]),
+               *(e if isinstance(e, str) else percent(e) for e in r["errors"].values()), ratio(r["auroc"]),
+               ratio(r["average_precision"]), ratio(r["log_loss"])] for r in rows]
     macro, micro = summary["macro"], summary["micro"]
     cells.append(["macro", "", "", *[""] * len(splits), ratio(macro["auroc"]), ratio(macro["average_precision"]),
                   ratio(macro["log_loss"])])

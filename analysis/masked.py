@@ -26,6 +26,8 @@ from analysis.view import ident, prob_exprs
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before the log, as scikit-learn's ``log_loss`` does for doubles.
 EPS = float(np.finfo(np.float64).eps)
+#: What a task's metric of a split without labels shows (never a 0).
+NO_LABELS = "no labels"
 #: The metrics averaged over tasks (macro) and pooled over labeled pairs (micro, the count-table ones).
 ACROSS = ("error_rate", "accuracy", "macro_f1")
 
@@ -144,3 +146,17 @@ def summarize_tasks(tasks: TaskSet, *, human: float | None = None) -> dict:
     shared = positives.pop() if len(positives) == 1 else None
     out["micro"] = measure(tasks.counts, ACROSS) | positive_scores(tasks.counts, shared)
     return out
+
+
+def task_rows(summary: dict) -> list[dict]:
+    """The tasks side by side, from :func:`summarize_tasks`: per task its ``labeled`` count, ``coverage``, the error
+    of each split (:data:`NO_LABELS` where the task has no label in it), ``auroc``, ``average_precision`` and
+    ``log_loss`` (None where they cannot be computed)."""
+    splits = list(dict.fromkeys(s for t in summary["tasks"].values() for s in t["splits"]))
+    rows = []
+    for name, t in summary["tasks"].items():
+        errors = {s: t["splits"][s]["error_rate"] if t["splits"].get(s, {}).get("labeled") else NO_LABELS
+                  for s in splits}
+        rows.append({"task": name, "labeled": t["labeled"], "coverage": t["coverage"], "errors": errors,
+                     **{k: t[k] for k in ("auroc", "average_precision", "log_loss")}})
+    return rows

@@ -32,6 +32,7 @@ with st.sidebar:
         st.caption("Dataset")
         st.text(cur.dataset)
         st.caption(f"{widgets.plain(cur.preds.path.name)} · {cur.preds.rows:,} rows · {len(cur.preds.classes)} classes")
+        widgets.pick_task(cur)
 widgets.keep_in_address()  # on every page: a change of page clears the address's query parameters
 
 widgets.timed_page(page)

@@ -19,9 +19,11 @@ from analysis import ErrorscopeError, InputError, Predictions, load_predictions
 from analysis.access import confine
 from analysis.gaps import LABELS, parse_fraction
 from analysis.images import resolve_image
+from analysis.masked import summarize_tasks
 from analysis.normalize import SPLITS
 from analysis.review import examples
 from analysis.tags import TagStore, default_db_path, open_store
+from analysis.tasks import TaskSet, file_layout, load_tasks
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
@@ -37,22 +39,28 @@ class Current:
     preds: Predictions
     dataset: str
     human: float | None
+    tasks: TaskSet | None = None  # a multi-task file: ``preds`` are those of the task picked in the sidebar
 
     @property
     def key(self) -> str:
-        """Identifies the file's content for caches (path, size, modification time, column roles)."""
+        """Identifies the file's content for caches (path, size, modification time, column roles, task)."""
         stat = self.preds.path.stat()
         roles = sorted(self.preds.columns.role_columns().items())
-        return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{roles}"
+        return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{roles}|{self.preds.source.task}"
 
 
 @st.cache_data(show_spinner="Reading the predictions file...", max_entries=8)
-def _load(path: str, overrides: tuple[tuple[str, str | None], ...], size: int, mtime: int) -> Predictions:
-    return load_predictions(path, columns=dict(overrides) or None)
+def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime: int) -> Predictions | TaskSet:
+    columns = dict(overrides)
+    labels = columns.pop("tasks", None)  # a wide file's task label columns, named on the Data page
+    if file_layout(path, columns, labels).kind == "single":
+        return load_predictions(path, columns=columns or None)
+    return load_tasks(path, columns=columns, labels=labels)
 
 
-def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Predictions:
-    """Read a predictions file once; later calls with the same unchanged file come from the cache."""
+def load(path: str | Path, overrides: dict[str, object] | None = None) -> Predictions | TaskSet:
+    """Read a predictions file (one task or several) once; later calls with the same unchanged file come from the
+    cache."""
     stat = Path(path).stat() if Path(path).is_file() else None
     return _load(str(path), tuple(sorted((overrides or {}).items())), stat.st_size if stat else -1,
                  stat.st_mtime_ns if stat else -1)
@@ -82,8 +90,8 @@ def _env_human() -> float | None:
         return None
 
 
-def open_file(path: str | Path, *, dataset: str | None = None, overrides: dict[str, str | None] | None = None,
-              human: float | None = None) -> Predictions:
+def open_file(path: str | Path, *, dataset: str | None = None, overrides: dict[str, object] | None = None,
+              human: float | None = None) -> Predictions | TaskSet:
     """Make ``path`` the open data set with its human-level error (unknown unless given); on bad input raise
     InputError and leave the open one as it was."""
     preds = load(path, overrides)
@@ -159,11 +167,32 @@ def current() -> Current | None:
     if not state.get("file"):
         return None
     try:
-        preds = load(state["file"], state.get("overrides"))
+        loaded = load(state["file"], state.get("overrides"))
     except InputError as exc:  # the file changed on disk since it was opened
         state["load_error"] = str(exc)
         return None
-    return Current(preds, state["dataset"], state.get("human"))
+    if not isinstance(loaded, TaskSet):
+        return Current(loaded, state["dataset"], state.get("human"))
+    if state.get("task") not in loaded.names:  # before the sidebar's picker (key "task") is drawn
+        state["task"] = loaded.names[0]
+    return Current(loaded.task(state["task"]), state["dataset"], state.get("human"), loaded)
+
+
+@st.cache_data(show_spinner="Measuring every task...", max_entries=8)
+def _tasks_summary(key: str, _tasks: TaskSet, human: float | None) -> dict:
+    return summarize_tasks(_tasks, human=human)
+
+
+def tasks_summary(cur: Current) -> dict:
+    """The summary of every task of the open multi-task file (:func:`analysis.masked.summarize_tasks`)."""
+    return _tasks_summary(cur.key.rsplit("|", 1)[0], cur.tasks, cur.human)
+
+
+def pick_task(cur: Current, where=st) -> None:
+    """The task chooser of a multi-task file (every page shows the picked task); nothing for a single task."""
+    if cur.tasks is not None:
+        where.selectbox("Task", cur.tasks.names, key="task",
+                        help="A multi-task file: every page shows this task's labeled examples.")
 
 
 def pick_split(preds: Predictions, *, key: str, where=st) -> str:
