@@ -147,7 +147,7 @@ def _open_at_start() -> None:
 
 
 def keep_in_address() -> None:
-    """Name the open file in the page's address (``?file=&dataset=&human=``), so that a reload reopens it; the
+    """Name the open file in the page's address (``?file=&dataset=&human=&task=``), so that a reload reopens it; the
     file given at start, under its given name and human-level error, needs no address."""
     state = st.session_state
     wanted = {}
@@ -155,6 +155,8 @@ def keep_in_address() -> None:
         wanted = {"file": state["file"], "dataset": state["dataset"]}
         if state.get("human") is not None:
             wanted["human"] = repr(state["human"])
+    if state.get("file") and state.get("task"):  # a multi-task file's picked task
+        wanted["task"] = state["task"]
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -172,9 +174,11 @@ def current() -> Current | None:
         state["load_error"] = str(exc)
         return None
     if not isinstance(loaded, TaskSet):
+        state.pop("task", None)
         return Current(loaded, state["dataset"], state.get("human"))
     if state.get("task") not in loaded.names:  # before the sidebar's picker (key "task") is drawn
-        state["task"] = loaded.names[0]
+        asked = st.query_params.get("task")
+        state["task"] = asked if asked in loaded.names else loaded.names[0]
     return Current(loaded.task(state["task"]), state["dataset"], state.get("human"), loaded)
 
 

@@ -216,3 +216,32 @@ def test_long_file_without_convention_names(write):
     assert tasks.names == ("x", "y") and tasks.examples == 2
     assert task_scores(tasks.task("y")).labeled == 1 and tasks.task("x").counts.labeled().rows == 2
     assert load_predictions(path, columns={"y_true": "gold", "y_pred": "guess"}).rows == 4  # still a single file
+
+
+def test_multilabel_scores_are_cleanlabs_when_nothing_is_missing(wide, frame):
+    from cleanlab.multilabel_classification.rank import get_label_quality_scores
+
+    from analysis.multilabel import class_scores, moving_average, multilabel_issues
+
+    names = list(wide.names)
+    scores = class_scores(wide)
+    assert list(scores.index) == frame["id"].tolist() and list(scores.columns) == names
+    complete = frame[frame[names].notna().all(axis=1)]
+    assert len(complete) > 1000
+    y = complete[names].to_numpy(int)
+    probs = complete[[f"p_{t}" for t in names]].to_numpy()
+    reference = get_label_quality_scores([list(np.flatnonzero(row)) for row in y], probs)
+    ours = moving_average(scores.loc[complete["id"]].to_numpy())
+    assert np.allclose(ours, reference, rtol=0, atol=1e-12)
+
+    issues = multilabel_issues(wide).set_index("id")
+    assert len(issues) == frame[names].notna().any(axis=1).sum()
+    assert issues.loc[complete["id"], "score"].to_numpy() == pytest.approx(reference, abs=1e-12)
+    missing = frame[frame[names].isna().any(axis=1) & frame[names].notna().any(axis=1)].iloc[0]
+    kept = [t for t in names if missing[t] == missing[t]]  # the labeled classes only, each one-vs-rest
+    own = [missing[f"p_{t}"] if missing[t] == 1 else 1 - missing[f"p_{t}"] for t in kept]
+    expected = get_label_quality_scores([list(np.flatnonzero([missing[t] for t in kept]))], np.array([[
+        missing[f"p_{t}"] for t in kept]]))[0]
+    assert issues.loc[missing["id"], "score"] == pytest.approx(expected, abs=1e-12)
+    assert issues.loc[missing["id"], "worst_score"] == pytest.approx(min(own), abs=1e-15)
+    assert issues.loc[missing["id"], "labeled"] == len(kept)

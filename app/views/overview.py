@@ -41,7 +41,7 @@ def tasks_side_by_side() -> None:
              help="mean over the tasks that have both classes labeled and probabilities")
     d.metric("Masked loss J", FORMATS["ratio"].text(summary["masked_loss"]), border=True,
              help="log loss summed over the labeled (example, task) pairs, divided by the examples")
-    st.dataframe(table, hide_index=True, column_config={
+    st.dataframe(table, hide_index=True, height=min(widgets.ROW_PX * (len(rows) + 1) + 3, 720), column_config={
         "coverage (%)": st.column_config.ProgressColumn("coverage (%)", min_value=0, max_value=100, format="%.1f",
                                                         help="labeled examples of the task, of its rows"),
         **{k: st.column_config.NumberColumn(k, format="%.4f") for k in ("AUROC", "average precision", "log loss")}})
