@@ -162,8 +162,11 @@ def cmd_confusion(args: argparse.Namespace) -> None:
 
 def cmd_label_issues(args: argparse.Namespace) -> None:
     from analysis.label_issues import label_issues
+    from analysis.tasks import TaskSet
 
-    preds = _load(args.file, args.task)
+    preds = _load(args.file, args.task, every_task=True)
+    if isinstance(preds, TaskSet):
+        return _multilabel_issues(preds, args)
     found = label_issues(preds, split=args.split, method=args.method, top=args.top)
     shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
     if args.json:
@@ -182,6 +185,26 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
              "likely wrong)", ""]
     lines += shown.to_string(index=False, float_format=lambda v: f"{v:.4g}").splitlines()
     print("\n".join(lines))
+
+
+def _multilabel_issues(tasks, args: argparse.Namespace) -> None:
+    """A multi-task file's examples ranked by cleanlab's multi-label score over their labeled tasks."""
+    from analysis.multilabel import multilabel_issues
+
+    ranked = multilabel_issues(tasks, split=args.split).head(args.top)
+    if args.json:
+        issues = [{"id": r.id, "score": float(r.score), "labeled": int(r.labeled), "worst": r.worst,
+                   "worst_score": float(r.worst_score)} for r in ranked.itertuples()]
+        print(json.dumps({"split": args.split, "method": "multilabel self_confidence", "issues": issues}, indent=2))
+        return
+    if args.csv:
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(ranked))
+        return
+    print(f"{args.file} [{args.split}]: examples ranked by the multi-label score over their labeled tasks (lower = "
+          f"more likely wrong; one task's queue: --task TASK)\n")
+    print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def _open_store(db: str | None, *, dataset: str | None = None):

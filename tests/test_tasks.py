@@ -177,6 +177,11 @@ def test_the_cli_takes_a_task_where_it_takes_a_split(wide_path, frame):
     assert got["matrix"] == skm.confusion_matrix(rows["SR-MMP"].astype(int), rows["p_SR-MMP"] >= 0.5).tolist()
     issues = json.loads(run("label-issues", wide_path, "--task", "SR-MMP", "--top", "3", "--json").stdout)
     assert len(issues["issues"]) == 3 and issues["issues"][0]["id"] in set(rows["id"])
+    every = json.loads(run("label-issues", wide_path, "--top", "3", "--json").stdout)  # no task: multi-label
+    from analysis.multilabel import multilabel_issues
+
+    ranked = multilabel_issues(load_tasks(wide_path))
+    assert [i["id"] for i in every["issues"]] == ranked["id"].head(3).tolist()
 
 
 @pytest.mark.parametrize("args, message", [
