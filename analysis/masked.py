@@ -3,8 +3,8 @@
 The cost of the multi-task method sums the loss only over the labeled (example, task) pairs,
 ``J = 1/m sum_i sum_j L(p_j(i), y_j(i))`` over the pairs where ``y_j(i)`` exists, ``m`` the number of examples
 (:func:`masked_loss`). Per task, the count-table metrics (:mod:`analysis.registry`) already leave unlabeled rows
-out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), computed by the
-engine in one grouped query per task. Averages over tasks (macro) skip the tasks without labels instead of counting
+out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), from one query
+per task of its labeled rows' probabilities. Averages over tasks (macro) skip the tasks without labels instead of counting
 them as 0; micro pools every labeled pair.
 """
 
@@ -53,26 +53,38 @@ class TaskScores:
 
 
 def _scores_sql(preds: Predictions, table: str, positive: str | None) -> str:
-    """One row: positives, negatives, AUROC and average-precision numerators, the summed log loss and the count of
-    labeled rows with a probability; the ROC and precision-recall sums run over the distinct scores."""
+    """The labeled rows with a probability: ``pos`` (the label is ``positive``), ``p`` (the probability of
+    ``positive``, NULL without one) and ``given`` (the probability of the given label)."""
     source = preds.source
     y = label_sql(ident(source.columns.y_true), source.typed[source.columns.y_true])
     ps = dict(zip((c for c, _ in source.probs), prob_exprs(source), strict=True))
     given = "CASE __y " + " ".join(f"WHEN {literal(c)} THEN {p}" for c, p in ps.items()) + " END"
-    score = ps.get(positive, "NULL") if positive is not None else "NULL"
+    score = ps[positive] if positive is not None else "CAST(NULL AS DOUBLE)"
     pos = f"__y = {literal(positive)}" if positive is not None else "FALSE"
-    rows = f"SELECT {y} AS __y, {score} AS __p, {given} AS __g FROM {table}"
-    grouped = (f"SELECT __p, count(*) FILTER (WHERE {pos}) AS tp, count(*) FILTER (WHERE NOT ({pos})) AS fp, "
-               f"sum(-ln(greatest(least(__g, {1 - EPS!r}), {EPS!r}))) AS loss, count(__g) AS scored "
-               f"FROM ({rows}) WHERE __y IS NOT NULL GROUP BY __p")
-    windows = ("SELECT *, coalesce(sum(fp) OVER (ORDER BY __p NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND "
-               "1 PRECEDING), 0) AS fp_below, sum(tp) OVER (ORDER BY __p DESC NULLS LAST ROWS UNBOUNDED PRECEDING) "
-               "AS tp_above, sum(tp + fp) OVER (ORDER BY __p DESC NULLS LAST ROWS UNBOUNDED PRECEDING) AS n_above "
-               f"FROM ({grouped})")
-    scored = "WHERE __p IS NOT NULL"
-    return (f"SELECT sum(loss) AS loss, sum(scored) AS scored, sum(tp) FILTER ({scored}) AS positives, "
-            f"sum(fp) FILTER ({scored}) AS negatives, sum(tp * (fp_below + fp / 2.0)) FILTER ({scored}) AS auc, "
-            f"sum(CASE WHEN tp > 0 THEN tp * tp_above / n_above ELSE 0 END) FILTER ({scored}) AS ap FROM ({windows})")
+    return (f"SELECT {pos} AS pos, __p AS p, __g AS given FROM (SELECT {y} AS __y, {score} AS __p, {given} AS __g "
+            f"FROM {table}) WHERE __y IS NOT NULL")
+
+
+def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None:
+    """AUROC and average precision of scores ``p`` for the labels ``pos`` (booleans), ties as scikit-learn's
+    ``roc_auc_score`` and ``average_precision_score`` treat them; None without both classes.
+
+    >>> ranking_scores(np.array([False, False, True, True]), np.array([0.1, 0.4, 0.35, 0.8]))
+    (0.75, 0.8333333333333333)
+    """
+    positives = int(pos.sum())
+    negatives = len(pos) - positives
+    if not positives or not negatives:
+        return None
+    order = np.argsort(p, kind="stable")
+    sorted_p, sorted_pos = p[order], pos[order]
+    last = np.r_[sorted_p[1:] != sorted_p[:-1], True]  # the last row of each run of equal scores
+    tp_upto, fp_upto = np.cumsum(sorted_pos)[last], np.cumsum(~sorted_pos)[last]
+    tp, fp = np.diff(tp_upto, prepend=0), np.diff(fp_upto, prepend=0)
+    auroc = float(np.sum(tp * (fp_upto - fp + fp / 2)) / (positives * negatives))
+    tp_above = positives - tp_upto + tp  # at or above each score
+    n_above = len(pos) - (tp_upto + fp_upto) + tp + fp
+    return auroc, float(np.sum(tp * tp_above / n_above) / positives)
 
 
 def positive_class(preds: Predictions) -> str | None:
@@ -92,14 +104,15 @@ def task_scores(preds: Predictions) -> TaskScores:
         return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
     positive = positive_class(preds)
     with open_engine(preds.engine) as engine:
-        got = engine.fetch(_scores_sql(preds, engine.table(preds.source, numbered=False), positive))
-    got = {k: v[0] for k, v in got.items()}
-    both = positive is not None and bool(got["positives"]) and bool(got["negatives"])
-    auroc = float(got["auc"]) / (got["positives"] * got["negatives"]) if both else None
-    ap = float(got["ap"]) / got["positives"] if both else None
-    loss = float(got["loss"]) if got["scored"] else None
+        rows = engine.frame(_scores_sql(preds, engine.table(preds.source, numbered=False), positive))
+    given = rows["given"].to_numpy(float)
+    given = given[~np.isnan(given)]
+    loss = float(-np.log(np.clip(given, EPS, 1 - EPS)).sum()) if len(given) else None
+    scored = rows[rows["p"].notna()]
+    ranks = ranking_scores(scored["pos"].to_numpy(bool), scored["p"].to_numpy(float)) if positive else None
+    auroc, ap = ranks or (None, None)
     return TaskScores(task, preds.rows, labeled, coverage, auroc, ap,
-                      loss / got["scored"] if loss is not None else None, loss)
+                      loss / len(given) if loss is not None else None, loss)
 
 
 def positive_scores(counts: CountTable, positive: str | None) -> dict[str, float | None]:

@@ -231,8 +231,9 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
         tasks: dict[str, Predictions] = {}
         for cut, cut_names, cut_types in cuts:
             source = make_source(path, fmt, cut_names, cut_types, overrides, cut)
+            unique = layout.kind == "wide" and bool(tasks)  # a wide file's tasks share its ids: checked once
             try:
-                tasks[cut.task] = Predictions(source, _scan(eng, source), engine)
+                tasks[cut.task] = Predictions(source, _scan(eng, source, unique_ids=unique), engine)
             except InputError as exc:
                 raise _in_task(exc, cut, path) from None
         examples = _examples(eng, tasks, layout)
