@@ -3,9 +3,9 @@
 The cost of the multi-task method sums the loss only over the labeled (example, task) pairs,
 ``J = 1/m sum_i sum_j L(p_j(i), y_j(i))`` over the pairs where ``y_j(i)`` exists, ``m`` the number of examples
 (:func:`masked_loss`). Per task, the count-table metrics (:mod:`analysis.registry`) already leave unlabeled rows
-out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), from one query
-per task of its labeled rows' probabilities. Averages over tasks (macro) skip the tasks without labels instead of counting
-them as 0; micro pools every labeled pair.
+out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), from one
+query per task of its rows' probabilities. Averages over tasks (macro) skip the tasks without labels instead of
+counting them as 0; micro pools every labeled pair.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from analysis.counts import CountTable
 from analysis.engine import open_engine
 from analysis.load import Predictions
 from analysis.metrics import per_class
-from analysis.normalize import label_sql, literal
+from analysis.normalize import label_text
 from analysis.registry import Value, measure
 from analysis.summary import summarize
 from analysis.tasks import TaskSet
@@ -52,17 +52,22 @@ class TaskScores:
         return out
 
 
-def _scores_sql(preds: Predictions, table: str, positive: str | None) -> str:
-    """The labeled rows with a probability: ``pos`` (the label is ``positive``), ``p`` (the probability of
-    ``positive``, NULL without one) and ``given`` (the probability of the given label)."""
+def _labeled_probabilities(preds: Predictions) -> tuple[np.ndarray, np.ndarray]:
+    """The labeled rows' ``p_*`` columns (a row per example, a column per class in the file's order) and the column
+    of each row's given label (-1 for a class without one). Labels are read as written and normalized in Python on
+    their few distinct values, by the same rule as in SQL."""
+    import pandas as pd
+
     source = preds.source
-    y = label_sql(ident(source.columns.y_true), source.typed[source.columns.y_true])
-    ps = dict(zip((c for c, _ in source.probs), prob_exprs(source), strict=True))
-    given = "CASE __y " + " ".join(f"WHEN {literal(c)} THEN {p}" for c, p in ps.items()) + " END"
-    score = ps[positive] if positive is not None else "CAST(NULL AS DOUBLE)"
-    pos = f"__y = {literal(positive)}" if positive is not None else "FALSE"
-    return (f"SELECT {pos} AS pos, __p AS p, __g AS given FROM (SELECT {y} AS __y, {score} AS __p, {given} AS __g "
-            f"FROM {table}) WHERE __y IS NOT NULL")
+    cols = [f"{ident(source.columns.y_true)} AS __t", *(f"{e} AS __p{i}" for i, e in enumerate(prob_exprs(source)))]
+    with open_engine(preds.engine) as engine:
+        frame = engine.frame(f"SELECT {', '.join(cols)} FROM {engine.table(source, numbered=False)}")
+    codes, raw = pd.factorize(frame.pop("__t"))
+    column = {c: i for i, (c, _) in enumerate(source.probs)}
+    labels = [label_text(v) for v in raw]
+    given = np.array([-2 if v is None else column.get(v, -1) for v in labels] + [-2])[codes]  # code -1: missing
+    labeled = given != -2
+    return frame.to_numpy(float)[labeled], given[labeled]
 
 
 def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None:
@@ -76,7 +81,7 @@ def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None
     negatives = len(pos) - positives
     if not positives or not negatives:
         return None
-    order = np.argsort(p, kind="stable")
+    order = np.argsort(p)  # the order within a run of equal scores does not matter
     sorted_p, sorted_pos = p[order], pos[order]
     last = np.r_[sorted_p[1:] != sorted_p[:-1], True]  # the last row of each run of equal scores
     tp_upto, fp_upto = np.cumsum(sorted_pos)[last], np.cumsum(~sorted_pos)[last]
@@ -103,13 +108,15 @@ def task_scores(preds: Predictions) -> TaskScores:
     if not preds.columns.probs or not labeled:
         return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
     positive = positive_class(preds)
-    with open_engine(preds.engine) as engine:
-        rows = engine.frame(_scores_sql(preds, engine.table(preds.source, numbered=False), positive))
-    given = rows["given"].to_numpy(float)
+    probs, column = _labeled_probabilities(preds)
+    given = np.where(column >= 0, probs[np.arange(len(column)), column], np.nan)
     given = given[~np.isnan(given)]
     loss = float(-np.log(np.clip(given, EPS, 1 - EPS)).sum()) if len(given) else None
-    scored = rows[rows["p"].notna()]
-    ranks = ranking_scores(scored["pos"].to_numpy(bool), scored["p"].to_numpy(float)) if positive else None
+    ranks = None
+    if positive is not None:
+        at = [c for c, _ in preds.source.probs].index(positive)
+        keep = ~np.isnan(probs[:, at])
+        ranks = ranking_scores(column[keep] == at, probs[keep, at])
     auroc, ap = ranks or (None, None)
     return TaskScores(task, preds.rows, labeled, coverage, auroc, ap,
                       loss / len(given) if loss is not None else None, loss)
