@@ -250,3 +250,33 @@ def test_multilabel_scores_are_cleanlabs_when_nothing_is_missing(wide, frame):
     assert issues.loc[missing["id"], "score"] == pytest.approx(expected, abs=1e-12)
     assert issues.loc[missing["id"], "worst_score"] == pytest.approx(min(own), abs=1e-15)
     assert issues.loc[missing["id"], "labeled"] == len(kept)
+
+
+def test_multi_class_tasks_in_a_long_and_a_wide_file(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 300
+    probs = rng.dirichlet([1, 1, 1], n)
+    truth = np.array([rng.choice(3, p=p) for p in probs]).astype(object)
+    truth[rng.random(n) < 0.3] = None  # missing labels
+    colour = pd.DataFrame({"id": range(n), "task": "colour", "y_true": truth,
+                           **{f"p_{c}": probs[:, i] for i, c in enumerate("012")}})
+    size = pd.DataFrame({"id": range(n), "task": "size", "y_true": rng.integers(0, 2, n), "p_0": 0.5, "p_1": 0.5,
+                         "p_2": 0.0})
+    path = tmp_path / "long.parquet"
+    pd.concat([colour, size]).to_parquet(path)
+    tasks = load_tasks(path)
+    assert tasks.names == ("colour", "size") and tasks.examples == n
+    labeled = colour[colour["y_true"].notna()]
+    y = labeled["y_true"].astype(int).to_numpy()
+    p = labeled[["p_0", "p_1", "p_2"]].to_numpy()
+    got = confusion_matrix(tasks.task("colour").counts).matrix
+    assert got.tolist() == skm.confusion_matrix(y, p.argmax(axis=1), labels=[0, 1, 2]).tolist()
+    scores = task_scores(tasks.task("colour"))
+    assert scores.labeled == len(labeled) and scores.auroc is None  # not binary: no single AUROC
+    assert scores.log_loss == pytest.approx(skm.log_loss(y, p, labels=[0, 1, 2]), abs=1e-12)
+
+    wide = tmp_path / "wide.csv"
+    pd.DataFrame({"id": range(n), "colour": truth, "pred_colour": probs.argmax(axis=1)}).to_csv(wide, index=False)
+    from_wide = load_tasks(wide)
+    assert confusion_matrix(from_wide.task("colour").counts).matrix.tolist() == got.tolist()
+    assert task_scores(from_wide.task("colour")).log_loss is None  # no probabilities
