@@ -153,8 +153,14 @@ with left:
         _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed},
               human=cur.human)
         st.rerun()  # reached when it failed: show why
-    probs = ", ".join(preds.columns.probs.values()) or "none"
-    st.caption(f"Probability columns: {widgets.plain(probs)}")
+    cut = preds.source.cut
+    if cut is not None:  # a task's columns as the file names them
+        read = {role: col for role, col in preds.columns.role_columns().items() if col}
+        read |= {f"p_{c}": col for c, col in preds.columns.probs.items()}
+        st.caption(f"Task {widgets.plain(cut.task)} reads: " + widgets.plain(", ".join(
+            f"{role} from {cut.origin(col) or '1 - the probability of class 1'}" for role, col in read.items())))
+    else:
+        st.caption(f"Probability columns: {widgets.plain(', '.join(preds.columns.probs.values()) or 'none')}")
     st.caption(f"Metadata columns: {widgets.plain(', '.join(preds.columns.metadata) or 'none')}")
 
 with right:
