@@ -171,7 +171,7 @@ def test_summary_json_adds_tasks(wide_path):
     assert single["splits"] == entry["splits"] and "tasks" not in single
 
 
-def test_the_cli_takes_a_task_where_it_takes_a_split(wide_path, frame):
+def test_the_cli_takes_a_task_where_it_takes_a_split(wide_path, wide, frame):
     got = json.loads(run("confusion", wide_path, "--task", "SR-MMP", "--json").stdout)
     rows = frame[frame["SR-MMP"].notna()]
     assert got["matrix"] == skm.confusion_matrix(rows["SR-MMP"].astype(int), rows["p_SR-MMP"] >= 0.5).tolist()
@@ -180,7 +180,7 @@ def test_the_cli_takes_a_task_where_it_takes_a_split(wide_path, frame):
     every = json.loads(run("label-issues", wide_path, "--top", "3", "--json").stdout)  # no task: multi-label
     from analysis.multilabel import multilabel_issues
 
-    ranked = multilabel_issues(load_tasks(wide_path))
+    ranked = multilabel_issues(wide)
     assert [i["id"] for i in every["issues"]] == ranked["id"].head(3).tolist()
 
 
