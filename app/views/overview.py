@@ -45,7 +45,7 @@ def tasks_side_by_side() -> None:
         "coverage (%)": st.column_config.ProgressColumn("coverage (%)", min_value=0, max_value=100, format="%.1f",
                                                         help="labeled examples of the task, of its rows"),
         **{k: st.column_config.NumberColumn(k, format="%.4f") for k in ("AUROC", "average precision", "log loss")}})
-    st.subheader(f"Task {cur.preds.source.task}")
+    st.subheader(f"Task {widgets.plain(cur.preds.source.task)}")
 
 
 if cur.tasks is not None:
