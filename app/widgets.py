@@ -18,7 +18,7 @@ import streamlit as st
 from analysis import ErrorscopeError, InputError, Predictions, load_predictions
 from analysis.access import confine
 from analysis.gaps import LABELS, parse_fraction
-from analysis.images import resolve_image
+from analysis.images import check_media_pattern, media_name, resolve_image
 from analysis.normalize import SPLITS
 from analysis.review import examples
 from analysis.tags import TagStore, default_db_path, open_store
@@ -32,11 +32,13 @@ ROW_PX = 35
 
 @dataclass(frozen=True)
 class Current:
-    """The data set the pages show: its predictions, the name its tags go under, the human-level error."""
+    """The data set the pages show: its predictions, the name its tags go under, the human-level error, and the
+    folder and name pattern of its images when the file has no image column (``--media DIR --media-pattern``)."""
 
     preds: Predictions
     dataset: str
     human: float | None
+    media: tuple[str, str] | None = None
 
     @property
     def key(self) -> str:
@@ -83,14 +85,19 @@ def _env_human() -> float | None:
 
 
 def open_file(path: str | Path, *, dataset: str | None = None, overrides: dict[str, str | None] | None = None,
-              human: float | None = None) -> Predictions:
-    """Make ``path`` the open data set with its human-level error (unknown unless given); on bad input raise
-    InputError and leave the open one as it was."""
+              human: float | None = None, media: tuple[str, str] | None = None) -> Predictions:
+    """Make ``path`` the open data set with its human-level error (unknown unless given) and its media folder and
+    pattern (none unless given); on bad input raise InputError and leave the open one as it was."""
+    if media is not None:
+        check_media_pattern(media[1])
+        if not Path(media[0]).is_dir():
+            raise InputError(f"{media[0]}: no such folder of images")
     preds = load(path, overrides)
     state = st.session_state
     state["file"] = str(Path(path).resolve())
     state["overrides"] = dict(overrides or {})
     state["human"] = human
+    state["media"] = media
     if dataset or state.get("file_for_dataset") != state["file"]:
         state["dataset"] = dataset or Path(path).stem
         state["file_for_dataset"] = state["file"]
@@ -113,8 +120,9 @@ def _open_from_address() -> bool:
         return False
     try:
         human = parse_fraction(params["human"]) if params.get("human") else None
-        open_file(reopenable(params["file"]), dataset=params.get("dataset") or None, human=human)
-    except InputError as exc:
+        media = (str(openable(params["media"])), params.get("media_pattern", "")) if params.get("media") else None
+        open_file(reopenable(params["file"]), dataset=params.get("dataset") or None, human=human, media=media)
+    except ErrorscopeError as exc:
         st.session_state["load_error"] = str(exc)
         return False
     return True
@@ -129,13 +137,19 @@ def _open_at_start() -> None:
     if not path:
         state["file"] = None
         return
+    folder = os.environ.get("ERRORSCOPE_MEDIA")
+    media = (folder, os.environ.get("ERRORSCOPE_MEDIA_PATTERN", "{id}.png")) if folder else None
     try:
-        open_file(path, dataset=os.environ.get("ERRORSCOPE_DATASET"), human=_env_human())
-    except InputError as exc:
+        open_file(path, dataset=os.environ.get("ERRORSCOPE_DATASET"), human=_env_human(), media=media)
+    except ErrorscopeError as exc:
         state["load_error"] = str(exc)
         state["file"] = None
         return
-    state["start"] = (state["file"], state["dataset"], state["human"])
+    state["start"] = _opened(state)
+
+
+def _opened(state) -> tuple:
+    return state["file"], state["dataset"], state.get("human"), state.get("media")
 
 
 def keep_in_address() -> None:
@@ -143,10 +157,12 @@ def keep_in_address() -> None:
     file given at start, under its given name and human-level error, needs no address."""
     state = st.session_state
     wanted = {}
-    if state.get("file") and (state["file"], state["dataset"], state.get("human")) != state.get("start"):
+    if state.get("file") and _opened(state) != state.get("start"):
         wanted = {"file": state["file"], "dataset": state["dataset"]}
         if state.get("human") is not None:
             wanted["human"] = repr(state["human"])
+        if state.get("media"):
+            wanted["media"], wanted["media_pattern"] = state["media"]
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -163,7 +179,7 @@ def current() -> Current | None:
     except InputError as exc:  # the file changed on disk since it was opened
         state["load_error"] = str(exc)
         return None
-    return Current(preds, state["dataset"], state.get("human"))
+    return Current(preds, state["dataset"], state.get("human"), state.get("media"))
 
 
 def pick_split(preds: Predictions, *, key: str, where=st) -> str:
@@ -220,6 +236,44 @@ def timed_page(page) -> None:
     st.sidebar.caption(f"Page ran in {ms:.0f} ms", help="Server-side time of this run of the page")
 
 
+# --- "review these": another page's examples opened on the Review page -------------------------------------
+
+#: The "Tagged with" choice of examples marked mislabeled (categories are strings, so this cannot clash).
+MISLABELED = ("mislabeled",)
+
+
+def category_name(category: object) -> str:
+    """A category as a chooser shows it; :data:`MISLABELED` as what it means."""
+    return "mislabeled (a label error)" if category == MISLABELED else str(category)
+
+
+#: The Review page's sidebar filters a request may set, by the key of their widget.
+_REVIEW_FILTERS = {"split": "rv_split", "true_class": "rv_true", "pred_class": "rv_pred", "category": "rv_cat"}
+
+
+def review_these(*, split: str, true_class: str | None = None, pred_class: str | None = None,
+                 category: object = None) -> None:
+    """Open the Review page on these examples (the other filters reset): a "review these" link of another page."""
+    st.session_state["review_request"] = {"split": split, "true_class": true_class, "pred_class": pred_class,
+                                          "category": category}
+    st.switch_page("views/review.py")
+
+
+def review_button(label: str = "Review these", *, key: str, **filters) -> None:
+    """A button that opens the Review page on the examples ``filters`` name (see :func:`review_these`)."""
+    if st.button(label, key=key, icon=":material/checklist:"):
+        review_these(**filters)
+
+
+def apply_review_request() -> None:
+    """On the Review page, before its widgets are made: set its filters as a "review these" asked."""
+    request = st.session_state.pop("review_request", None)
+    if request:
+        for name, key in _REVIEW_FILTERS.items():
+            st.session_state[key] = request[name]
+        st.session_state["rv_unreviewed"] = False
+
+
 # --- examples: the rows behind a confusion cell, a review sample --------------------------------------------
 
 PAGE_SIZE = 24
@@ -261,12 +315,34 @@ def openable(path: str | Path) -> Path:
 
 def image_of(cur: Current, value: object) -> bytes | str | None:
     """What ``st.image`` can show for an ``image`` cell: bytes of a file inside the data's folder, or a URL."""
-    uri = image_uri(cur, value)
-    if uri is None:
-        return None
-    if uri.startswith("data:"):
+    return _shown(image_uri(cur, value))
+
+
+def _shown(uri: str | None) -> bytes | str | None:
+    if uri is not None and uri.startswith("data:"):
         return base64.b64decode(uri.split(",", 1)[1])
     return uri
+
+
+def has_pictures(cur: Current) -> bool:
+    """Whether the examples have images: an image column, or a media folder."""
+    return bool(cur.preds.columns.image or cur.media)
+
+
+def picture_uri(cur: Current, row) -> str | None:
+    """An example's image as a URL or data URI (see :func:`image_uri`): its image cell, else its file in the
+    media folder, named by the pattern; None when it has none."""
+    if cur.preds.columns.image:
+        return image_uri(cur, row["image"])
+    if cur.media:
+        folder, pattern = cur.media
+        return _resolve_image(folder, media_name(pattern, row["id"]), ())
+    return None
+
+
+def picture(cur: Current, row) -> bytes | str | None:
+    """What ``st.image`` can show of an example's image (see :func:`picture_uri`)."""
+    return _shown(picture_uri(cur, row))
 
 
 def _details(row) -> str:
@@ -282,15 +358,15 @@ def show_examples(cur: Current, frame) -> None:
     if frame.empty:
         st.info("No examples to show.")
         return
-    if preds.columns.image:
+    if has_pictures(cur):
         grid = st.columns(GALLERY_COLUMNS)
         for i, (_, row) in enumerate(frame.iterrows()):
             with grid[i % GALLERY_COLUMNS]:
-                picture = image_of(cur, row["image"])
-                if picture is None:
+                shown = picture(cur, row)
+                if shown is None:
                     st.caption(":material/broken_image: image not found or outside the data folder")
                 else:
-                    st.image(picture, width="stretch")
+                    st.image(shown, width="stretch")
                 st.caption(f"**{plain(row['id'])}**  \n{plain(_details(row))}")
         return
     shown = ["id", "y_true", "y_pred", "confidence"] + (["text"] if preds.columns.text else [])
