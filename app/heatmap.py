@@ -62,16 +62,17 @@ def heatmap(matrix: np.ndarray, counts: np.ndarray, classes: Sequence[str], fmt:
     shade = np.where(off[i, j], np.rint(8 * values / top).astype(int) if top else 0, -1)
     colours = [DIAGONAL if s < 0 else BLUES[s] for s in shade]
     texts = [fmt(v) for v in values]
+    written = ["" if v == 0 and o else t for v, o, t in zip(values, off[i, j], texts, strict=True)]  # no 0s
     size = cell_px(k)
     font = value_font(k, texts)
     names = [_esc(c) for c in classes]
     fig = go.Figure(go.Scatter(
         x=[names[b] for b in j], y=[names[a] for a in i], mode="markers+text" if font else "markers",
         marker=dict(symbol="square", size=size - 1, color=colours, line=dict(width=0)),
-        text=texts, textfont=dict(size=font or MIN_FONT, color=["white" if s >= 5 else "black" for s in shade]),
+        text=written, textfont=dict(size=font or MIN_FONT, color=["white" if s >= 5 else "black" for s in shade]),
         customdata=np.column_stack([np.asarray(classes, dtype=object)[i], np.asarray(classes, dtype=object)[j],
-                                    counts.ravel().astype(int)]),
-        hovertemplate=f"true %{{y}}<br>predicted %{{x}}<br>%{{text}}{unit} · %{{customdata[2]:,}} examples"
+                                    np.asarray(counts).ravel().astype(int), texts]),
+        hovertemplate=f"true %{{y}}<br>predicted %{{x}}<br>%{{customdata[3]}}{unit} · %{{customdata[2]:,}} examples"
                       "<extra></extra>",
         selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=0.85)),
     ))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import confusion_matrix, gaps_from_counts, load_predictions, per_class
 from analysis.tags import open_store
+from tests import many_classes
 from tests.conftest import ROOT
+from tests.many_classes import HUNDRED, NEWSGROUPS
 
 MAIN = str(ROOT / "app" / "main.py")
 
@@ -106,13 +110,67 @@ def test_data_page_bad_path_keeps_the_open_file(app, tmp_path):
     assert "digits-demo" in [t.value for t in at.sidebar.text]
 
 
+def heatmap_of(at) -> dict:
+    """The confusion page's figure as plotly JSON: one square marker per cell."""
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def cells_of(figure: dict) -> dict[tuple[str, str], tuple[str, str]]:
+    """(true, predicted) -> (the value written in the cell, the value on hover)."""
+    trace = figure["data"][0]
+    return {(t, p): (text, hover) for (t, p, _, hover), text in zip(trace["customdata"], trace["text"], strict=True)}
+
+
 def test_confusion(app, demo_path):
     at = app("confusion")
     assert at.title[0].value == "Confusion matrix"
     m = dev_matrix(demo_path)
-    assert (at.dataframe[0].value.to_numpy() == m).all()
-    pairs = at.dataframe[1].value
+    labels = load_predictions(demo_path).classes
+    cells = cells_of(heatmap_of(at))
+    assert {(t, p): int(hover) for (t, p), (_, hover) in cells.items()} == {
+        (a, b): int(m[i, j]) for i, a in enumerate(labels) for j, b in enumerate(labels)}
+    pairs = at.dataframe[0].value
     assert pairs.iloc[0]["count"] == max(m[i, j] for i in range(len(m)) for j in range(len(m)) if i != j)
+
+
+def test_normalized_percentages_are_written_whole_in_cells_that_fit_them(app, demo_path):
+    """The test split as shares of the true class, weighted: each cell shows its share to 0.1 %, in a font
+    small enough that the longest value fits the cell (the grid cut "13.7%" to "3.7%")."""
+    at = app("confusion")
+    at.selectbox(key="cm_split").set_value("test")
+    at.selectbox(key="cm_norm").set_value("Share of true class (recall)")
+    at.toggle(key="cm_weighted").set_value(True).run()
+    preds = load_predictions(demo_path)
+    shares = confusion_matrix(preds.counts.where(split="test"), weighted=True, normalize="true").matrix
+    figure = heatmap_of(at)
+    cells = cells_of(figure)
+    for i, a in enumerate(preds.classes):
+        for j, b in enumerate(preds.classes):
+            written, hover = cells[(a, b)]
+            assert hover == f"{100 * shares[i, j]:.1f}%"
+            assert written == hover or (written == "" and i != j and shares[i, j] == 0)
+    assert any(t.startswith("1") and len(t) == 5 for t, _ in cells.values())  # a two-digit share such as 13.7%
+    font = figure["data"][0]["textfont"]["size"]
+    cell_px = figure["data"][0]["marker"]["size"] + 1
+    assert 8 <= font and 0.62 * font * max(len(t) for t, _ in cells.values()) <= cell_px
+
+
+@pytest.mark.parametrize("classes, rows", [(NEWSGROUPS, 4000), (HUNDRED, 20_000)], ids=["20 classes", "100"])
+def test_the_matrix_fits_the_page_with_every_class(app, tmp_path, monkeypatch, classes, rows):
+    """Every class is a row and a column of a figure narrower than the page's main area at 1400 px (about
+    1,000 px beside the sidebar); the names are whole on hover; ordering by prefix draws the family blocks."""
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(many_classes.write(tmp_path / "many.csv", classes, rows)))
+    at = app("confusion")
+    figure = heatmap_of(at)
+    assert figure["layout"]["width"] <= 1000
+    assert {t for t, _ in cells_of(figure)} == set(classes) == {p for _, p in cells_of(figure)}
+    assert len(figure["data"][0]["x"]) == len(classes) ** 2
+    if len(classes) == 20:
+        assert all(text for text, _ in cells_of(figure).values() if text != "")  # values written at 20
+        at.selectbox(key="cm_order").set_value("prefix").run()
+        assert len(heatmap_of(at)["layout"]["shapes"]) == 2 * 6  # alt|comp|misc|rec|sci|soc|talk
+    else:
+        assert "hover a cell to read it" in " ".join(c.value for c in at.main.caption)
 
 
 def test_a_cell_picked_in_another_file_is_not_shown(app):

@@ -16,10 +16,10 @@ st.title("Confusion matrix")
 
 NORMALIZE = {"Counts": None, "Share of true class (recall)": "true", "Share of predicted class (precision)": "pred",
              "Share of all": "all"}
-c1, c2, c3 = st.columns([1, 2, 1])
+c1, c2, c3, c4 = st.columns([2, 3, 3, 1.6], vertical_alignment="bottom")
 split = widgets.pick_split(preds, key="cm_split", where=c1)
 norm_label = c2.selectbox("Show", list(NORMALIZE), key="cm_norm")
-weighted = c3.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_weighted",
+weighted = c4.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_weighted",
                      help="Sum example weights instead of counting examples" if preds.counts.weighted
                      else "The file has no weight column")
 normalize = NORMALIZE[norm_label]
@@ -42,18 +42,17 @@ def _fmt(v: float) -> str:
 
 ORDER_LABELS = {"name": "by name", "error": "by error (worst class first)", "prefix": "grouped by name prefix",
                 "hierarchy": "grouped by a hierarchy"}
-o1, o2 = st.columns([1, 3])
-by = o1.selectbox("Order classes", ORDERS, format_func=ORDER_LABELS.get, key="cm_order",
+by = c3.selectbox("Order classes", ORDERS, format_func=ORDER_LABELS.get, key="cm_order",
                   help="Grouping puts blocks of classes confused among themselves (comp.* newsgroups, the animals "
                        "of CIFAR-10) on the diagonal")
 hierarchy = None
 if by == "hierarchy":
-    typed = o2.text_area("Hierarchy: one line per group, `group: class, class, ...`", key="cm_hierarchy",
+    typed = st.text_area("Hierarchy: one line per group, `group: class, class, ...`", key="cm_hierarchy",
                          placeholder="animal: cat, dog, horse\nvehicle: car, truck, ship")
     try:
         hierarchy = parse_hierarchy(typed, labels)
     except ErrorscopeError as exc:
-        o2.error(widgets.plain(exc), icon=":material/error:")
+        st.error(widgets.plain(exc), icon=":material/error:")
     if not hierarchy:
         by = "name"
 order = order_classes(labels, counts, by=by, hierarchy=hierarchy)
