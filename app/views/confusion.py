@@ -77,11 +77,13 @@ with left:
     st.caption("Rows are true classes, columns predicted ones; grey cells are correct predictions, the darker "
                "the blue, the more mistakes" + (f" ({norm_label.lower()})" if normalize else "")
                + ". Hover a cell for its class names and counts; click it to see its examples.")
-    figure = heatmap(shown, counts[np.ix_(place, place)], order.classes, _fmt, boundaries=order.boundaries)
-    if value_font(k, [_fmt(v) for v in shown.ravel()]) is None:
+    side = 640 if wide else 440  # px: the page's width at 1400 px, or its left column
+    figure = heatmap(shown, counts[np.ix_(place, place)], order.classes, _fmt, boundaries=order.boundaries,
+                     side=side)
+    if value_font(k, [_fmt(v) for v in shown.ravel()], side) is None:
         st.caption(f"At {k} classes the values are too small to write in the cells: hover a cell to read it.")
     event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"cm_{split}_{k}_{by}",
-                            config={"displayModeBar": False}, width="content")
+                            config={"displayModeBar": False})
     points = event.selection.points if event and event.selection else []
     if points:
         true_picked, pred_picked = points[0]["customdata"][:2]

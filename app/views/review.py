@@ -196,7 +196,7 @@ def one_at_a_time(sample: pd.DataFrame, tags: pd.DataFrame, categories: list[str
             if picture is None:
                 st.caption(":material/broken_image: image not found or outside the data folder")
             else:
-                st.image(picture, width=420)
+                st.image(picture, width=360)
         if preds.columns.text and isinstance(row.get("text"), str):
             st.text(row["text"])
         if meta:
@@ -225,7 +225,7 @@ def one_at_a_time(sample: pd.DataFrame, tags: pd.DataFrame, categories: list[str
                      else 0, format_func=lambda v: "none" if v is None else v, key=fix_key,
                      on_change=lambda: _edit(example, corrected_label=st.session_state[fix_key]))
         back, forward, undo = st.columns(3)
-        back.button("Previous", key="rv_prev", shortcut="K", icon=":material/arrow_back:", disabled=pos == 0,
+        back.button("Back", key="rv_prev", shortcut="K", icon=":material/arrow_back:", disabled=pos == 0,
                     on_click=_move, args=(key, pos - 1), width="stretch")
         forward.button("Next", key="rv_next", shortcut="J", icon=":material/arrow_forward:",
                        disabled=pos == len(ids_shown) - 1, on_click=_move, args=(key, pos + 1), width="stretch")
