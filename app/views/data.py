@@ -60,7 +60,7 @@ def media_form(cur: widgets.Current) -> None:
     st.subheader("Images")
     st.caption("The file has no image column. If its images are files named after the example ids, say where.")
     folder, pattern = cur.media or ("", "{id}.png")
-    with st.form("media", border=False):
+    with st.form("media_folder", border=False):
         typed = st.text_input("Folder of the images", value=folder, placeholder="images/",
                               help=f"Under {widgets.data_root()} (the server's --data-root)")
         typed_pattern = st.text_input("Name of an image", value=pattern, help="{id} stands for the example's id")
@@ -72,6 +72,7 @@ def media_form(cur: widgets.Current) -> None:
                 st.rerun()
             _open(cur.preds.path, dataset=cur.dataset, overrides=st.session_state.get("overrides"),
                   human=cur.human, media=media)
+            st.rerun()  # reached when it failed: show why
 
 
 cur = widgets.current()
