@@ -9,16 +9,21 @@ import base64
 import html
 import os
 import re
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from analysis import ErrorscopeError, InputError, Predictions, load_predictions
 from analysis.access import confine
 from analysis.gaps import LABELS, parse_fraction
 from analysis.images import check_media_pattern, media_name, resolve_image
+from analysis.load import estimated_rows
 from analysis.normalize import SPLITS
 from analysis.review import examples
 from analysis.tags import TagStore, default_db_path, open_store
@@ -48,16 +53,44 @@ class Current:
         return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{roles}"
 
 
-@st.cache_data(show_spinner="Reading the predictions file...", max_entries=8)
-def _load(path: str, overrides: tuple[tuple[str, str | None], ...], size: int, mtime: int) -> Predictions:
-    return load_predictions(path, columns=dict(overrides) or None)
+@st.cache_data(show_spinner=False, max_entries=8)
+def _load(path: str, overrides: tuple[tuple[str, str | None], ...], size: int, mtime: int,
+          _progress: Callable[[float], None] | None = None) -> Predictions:
+    return load_predictions(path, columns=dict(overrides) or None, progress=_progress)
 
 
 def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Predictions:
-    """Read a predictions file once; later calls with the same unchanged file come from the cache."""
+    """Read a predictions file once; later calls with the same unchanged file come from the cache.
+
+    The read runs in a thread; when it takes more than half a second (a large file, not from the cache), a
+    progress bar shows the rows the file holds, how far the engine is and the time taken.
+    """
     stat = Path(path).stat() if Path(path).is_file() else None
-    return _load(str(path), tuple(sorted((overrides or {}).items())), stat.st_size if stat else -1,
-                 stat.st_mtime_ns if stat else -1)
+    args = (str(path), tuple(sorted((overrides or {}).items())), stat.st_size if stat else -1,
+            stat.st_mtime_ns if stat else -1)
+    state = {"done": 0.0}
+    context = get_script_run_ctx()
+
+    def work() -> Predictions:
+        add_script_run_ctx(threading.current_thread(), context)  # the cache needs the session's context
+        return _load(*args, _progress=lambda fraction: state.update(done=fraction))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(work)
+        finished, _ = wait([future], timeout=0.5)
+        if finished:
+            return future.result()
+        rows = estimated_rows(path)
+        about = f"about {rows:,} rows" if rows else "rows unknown"
+        start = time.perf_counter()
+        bar = st.progress(0.0, text=f"Reading {Path(path).name} ({about})...")
+        while not wait([future], timeout=0.25)[0]:
+            done = state["done"]
+            read = f" · about {done * rows:,.0f} rows read" if rows and done else ""
+            bar.progress(done, text=f"Reading {Path(path).name} ({about}): {100 * done:.0f}% of this pass{read} · "
+                                    f"{time.perf_counter() - start:.0f} s")
+        bar.empty()
+        return future.result()
 
 
 def db_path() -> Path:

@@ -1,0 +1,53 @@
+"""The review sample and the open of a large file: seconds at 2M rows (CSV and Parquet), medians of 5 runs.
+
+    python bench/bench_review.py        # writes bench/REVIEW.md
+
+The sample is drawn in the engine (DuckDB orders the split's mistakes by the hash of seed and id and keeps the
+first n): the whole file is never brought into Python.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from analysis import load_predictions  # noqa: E402
+from analysis.review import review_sample  # noqa: E402
+from gen import generate  # noqa: E402
+
+ROWS = 2_000_000
+RUNS = 5
+
+
+def median_seconds(work) -> float:
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    lines = [f"# Review sample at {ROWS:,} rows", "", f"Median of {RUNS} runs, seconds, on this machine (2 shared "
+             "cores: noisy).", "", "| file | open (scan + checks) | sample of 100 | stratified sample of 100 | "
+             "100 + 50 correct |", "| --- | --- | --- | --- | --- |"]
+    for path in generate(ROWS, quiet=False):
+        preds = load_predictions(path)
+        cells = [median_seconds(lambda p=path: load_predictions(p)),
+                 median_seconds(lambda: review_sample(preds, split="dev", n=100)),
+                 median_seconds(lambda: review_sample(preds, split="dev", n=100, stratify=True)),
+                 median_seconds(lambda: review_sample(preds, split="dev", n=100, correct=50))]
+        lines.append(f"| {path.suffix[1:]} ({path.stat().st_size / 2**20:,.0f} MiB) | "
+                     + " | ".join(f"{c:.2f}" for c in cells) + " |")
+        print(lines[-1], flush=True)
+    (Path(__file__).with_name("REVIEW.md")).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
