@@ -35,7 +35,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     spill = os.path.join(tempfile.gettempdir(), "errorscope-duckdb")
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill})
     con.execute("SET parquet_metadata_cache = true")  # the queries of one load read a Parquet footer once
-    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")  # query_progress()
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false; "  # for query_progress()
+                "SET progress_bar_time = 200")
     return con
 
 
