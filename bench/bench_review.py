@@ -17,9 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from gen import generate  # noqa: E402
+
 from analysis import load_predictions  # noqa: E402
 from analysis.review import review_sample, split_rows  # noqa: E402
-from gen import generate  # noqa: E402
 
 ROWS = 2_000_000
 RUNS = 5
@@ -40,18 +41,23 @@ def main() -> None:
              "| file | open (scan + checks) | sample read from the file | split read once | sample from memory | "
              "stratified, from memory | 100 + 50 correct, from memory |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for path in generate(ROWS, quiet=False):
-        preds = load_predictions(path)
-        rows = split_rows(preds, "dev")
-        cells = [median_seconds(lambda p=path: load_predictions(p)),
-                 median_seconds(lambda: review_sample(preds, split="dev", n=100)),
-                 median_seconds(lambda: split_rows(preds, "dev")),
-                 median_seconds(lambda: review_sample(preds, split="dev", n=100, rows=rows)),
-                 median_seconds(lambda: review_sample(preds, split="dev", n=100, stratify=True, rows=rows)),
-                 median_seconds(lambda: review_sample(preds, split="dev", n=100, correct=50, rows=rows))]
-        lines.append(f"| {path.suffix[1:]} ({path.stat().st_size / 2**20:,.0f} MiB) | "
-                     + " | ".join(f"{c:.2f}" for c in cells) + " |")
+        lines.append(row(path))
         print(lines[-1], flush=True)
     (Path(__file__).with_name("REVIEW.md")).write_text("\n".join(lines) + "\n")
+
+
+def row(path: Path) -> str:
+    """The table's row of one file."""
+    preds = load_predictions(path)
+    rows = split_rows(preds, "dev")
+    cells = [median_seconds(lambda p=path: load_predictions(p)),
+             median_seconds(lambda: review_sample(preds, split="dev", n=100)),
+             median_seconds(lambda: split_rows(preds, "dev")),
+             median_seconds(lambda: review_sample(preds, split="dev", n=100, rows=rows)),
+             median_seconds(lambda: review_sample(preds, split="dev", n=100, stratify=True, rows=rows)),
+             median_seconds(lambda: review_sample(preds, split="dev", n=100, correct=50, rows=rows))]
+    size = f"{path.stat().st_size / 2**20:,.0f} MiB"
+    return f"| {path.suffix[1:]} ({size}) | " + " | ".join(f"{c:.2f}" for c in cells) + " |"
 
 
 if __name__ == "__main__":
