@@ -46,6 +46,13 @@ def test_twenty_classes_fit_the_page_and_a_cell_opens_its_review(page, news):
         "comp.graphics", "comp.os.ms-windows.misc")
 
 
+def press(page, key: str) -> None:
+    """A key, once the page has run and its shortcut buttons are drawn (a key sent during a run may be lost)."""
+    wait_idle(page)
+    page.get_by_role("button", name="Next").wait_for()
+    page.keyboard.press(key)
+
+
 def test_ten_examples_reviewed_by_keyboard_alone_are_all_tagged_after_a_reload(page, browser, tmp_path):
     server = Server(["demo"], tmp_path / "tags.db", tmp_path).start()
     try:
@@ -55,14 +62,14 @@ def test_ten_examples_reviewed_by_keyboard_alone_are_all_tagged_after_a_reload(p
         page.get_by_text("One at a time", exact=True).click()
         page.get_by_text("Example 1 of").wait_for()
         total = int(page.get_by_text("Example 1 of").inner_text().split(" of ")[1].split()[0])
-        for n in range(10):  # 2: tick "thin stroke"; J: next; the page shows each step before the next key
-            page.keyboard.press("2")
+        for n in range(10):  # 2: tick "thin stroke"; J: next; each key once the page shows the step before
+            press(page, "2")
             page.get_by_text(f"Reviewed {n + 1} of {total} sampled examples").wait_for()
-            page.keyboard.press("j")
+            press(page, "j")
             page.get_by_text(f"Example {n + 2} of {total}").wait_for()
-        page.keyboard.press("m")  # the 11th: mislabeled, then undone by U
+        press(page, "m")  # the 11th: mislabeled, then undone by U
         page.get_by_text(f"Reviewed 11 of {total}").wait_for()
-        page.keyboard.press("u")
+        press(page, "u")
         page.get_by_text(f"Reviewed 10 of {total}").wait_for()
 
         page.reload()
