@@ -227,7 +227,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
 
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
            human: float | None = None, data_root: str | None = None, image_hosts: Sequence[str] = (),
-           media: str | None = None, media_pattern: str | None = None) -> int:
+           media: str | None = None, media_pattern: str | None = None, texts: str | None = None) -> int:
     """Start the dashboard (blocks until it stops); the uploads of this run are deleted when it stops."""
     import shutil
     import signal
@@ -251,6 +251,8 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
         env["ERRORSCOPE_HUMAN_ERROR"] = str(human)
     if media is not None:
         env["ERRORSCOPE_MEDIA"], env["ERRORSCOPE_MEDIA_PATTERN"] = str(Path(media).resolve()), media_pattern
+    if texts is not None:
+        env["ERRORSCOPE_TEXTS"] = str(Path(texts).resolve())
     # -P: a module in the working folder (say a click.py) must not shadow the ones streamlit imports
     cmd = [sys.executable, "-P", "-m", "streamlit", "run", str(APP_SCRIPT), "--server.headless", "true",
            "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none",
@@ -278,9 +280,13 @@ def cmd_app(args: argparse.Namespace) -> int:
         check_media_pattern(args.media_pattern)
         if not Path(args.media).is_dir():
             raise ErrorscopeError(f"--media {args.media}: no such folder")
+    if args.texts is not None:
+        from analysis.texts import read_texts
+
+        read_texts(args.texts, [])
     return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
                   human=args.human_error, data_root=args.data_root, image_hosts=args.allow_image_host,
-                  media=args.media, media_pattern=args.media_pattern)
+                  media=args.media, media_pattern=args.media_pattern, texts=args.texts)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -392,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "column (each named by --media-pattern)")
     p.add_argument("--media-pattern", default="{id}.png", help="an image's name in --media, {id} for the "
                    "example's id (default: {id}.png)")
+    p.add_argument("--texts", metavar="FILE", help="a CSV or Parquet file of the examples' texts (columns id and "
+                   "text), for a file without a text column")
     _server_options(p)
     p.set_defaults(run=cmd_app)
 

@@ -27,6 +27,7 @@ from analysis.load import estimated_rows
 from analysis.normalize import SPLITS
 from analysis.review import examples
 from analysis.tags import TagStore, default_db_path, open_store
+from analysis.texts import read_texts
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
@@ -38,12 +39,14 @@ ROW_PX = 35
 @dataclass(frozen=True)
 class Current:
     """The data set the pages show: its predictions, the name its tags go under, the human-level error, and the
-    folder and name pattern of its images when the file has no image column (``--media DIR --media-pattern``)."""
+    folder and name pattern of its images when the file has no image column (``--media DIR --media-pattern``), the
+    file of its texts when it has no text column (``--texts FILE``, joined on id)."""
 
     preds: Predictions
     dataset: str
     human: float | None
     media: tuple[str, str] | None = None
+    texts: str | None = None
 
     @property
     def key(self) -> str:
@@ -118,19 +121,23 @@ def _env_human() -> float | None:
 
 
 def open_file(path: str | Path, *, dataset: str | None = None, overrides: dict[str, str | None] | None = None,
-              human: float | None = None, media: tuple[str, str] | None = None) -> Predictions:
+              human: float | None = None, media: tuple[str, str] | None = None,
+              texts: str | None = None) -> Predictions:
     """Make ``path`` the open data set with its human-level error (unknown unless given) and its media folder and
     pattern (none unless given); on bad input raise InputError and leave the open one as it was."""
     if media is not None:
         check_media_pattern(media[1])
         if not Path(media[0]).is_dir():
             raise InputError(f"{media[0]}: no such folder of images")
+    if texts is not None:
+        read_texts(texts, [])  # refuses a file without id and text columns before anything changes
     preds = load(path, overrides)
     state = st.session_state
     state["file"] = str(Path(path).resolve())
     state["overrides"] = dict(overrides or {})
     state["human"] = human
     state["media"] = media
+    state["texts"] = texts
     if dataset or state.get("file_for_dataset") != state["file"]:
         state["dataset"] = dataset or Path(path).stem
         state["file_for_dataset"] = state["file"]
@@ -154,7 +161,9 @@ def _open_from_address() -> bool:
     try:
         human = parse_fraction(params["human"]) if params.get("human") else None
         media = (str(openable(params["media"])), params.get("media_pattern", "")) if params.get("media") else None
-        open_file(reopenable(params["file"]), dataset=params.get("dataset") or None, human=human, media=media)
+        texts = str(openable(params["texts"])) if params.get("texts") else None
+        open_file(reopenable(params["file"]), dataset=params.get("dataset") or None, human=human, media=media,
+                  texts=texts)
     except ErrorscopeError as exc:
         st.session_state["load_error"] = str(exc)
         return False
@@ -173,7 +182,8 @@ def _open_at_start() -> None:
     folder = os.environ.get("ERRORSCOPE_MEDIA")
     media = (folder, os.environ.get("ERRORSCOPE_MEDIA_PATTERN", "{id}.png")) if folder else None
     try:
-        open_file(path, dataset=os.environ.get("ERRORSCOPE_DATASET"), human=_env_human(), media=media)
+        open_file(path, dataset=os.environ.get("ERRORSCOPE_DATASET"), human=_env_human(), media=media,
+                  texts=os.environ.get("ERRORSCOPE_TEXTS") or None)
     except ErrorscopeError as exc:
         state["load_error"] = str(exc)
         state["file"] = None
@@ -182,7 +192,7 @@ def _open_at_start() -> None:
 
 
 def _opened(state) -> tuple:
-    return state["file"], state["dataset"], state.get("human"), state.get("media")
+    return state["file"], state["dataset"], state.get("human"), state.get("media"), state.get("texts")
 
 
 def keep_in_address() -> None:
@@ -196,6 +206,8 @@ def keep_in_address() -> None:
             wanted["human"] = repr(state["human"])
         if state.get("media"):
             wanted["media"], wanted["media_pattern"] = state["media"]
+        if state.get("texts"):
+            wanted["texts"] = state["texts"]
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -212,7 +224,7 @@ def current() -> Current | None:
     except InputError as exc:  # the file changed on disk since it was opened
         state["load_error"] = str(exc)
         return None
-    return Current(preds, state["dataset"], state.get("human"), state.get("media"))
+    return Current(preds, state["dataset"], state.get("human"), state.get("media"), state.get("texts"))
 
 
 def pick_split(preds: Predictions, *, key: str, where=st) -> str:
@@ -378,6 +390,19 @@ def picture(cur: Current, row) -> bytes | str | None:
     return _shown(picture_uri(cur, row))
 
 
+def has_text(cur: Current) -> bool:
+    """Whether the examples have texts: a text column, or a texts file."""
+    return bool(cur.preds.columns.text or cur.texts)
+
+
+def with_texts(cur: Current, frame):
+    """``frame`` (rows of the view) with the ``text`` of each id from the texts file, when the data set has one."""
+    if cur.preds.columns.text or not cur.texts or frame.empty:
+        return frame
+    found = read_texts(cur.texts, frame["id"].tolist())
+    return frame.assign(text=[found.get(i) for i in frame["id"]])
+
+
 def _details(row) -> str:
     parts = [f"true {row['y_true']}", f"pred {row['y_pred']}"]
     if row.get("confidence") is not None and row["confidence"] == row["confidence"]:
@@ -402,7 +427,7 @@ def show_examples(cur: Current, frame) -> None:
                     st.image(shown, width="stretch")
                 st.caption(f"**{plain(row['id'])}**  \n{plain(_details(row))}")
         return
-    shown = ["id", "y_true", "y_pred", "confidence"] + (["text"] if preds.columns.text else [])
+    shown = ["id", "y_true", "y_pred", "confidence"] + (["text"] if has_text(cur) else [])
     shown += [c for c in frame.columns if c in preds.columns.metadata]
     st.dataframe(frame[shown], hide_index=True, column_config={
         "text": st.column_config.TextColumn("text", width="large"),
@@ -418,4 +443,4 @@ def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, tot
         page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
                                key=f"page_{split}_{true_class}_{pred_class}")
     frame = _cell_examples(cur.key, cur.preds, split, true_class, pred_class, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    show_examples(cur, frame)
+    show_examples(cur, with_texts(cur, frame))

@@ -508,3 +508,26 @@ def test_review_these_from_a_confusion_cell_opens_the_review_page_on_its_mistake
     sheet = at.dataframe[0].value
     assert len(sheet) == m[i, j]
     assert set(sheet["true"]) == {labels[i]} and set(sheet["predicted"]) == {labels[j]}
+
+
+def test_texts_from_a_second_file_joined_on_id(app, tmp_path, monkeypatch):
+    """A file without a text column shows the texts of a second file, matched by id, in the review grid."""
+    frame = many_classes.predictions(many_classes.NEWSGROUPS, 400)
+    frame.drop(columns=["text"]).to_csv(tmp_path / "preds.csv", index=False)
+    texts = frame[["id", "text"]].iloc[1:]  # the first example has no text
+    texts.to_parquet(tmp_path / "texts.parquet")
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(tmp_path / "preds.csv"))
+    at = app("data")
+    field = next(t for t in at.text_input if t.label == "File of the texts")
+    field.input("preds.csv")  # no text column: refused, nothing changes
+    next(b for b in at.button if b.label == "Show these texts").click().run()
+    assert "a texts file needs the columns id and text; it lacks text" in at.error[0].value.replace("\\", "")
+    field = next(t for t in at.text_input if t.label == "File of the texts")
+    field.input("texts.parquet")
+    next(b for b in at.button if b.label == "Show these texts").click().run()
+    assert not at.error, at.error[0].value
+    at.switch_page("views/review.py").run()
+    sheet = at.dataframe[0].value.set_index("id")
+    expected = frame.set_index("id")["text"].reindex(sheet.index)
+    expected[expected.index == frame["id"].iloc[0]] = None
+    assert sheet["text"].tolist() == expected.tolist()

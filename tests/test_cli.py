@@ -240,3 +240,9 @@ def test_make_demo_installs_only_the_app_and_takes_a_port(tmp_path):
     test = subprocess.run(["make", "-n", "-C", str(ROOT), "test", f"VENV={tmp_path / 'venv'}"],
                           capture_output=True, text=True, timeout=60)
     assert "pip install --quiet -e '.[test]'" in test.stdout
+
+
+def test_app_refuses_a_texts_file_without_id_and_text_before_serving(demo_path):
+    proc = run("app", demo_path, "--texts", demo_path, "--port", "1", ok=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "a texts file needs the columns id and text; it lacks text" in proc.stderr

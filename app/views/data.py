@@ -26,11 +26,11 @@ UPLOAD_LIMIT_MB = int(st.get_option("server.maxUploadSize"))
 
 
 def _open(path: str | Path, *, dataset: str | None = None, overrides: dict | None = None,
-          human: float | None = None, media: tuple[str, str] | None = None) -> None:
+          human: float | None = None, media: tuple[str, str] | None = None, texts: str | None = None) -> None:
     """Open a file (its human-level error unknown unless given) and run the app again, so that the sidebar and the
     address name it; on bad input keep the open one and say why."""
     try:
-        widgets.open_file(path, dataset=dataset, overrides=overrides, human=human, media=media)
+        widgets.open_file(path, dataset=dataset, overrides=overrides, human=human, media=media, texts=texts)
     except ErrorscopeError as exc:
         st.session_state["load_error"] = str(exc)
         st.session_state["failed_file"] = (str(path), overrides or {})
@@ -71,7 +71,25 @@ def media_form(cur: widgets.Current) -> None:
                 st.session_state["load_error"] = str(exc)
                 st.rerun()
             _open(cur.preds.path, dataset=cur.dataset, overrides=st.session_state.get("overrides"),
-                  human=cur.human, media=media)
+                  human=cur.human, media=media, texts=cur.texts)
+            st.rerun()  # reached when it failed: show why
+
+
+def texts_form(cur: widgets.Current) -> None:
+    """The texts of a file without a text column: a second file with id and text columns."""
+    st.subheader("Texts")
+    st.caption("The file has no text column. If the texts are in another file (columns id and text), say which.")
+    with st.form("texts_file", border=False):
+        typed = st.text_input("File of the texts", value=cur.texts or "", placeholder="texts.parquet",
+                              help=f"Under {widgets.data_root()}; joined to the predictions on id")
+        if st.form_submit_button("Show these texts") and typed.strip():
+            try:
+                texts = str(widgets.openable(typed.strip()))
+            except ErrorscopeError as exc:
+                st.session_state["load_error"] = str(exc)
+                st.rerun()
+            _open(cur.preds.path, dataset=cur.dataset, overrides=st.session_state.get("overrides"),
+                  human=cur.human, media=cur.media, texts=texts)
             st.rerun()  # reached when it failed: show why
 
 
@@ -149,13 +167,15 @@ with left:
         changed = column_form("columns", names, roles, "Apply")
         if changed:
             _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed},
-                  human=cur.human, media=cur.media)
+                  human=cur.human, media=cur.media, texts=cur.texts)
             st.rerun()  # reached when it failed: show why
     probs = ", ".join(preds.columns.probs.values()) or "none"
     st.caption(f"Probability columns: {widgets.plain(probs)}")
     st.caption(f"Metadata columns: {widgets.plain(', '.join(preds.columns.metadata) or 'none')}")
     if not preds.columns.image:
         media_form(cur)
+    if not preds.columns.text:
+        texts_form(cur)
 
 with right:
     st.subheader("Dataset name")

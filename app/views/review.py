@@ -62,6 +62,7 @@ else:
 exclude = tuple(sorted(tagged_ids(store, dataset, reviewed=True))) if unreviewed else ()
 sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids,
                  exclude)
+sample = widgets.with_texts(cur, sample)
 tags = store.tags(dataset, sample["id"].tolist()).set_index("id").reindex(sample["id"])  # NaN: never tagged
 
 # --- categories -------------------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ ids_shown = sample["id"].tolist()
 sheet = pd.DataFrame({"id": ids_shown})
 if widgets.has_pictures(cur):
     sheet["image"] = [widgets.picture_uri(cur, row) for _, row in sample.iterrows()]
-if preds.columns.text:
+if widgets.has_text(cur):
     sheet["text"] = sample["text"].to_numpy()
 sheet["true"] = sample["y_true"].to_numpy()
 sheet["predicted"] = sample["y_pred"].to_numpy()
@@ -202,7 +203,7 @@ def one_at_a_time(sample: pd.DataFrame, tags: pd.DataFrame, categories: list[str
                 st.caption(":material/broken_image: image not found or outside the data folder")
             else:
                 st.image(picture, width=360)
-        if preds.columns.text and isinstance(row.get("text"), str):
+        if widgets.has_text(cur) and isinstance(row.get("text"), str):
             st.text(row["text"])
         if meta:
             st.dataframe(pd.DataFrame({"column": meta, "value": [str(row[c]) for c in meta]}), hide_index=True)
@@ -278,7 +279,7 @@ with look:
     with b:
         st.caption(f"**{widgets.plain(row['id'])}** — true {widgets.plain(row['y_true'])}, "
                    f"predicted {widgets.plain(row['y_pred'])}")
-        if preds.columns.text and isinstance(row.get("text"), str):
+        if widgets.has_text(cur) and isinstance(row.get("text"), str):
             st.text(row["text"])
         details = {c: row[c] for c in meta}
         if details:
