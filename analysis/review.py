@@ -223,12 +223,15 @@ def _stratified(preds: Predictions, base: str, params: list[object], frames: dic
         quotas += [(is_correct, cls, k) for cls, k in alloc.items() if k]
     frames = {**frames, "__quota": pd.DataFrame(quotas, columns=["__c", "y_true", "k"]).astype(
         {"__c": bool, "y_true": object, "k": "int64"})}
+    # ranked on the narrow columns of the groups with a quota only, then joined back by row: the window over
+    # every column of every row took twice as long at 200,000 rows
     sql = (f"WITH base AS ({base}), "
-           "ranked AS (SELECT *, row_number() OVER (PARTITION BY __c, y_true ORDER BY __h, id) AS __r "
-           "FROM base) "
-           "SELECT r.* EXCLUDE (__h, __r) FROM ranked r "
+           "ranked AS (SELECT b.row, b.__c, b.y_true, "
+           "row_number() OVER (PARTITION BY b.__c, b.y_true ORDER BY b.__h, b.id) AS __r "
+           "FROM base b SEMI JOIN __quota q ON q.__c = b.__c AND q.y_true = b.y_true) "
+           "SELECT b.* EXCLUDE (__h) FROM base b JOIN ranked r ON r.row = b.row "
            "JOIN __quota q ON q.__c = r.__c AND q.y_true = r.y_true "
-           "WHERE r.__r <= q.k ORDER BY r.__h, r.id")
+           "WHERE r.__r <= q.k ORDER BY b.__h, b.id")
     return preds.query(sql, params, frames=frames)
 
 
