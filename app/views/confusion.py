@@ -95,13 +95,16 @@ with right:
     if pairs.empty:
         st.success("No mistakes in this split.")
     else:
-        pairs = pairs.assign(share_of_errors=100 * pairs["share_of_errors"])
+        pairs = pairs.assign(share_of_errors=100 * pairs["share_of_errors"],
+                             pair=[f"{t} → {p}" for t, p in zip(pairs["true"], pairs["predicted"], strict=True)])
+        # one column for the pair, so that the counts fit beside the matrix at 1400 px even with long names
         chosen = st.dataframe(pairs, hide_index=True, on_select="rerun", selection_mode="single-row",
-                              key=f"pairs_{split}", column_config={
-                                  "true": st.column_config.TextColumn("true"),
-                                  "predicted": st.column_config.TextColumn("predicted"),
-                                  "count": st.column_config.NumberColumn("mistakes"),
-                                  "share_of_errors": st.column_config.NumberColumn("% of mistakes", format="%.1f"),
+                              key=f"pairs_{split}", column_order=["pair", "count", "share_of_errors"],
+                              column_config={
+                                  "pair": st.column_config.TextColumn("true → predicted"),
+                                  "count": st.column_config.NumberColumn("mistakes", width="small"),
+                                  "share_of_errors": st.column_config.NumberColumn(
+                                      "%", format="%.1f", width="small", help="share of the split's mistakes"),
                               })
         rows = chosen.selection.rows if chosen and chosen.selection else []
         if rows:

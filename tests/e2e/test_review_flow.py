@@ -84,3 +84,22 @@ def test_ten_examples_reviewed_by_keyboard_alone_are_all_tagged_after_a_reload(p
         assert tags["reviewed"].sum() == 10
     finally:
         server.stop()
+
+
+CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def test_the_pairs_beside_a_ten_class_matrix_show_every_column_at_1400_px(page, browser, tmp_path):
+    """CIFAR-10's names: the pairs table beside the matrix needs no sideways scroll (its counts were cut off)."""
+    path = many_classes.write(tmp_path / "cifar.csv", CIFAR, 3000)
+    server = Server(["app", str(path)], tmp_path / "tags.db", tmp_path).start()
+    try:
+        go(page, server, "Confusion matrix")
+        page.get_by_role("heading", name="Most confused pairs").wait_for()
+        scroller = page.locator("[data-testid=stDataFrame] .dvn-scroller").first
+        scroller.wait_for()
+        assert scroller.evaluate("e => e.scrollWidth <= e.clientWidth"), "the pairs table scrolls sideways"
+        box = page.locator("[data-testid=stDataFrame]").first.bounding_box()
+        assert box["x"] + box["width"] <= 1400
+    finally:
+        server.stop()
