@@ -116,7 +116,7 @@ def split_rows(preds: Predictions, split: str = "dev") -> pd.DataFrame:
     file (bench/REVIEW.md).
     """
     split = check_split(preds, split)
-    return preds.query("SELECT * FROM preds WHERE split = ? AND y_true IS NOT NULL ORDER BY row", [split])
+    return preds.query("SELECT * FROM preds WHERE split = ? AND y_true IS NOT NULL", [split])
 
 
 def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed: int = 0,
