@@ -162,6 +162,7 @@ def save() -> None:
                 fields["reviewed"] = bool(edit["reviewed"])
             if fields:
                 store.edit(dataset, example, **fields)
+            st.session_state[f"closer_{split}"] = example  # the closer look follows the row last edited
     except TagError as exc:
         st.session_state["tag_error"] = str(exc)
 
@@ -269,7 +270,10 @@ if not categories:
 # --- a closer look, and undo --------------------------------------------------------------------------------
 look, undo = st.columns([4, 1])
 with look:
-    chosen = st.selectbox("Look closer at", ids_shown, key=f"closer_{split}")
+    if st.session_state.get(f"closer_{split}") not in ids_shown:
+        st.session_state.pop(f"closer_{split}", None)
+    chosen = st.selectbox("Look closer at", ids_shown, key=f"closer_{split}",
+                          help="Follows the row you last edited in the grid")
     row = sample.loc[sample["id"] == chosen].iloc[0]
     a, b = st.columns([1, 2])
     if widgets.has_pictures(cur):
