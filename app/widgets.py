@@ -147,6 +147,8 @@ def keep_in_address() -> None:
         wanted = {"file": state["file"], "dataset": state["dataset"]}
         if state.get("human") is not None:
             wanted["human"] = repr(state["human"])
+    if state.get("slice"):  # the slice filter (app.slice_filter) stays across pages and reloads
+        wanted["slice"] = state["slice"]
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -228,8 +230,9 @@ GALLERY_COLUMNS = 6
 
 @st.cache_data(show_spinner="Finding the examples...", max_entries=64)
 def _cell_examples(key: str, _preds: Predictions, split: str, true_class: str, pred_class: str,
-                   limit: int, offset: int):
-    return examples(_preds, split=split, true_class=true_class, pred_class=pred_class, limit=limit, offset=offset)
+                   limit: int, offset: int, _where=None):
+    return examples(_preds, split=split, true_class=true_class, pred_class=pred_class, limit=limit, offset=offset,
+                    where=_where)
 
 
 @st.cache_data(show_spinner=False, max_entries=2_500)  # images up to 512 KiB are inlined: keep the cache bounded
@@ -301,12 +304,13 @@ def show_examples(cur: Current, frame) -> None:
     })
 
 
-def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, total: int) -> None:
-    """The examples of one confusion cell, a page at a time."""
+def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, total: int, where=None) -> None:
+    """The examples of one confusion cell (within a slice, ``where``), a page at a time."""
     pages = -(-total // PAGE_SIZE)
     page = 1
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
                                key=f"page_{split}_{true_class}_{pred_class}")
-    frame = _cell_examples(cur.key, cur.preds, split, true_class, pred_class, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    key = cur.key + (f"|{where.where}|{where.params}" if where else "")
+    frame = _cell_examples(key, cur.preds, split, true_class, pred_class, PAGE_SIZE, (page - 1) * PAGE_SIZE, where)
     show_examples(cur, frame)

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import confusion_matrix, most_confused
-from app import widgets
+from app import slice_filter, widgets
 
 cur = widgets.require()
 preds = cur.preds
@@ -22,7 +22,7 @@ weighted = c3.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_wei
                      help="Sum example weights instead of counting examples" if preds.counts.weighted
                      else "The file has no weight column")
 normalize = NORMALIZE[norm_label]
-table = preds.counts.where(split=split)
+table = slice_filter.counts(cur).where(split=split)  # the slice chosen on the Slices page, if any
 conf = confusion_matrix(table, weighted=weighted, normalize=normalize)
 counts = table.matrix()
 labels = [str(c) for c in conf.labels]
@@ -117,4 +117,5 @@ st.caption(f"{n:,} {kind} in the {widgets.SPLIT_LABELS[split]} split, most confi
 if n == 0:
     st.info("No examples in this cell.")
     st.stop()
-widgets.show_cell(cur, split=split, true_class=true_class, pred_class=pred_class, total=n)
+widgets.show_cell(cur, split=split, true_class=true_class, pred_class=pred_class, total=n,
+                  where=slice_filter.where(cur))
