@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -42,7 +43,6 @@ from analysis.filters import (
     slice_columns_of,
     tag_value_sql,
     tags_table,
-    value_sql,
 )
 from analysis.load import Predictions, check_split
 from analysis.normalize import literal, natural_key
@@ -129,14 +129,38 @@ def _tag_columns(ctx: Context) -> list[str]:
     return [TAG_PREFIX + c for c in ctx.categories] + [MISLABELED]
 
 
-def _base_sql(preds: Predictions, split: str, exprs: Sequence[str], ctx: Context) -> tuple[str, list[object]]:
-    """The labeled rows of ``split`` (passing the filter) as ``c0``..., ``err`` (0 or 1) and ``w``."""
-    cols = ", ".join(f"{e} AS c{i}" for i, e in enumerate(exprs))
-    join = f" LEFT JOIN {TAGS} ON id = __tid" if ctx.tags is not None else ""
-    where = f" AND {ctx.where.where}" if ctx.where else ""
-    sql = (f"SELECT {cols}{', ' if cols else ''}CASE WHEN y_true = y_pred THEN 0 ELSE 1 END AS err, weight AS w "
-           f"FROM preds{join} WHERE split = ? AND y_true IS NOT NULL{where}")
-    return sql, [split, *(ctx.where.params if ctx.where else ())]
+def _names(preds: Predictions, columns: Sequence[str] | None, ctx: Context) -> list[str]:
+    known = slice_columns_of(preds) + _tag_columns(ctx)
+    if columns is None:
+        return known
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise ErrorscopeError(f"{preds.path}: no column {unknown[0]!r} to slice by; the columns are "
+                              f"{', '.join(known)}")
+    return list(dict.fromkeys(columns))
+
+
+@contextmanager
+def _rows(preds: Predictions, split: str, names: Sequence[str], ctx: Context) -> Iterator:
+    """An engine holding the labeled rows of ``split`` (within the filter) as the table ``__rows``: the columns
+    ``names`` under their names (tags as ``yes`` / ``no``), ``__err`` (0 or 1) and ``__w``; yields a function
+    running SQL over it. The file is read once, its labels normalized once."""
+    with open_engine(preds.engine) as engine:
+        def run(sql: str, params: Sequence[object] = (), **kw) -> pd.DataFrame:
+            try:
+                return engine.frame(sql, params, **kw)
+            except InputError as exc:
+                raise InputError(f"{preds.path}: {exc}") from exc
+
+        cols = "".join(f"{tag_value_sql(n, ctx.categories) if n.startswith(TAG_PREFIX) else ident(n)} AS "
+                       f"{ident(n)}, " for n in names)
+        join = f" LEFT JOIN {TAGS} ON id = __tid" if ctx.tags is not None else ""
+        where = f" AND {ctx.where.where}" if ctx.where else ""
+        run(f"CREATE TEMP TABLE __rows AS SELECT {cols}CASE WHEN y_true = y_pred THEN 0 ELSE 1 END AS __err, "
+            f"weight AS __w FROM preds{join} WHERE split = ? AND y_true IS NOT NULL{where}",
+            [split, *(ctx.where.params if ctx.where else ())], frames=ctx.frames(),
+            views={"preds": view_sql(preds.source, engine.table(preds.source))})
+        yield run
 
 
 def slice_columns(preds: Predictions, split: str = "dev", columns: Sequence[str] | None = None, *,
@@ -144,28 +168,25 @@ def slice_columns(preds: Predictions, split: str = "dev", columns: Sequence[str]
     """The slice columns of a split (every column a predicate may name, or ``columns``), and those left out with
     why.
 
-    One query profiles them: distinct values, quantiles of numbers, the span of dates.
-
     Raises
     ------
     ErrorscopeError
         For an unknown column, or a named one with more than :data:`MAX_VALUES` values.
     """
     split = check_split(preds, split)
-    known = slice_columns_of(preds) + _tag_columns(context)
-    named = columns is not None
-    if columns is None:
-        columns = known
-    unknown = [c for c in columns if c not in known]
-    if unknown:
-        raise ErrorscopeError(f"{preds.path}: no column {unknown[0]!r} to slice by; the columns are "
-                              f"{', '.join(known)}")
-    columns = list(dict.fromkeys(columns))
+    names = _names(preds, columns, context)
+    with _rows(preds, split, names, context) as run:
+        return _profile(run, preds, names, named=columns is not None)
+
+
+def _profile(run, preds: Predictions, names: Sequence[str], *, named: bool
+             ) -> tuple[list[SliceColumn], dict[str, str]]:
+    """The slice columns of ``__rows``, from one query: distinct values, quantiles of numbers, spans of dates."""
     kinds = {c: ("tag" if c.startswith(TAG_PREFIX) else "derived" if c in ("y_true", "y_pred", "confidence")
-                 else kind_of(preds.source.typed[c])) for c in columns}
-    raw = {c: (tag_value_sql(c, context.categories) if kinds[c] == "tag" else value_sql(preds, c)) for c in columns}
-    stats = []
-    for i, c in enumerate(columns):
+                 else kind_of(preds.source.typed[c])) for c in names}
+    raw = {c: f"CAST({ident(c)} AS VARCHAR)" for c in names}
+    stats = ["count(*) AS n"]
+    for i, c in enumerate(names):
         stats.append(f"approx_count_distinct({raw[c]}) AS d{i}")
         if kinds[c] == "number":
             x = f"CAST({ident(c)} AS DOUBLE)"
@@ -173,17 +194,15 @@ def slice_columns(preds: Predictions, split: str = "dev", columns: Sequence[str]
             stats.append(f"min({x}) AS lo{i}")
         elif kinds[c] == "date":
             stats += [f"min(CAST({ident(c)} AS DATE)) AS lo{i}", f"max(CAST({ident(c)} AS DATE)) AS hi{i}"]
-    base, params = _base_sql(preds, split, [], context)
-    base = base.replace("SELECT ", "SELECT *, ", 1)
-    profile = _query(preds, f"SELECT {', '.join(stats)} FROM ({base})", params, context).iloc[0]
+    profile = run(f"SELECT {', '.join(stats)} FROM __rows").iloc[0]
     out, skipped = [], {}
-    for i, c in enumerate(columns):
+    for i, c in enumerate(names):
         distinct = int(profile[f"d{i}"] or 0)
         kind = kinds[c]
         if c == "confidence":
             out.append(_binned(c, ident(c), CONFIDENCE_EDGES))
         elif kind == "number" and distinct > FEW_VALUES:
-            out.append(_number_bins(preds, c, profile, i, base, params, context))
+            out.append(_number_bins(run, c, profile, i))
         elif kind == "date" and profile[f"lo{i}"] is not None and not pd.isna(profile[f"lo{i}"]):
             out.append(_date_bins(c, pd.Timestamp(profile[f"lo{i}"]).date(), pd.Timestamp(profile[f"hi{i}"]).date()))
         elif distinct > MAX_VALUES:
@@ -198,33 +217,33 @@ def slice_columns(preds: Predictions, split: str = "dev", columns: Sequence[str]
     return out, skipped
 
 
-def _number_bins(preds: Predictions, column: str, profile: pd.Series, i: int, base: str, params: list,
-                 context: Context) -> SliceColumn:
+def _number_bins(run, column: str, profile: pd.Series, i: int) -> SliceColumn:
     """Quantile bins of a number; when one value holds most rows (a capital gain of 0), that value and the rest."""
     x = f"CAST({ident(column)} AS DOUBLE)"
     low = float(profile[f"lo{i}"])
     edges = sorted({float(profile[f"q{i}_{q}"]) for q in range(1, BINS)} - {low})
     if edges:
         return _binned(column, x, edges)
-    above = _query(preds, f"SELECT min({x}) AS e FROM ({base}) WHERE {x} > ?", [*params, low], context)["e"][0]
-    column_bins = _binned(column, x, [float(above)])
-    first = (f"= {number_text(low)}", None, float(above))
+    above = float(run(f"SELECT min({x}) AS e FROM __rows WHERE {x} > ?", [low])["e"][0])
+    column_bins = _binned(column, x, [above])
+    first = (f"= {number_text(low)}", None, above)
     return SliceColumn(column, column_bins.sql.replace(literal(column_bins.bins[0][0]), literal(first[0]), 1),
                        (first, column_bins.bins[1]))
 
 
-def _query(preds: Predictions, sql: str, params: Sequence[object], context: Context) -> pd.DataFrame:
-    return preds.query(sql, params, frames=context.frames())
+def _base(columns: Sequence[SliceColumn]) -> str:
+    """``__rows`` as ``c0``... (each slice column's value), ``err`` and ``w``."""
+    return f"SELECT {''.join(f'{c.sql} AS c{i}, ' for i, c in enumerate(columns))}__err AS err, __w AS w FROM __rows"
 
 
-def _grouped_sql(columns: Sequence[SliceColumn], base: str) -> str:
+def _grouped_sql(columns: Sequence[SliceColumn]) -> str:
     """Examples, errors and weights per value of each column: one grouped query (``GROUPING SETS``)."""
     names = [f"c{i}" for i in range(len(columns))]
     which = " ".join(f"WHEN GROUPING({n}) = 0 THEN {i}" for i, n in enumerate(names))
     value = " ".join(f"WHEN GROUPING({n}) = 0 THEN {n}" for n in names)
     sets = ", ".join(f"({n})" for n in names)
     return (f"SELECT CASE {which} END AS col, CASE {value} END AS value, count(*) AS n, sum(err) AS e, "
-            f"sum(w) AS w, sum(w * err) AS we FROM ({base}) GROUP BY GROUPING SETS ({sets})")
+            f"sum(w) AS w, sum(w * err) AS we FROM ({_base(columns)}) GROUP BY GROUPING SETS ({sets})")
 
 
 def error_by_slice(preds: Predictions, split: str = "dev", columns: Sequence[str] | None = None, *,
@@ -240,14 +259,14 @@ def error_by_slice(preds: Predictions, split: str = "dev", columns: Sequence[str
         (error rate over the split's), and ``weighted_error`` when the file has weights.
     """
     split = check_split(preds, split)
-    cols, _ = slice_columns(preds, split, columns, context=context)
+    names = _names(preds, columns, context)
     frame_cols = ["column", "value", "predicate", "examples", "errors", "error_rate", "low", "high",
                   "share_of_errors", "lift"] + (["weighted_error"] if preds.counts.weighted else [])
-    if not cols:
-        return pd.DataFrame(columns=frame_cols)
-    base, params = _base_sql(preds, split, [c.sql for c in cols], context)
-    rows = _query(preds, _grouped_sql(cols, base), params, context)
-    total_n, total_e = _totals(preds, split, context)
+    with _rows(preds, split, names, context) as run:
+        cols, _ = _profile(run, preds, names, named=columns is not None)
+        totals = run("SELECT count(*) AS n, sum(__err) AS e FROM __rows").iloc[0]
+        rows = run(_grouped_sql(cols)) if cols else None
+    total_n, total_e = int(totals["n"]), int(totals["e"] or 0)
     out = []
     for i, col in enumerate(cols):
         part = rows[rows["col"] == i]
@@ -268,16 +287,6 @@ def error_by_slice(preds: Predictions, split: str = "dev", columns: Sequence[str
 
 def _none(value: object) -> object:
     return None if value is None or value != value else value
-
-
-def _totals(preds: Predictions, split: str, context: Context) -> tuple[int, int]:
-    """Labeled examples and errors of the split (within the filter)."""
-    if context.where is None:
-        table = preds.counts.where(split=split).labeled()
-        return table.rows, int(table.n[table.column("y_true") != table.column("y_pred")].sum())
-    base, params = _base_sql(preds, split, [], context)
-    t = _query(preds, f"SELECT count(*) AS n, sum(err) AS e FROM ({base})", params, context).iloc[0]
-    return int(t["n"]), int(t["e"] or 0)
 
 
 # --- SliceLine ---------------------------------------------------------------------------------------------
@@ -394,28 +403,20 @@ def find_slices(preds: Predictions, split: str = "dev", columns: Sequence[str] |
     """
     _check_options(max_predicates, min_support, alpha, top)
     split = check_split(preds, split)
-    cols, skipped = slice_columns(preds, split, columns, context=context)
-    base, params = _base_sql(preds, split, [c.sql for c in cols], context)
-    with open_engine(preds.engine) as engine:
-        def run(sql: str, ps: Sequence[object] = (), **kw) -> pd.DataFrame:
-            try:
-                return engine.frame(sql, ps, **kw)
-            except InputError as exc:
-                raise InputError(f"{preds.path}: {exc}") from exc
-
-        views = {"preds": view_sql(preds.source, engine.table(preds.source))}
-        level1 = run(_grouped_sql(cols, base), params, frames=context.frames(), views=views) if cols else None
-        n, e = (int(level1.loc[level1["col"] == 0, "n"].sum()), int(level1.loc[level1["col"] == 0, "e"].sum())) \
-            if cols else _totals(preds, split, context)
+    names = _names(preds, columns, context)
+    with _rows(preds, split, names, context) as run:
+        cols, skipped = _profile(run, preds, names, named=columns is not None)
+        totals = run("SELECT count(*) AS n, sum(__err) AS e FROM __rows").iloc[0]
+        n, e = int(totals["n"]), int(totals["e"] or 0)
         sigma = min_support or default_support(n)
         result = Slices(split, n, e, alpha, sigma, [], skipped)
         if not cols or e == 0:
             return result
-        return _search(run, cols, level1, base, params, context, result, max_predicates, top)
+        return _search(run, cols, run(_grouped_sql(cols)), result, max_predicates, top)
 
 
-def _search(run, cols: list[SliceColumn], level1: pd.DataFrame, base: str, params: list, context: Context,
-            result: Slices, max_predicates: int, top: int) -> Slices:
+def _search(run, cols: list[SliceColumn], level1: pd.DataFrame, result: Slices, max_predicates: int,
+            top: int) -> Slices:
     n, sigma, alpha, rate = result.rows, result.min_support, result.alpha, result.error_rate
     level1 = level1.assign(value=[_none(v) for v in level1["value"]])
     level1 = level1[level1["value"].notna() & (level1["n"] >= sigma) & (level1["e"] > 0)]
@@ -442,7 +443,7 @@ def _search(run, cols: list[SliceColumn], level1: pd.DataFrame, base: str, param
         encode = ", ".join(
             f"CAST(CASE c{i} {' '.join(f'WHEN {literal(str(v))} THEN {k}' for v, k in codes[i].items())} "
             f"END AS SMALLINT) AS k{i}" for i in used)
-        run(f"CREATE TEMP TABLE __codes AS SELECT {encode}, err FROM ({base})", params, frames=context.frames())
+        run(f"CREATE TEMP TABLE __codes AS SELECT {encode}, err FROM ({_base(cols)})")
     cell = {i for i, c in enumerate(cols) if c.name in ("y_true", "y_pred")}
     cell = cell if len(cell) == 2 else {-1}
     level = 1
