@@ -257,3 +257,17 @@ def test_cli_slices_bad_input_exits_2(demo_path, args, message):
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+
+
+def test_review_and_cell_examples_keep_to_the_slice(demo_path):
+    from analysis.review import examples, review_sample
+
+    preds = load_predictions(demo_path)
+    where = filter_sql(preds, parse_filter(preds, '[{"column": "position", "op": "=", "value": "off-centre"}]'))
+    sample = review_sample(preds, split="dev", n=100, where=where)
+    frame = pd.read_csv(demo_path, dtype={"y_true": str, "y_pred": str})
+    dev = frame[(frame["split"] == "dev") & (frame["position"] == "off-centre")]
+    assert sorted(sample["id"]) == sorted(dev.loc[dev["y_true"] != dev["y_pred"], "id"])
+    true, pred = sample.iloc[0][["y_true", "y_pred"]]
+    cell = examples(preds, split="dev", true_class=true, pred_class=pred, where=where)
+    assert set(cell["position"]) == {"off-centre"} and sample.iloc[0]["id"] in set(cell["id"])
