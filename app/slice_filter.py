@@ -41,10 +41,10 @@ def banner(cur: widgets.Current | None) -> None:
     chosen = predicates(cur)
     if not chosen:
         return
-    text, clear = st.columns([6, 1], vertical_alignment="center")
+    text, clear = st.columns([5, 1], vertical_alignment="center")
     text.info(f"**Slice:** {widgets.plain(filter_label(chosen))}. {APPLIES} show only its examples.",
               icon=":material/filter_alt:")
-    if clear.button("Clear the slice", icon=":material/filter_alt_off:", key="slice_clear"):
+    if clear.button("Clear slice", icon=":material/filter_alt_off:", key="slice_clear", width="stretch"):
         set_filter(())
         st.rerun()
 

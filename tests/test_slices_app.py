@@ -46,3 +46,14 @@ def test_a_slice_of_another_file_is_cleared_with_a_warning(app):  # noqa: F811
     assert not at.exception
     assert any("slice filter was cleared" in w.value and "no column 'hospital'" in w.value for w in at.warning)
     assert "slice" not in at.query_params
+
+
+def test_the_label_issue_queue_keeps_to_the_slice(app, demo_path):  # noqa: F811
+    at = AppTest.from_file(MAIN, default_timeout=60)
+    at.query_params["slice"] = OFF_CENTRE
+    at.run()
+    at.switch_page("views/label_issues.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    queue = at.dataframe[0].value
+    ids = set(load_predictions(demo_path).query("SELECT id FROM preds WHERE position = 'off-centre'")["id"])
+    assert len(queue) > 0 and set(queue["id"]) <= ids  # the queue's examples in the slice (Review: the browser test)

@@ -34,7 +34,7 @@ def test_a_clicked_slice_filters_review_to_its_mistakes(page, demo_server):
 
     page.reload()  # the slice is in the address: a reload keeps it
     progress.wait_for()
-    page.get_by_role("button", name="Clear the slice").click()
+    page.get_by_role("button", name="Clear slice").click()
     errors = error_count(preds.counts.where(split="dev"))
     poll(lambda: page.get_by_text(f"Reviewed 0 of {errors} sampled examples").count() > 0,
          what="the whole split's mistakes after clearing the slice")
