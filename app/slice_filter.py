@@ -64,14 +64,22 @@ def _counts(key: str, text: str, _preds, _where: FilterSQL):
     return _filtered_counts(_preds, _where)
 
 
+def cache_key(sql: FilterSQL | None) -> str:
+    """What identifies a filter's rows for a cache: its SQL, parameters and, for a tag, the tags (an edit changes
+    the slice)."""
+    if sql is None:
+        return ""
+    tags = sql.frames.get(TAGS)
+    version = "" if tags is None else str(int(pd.util.hash_pandas_object(tags, index=False).sum()))
+    return f"|{sql.where}|{sql.params}|{version}"
+
+
 def counts(cur: widgets.Current):
     """The count table of the open file's rows in the slice (the file's own when no slice is chosen)."""
     sql = where(cur)
     if sql is None:
         return cur.preds.counts
-    tags = sql.frames.get(TAGS)  # a tag edit changes the slice
-    version = "" if tags is None else str(int(pd.util.hash_pandas_object(tags, index=False).sum()))
-    return _counts(cur.key, st.session_state[KEY] + version, cur.preds, sql)
+    return _counts(cur.key, cache_key(sql), cur.preds, sql)
 
 
 def keep_ids(cur: widgets.Current, ids: list[str]) -> list[str]:

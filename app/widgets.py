@@ -304,13 +304,15 @@ def show_examples(cur: Current, frame) -> None:
     })
 
 
-def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, total: int, where=None) -> None:
-    """The examples of one confusion cell (within a slice, ``where``), a page at a time."""
+def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, total: int, where=None,
+              where_key: str = "") -> None:
+    """The examples of one confusion cell (within a slice, ``where``, identified by ``where_key``), a page at a
+    time."""
     pages = -(-total // PAGE_SIZE)
     page = 1
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
                                key=f"page_{split}_{true_class}_{pred_class}")
-    key = cur.key + (f"|{where.where}|{where.params}" if where else "")
-    frame = _cell_examples(key, cur.preds, split, true_class, pred_class, PAGE_SIZE, (page - 1) * PAGE_SIZE, where)
+    frame = _cell_examples(cur.key + where_key, cur.preds, split, true_class, pred_class, PAGE_SIZE,
+                           (page - 1) * PAGE_SIZE, where)
     show_examples(cur, frame)

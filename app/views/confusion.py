@@ -117,5 +117,6 @@ st.caption(f"{n:,} {kind} in the {widgets.SPLIT_LABELS[split]} split, most confi
 if n == 0:
     st.info("No examples in this cell.")
     st.stop()
-widgets.show_cell(cur, split=split, true_class=true_class, pred_class=pred_class, total=n,
-                  where=slice_filter.where(cur))
+in_slice = slice_filter.where(cur)
+widgets.show_cell(cur, split=split, true_class=true_class, pred_class=pred_class, total=n, where=in_slice,
+                  where_key=slice_filter.cache_key(in_slice))

@@ -58,7 +58,7 @@ else:
 # not yet reviewed: drawn among the others, so the sample keeps its size as the review goes on
 exclude = tuple(sorted(tagged_ids(store, dataset, reviewed=True))) if unreviewed else ()
 in_slice = slice_filter.where(cur)  # the slice chosen on the Slices page, if any
-sample = _sample(cur.key + (f"|{in_slice.where}|{in_slice.params}" if in_slice else ""), preds, split, int(n),
+sample = _sample(cur.key + slice_filter.cache_key(in_slice), preds, split, int(n),
                  int(seed), stratify, int(correct), true_class, pred_class, ids, exclude, in_slice)
 tags = store.tags(dataset, sample["id"].tolist()).set_index("id").reindex(sample["id"])  # NaN: never tagged
 
