@@ -417,72 +417,86 @@ def find_slices(preds: Predictions, split: str = "dev", columns: Sequence[str] |
 
 def _search(run, cols: list[SliceColumn], level1: pd.DataFrame, result: Slices, max_predicates: int,
             top: int) -> Slices:
+    """SliceLine's lattice, level by level: a slice is a key ``((column index, value), ...)`` with its size and
+    errors; the children of a level are counted only from parents whose score bound can still reach the top."""
     n, sigma, alpha, rate = result.rows, result.min_support, result.alpha, result.error_rate
     level1 = level1.assign(value=[_none(v) for v in level1["value"]])
     level1 = level1[level1["value"].notna() & (level1["n"] >= sigma) & (level1["e"] > 0)]
-    # the values of each column worth a code: those of enough rows with an error
-    codes = {i: {v: k for k, v in enumerate(sorted(part["value"], key=str))} for i, part in level1.groupby("col")}
-    found = [(((int(c), v),), int(s), int(er)) for c, v, s, er in
+    found = [(((int(c), v),), int(size), int(er)) for c, v, size, er in
              zip(level1["col"], level1["value"], level1["n"], level1["e"], strict=True)]
     best = _top(found, n=n, rate=rate, alpha=alpha, k=top)
 
-    def threshold() -> float:
-        return best[-1][3] if len(best) >= top else 0.0
-
     def alive(stats: list) -> list:
-        sizes = np.array([s for _, s, _ in stats], dtype=float)
-        errs = np.array([er for _, _, er in stats], dtype=float)
+        """The slices whose bound beats the top k's last score (zero while the top k is not full)."""
         if not stats:
             return []
-        bound = score_bound(sizes, errs, n=n, error_rate=rate, alpha=alpha, min_support=sigma)
-        return [stats[i] for i in np.nonzero(bound > threshold())[0]]
+        floor = best[-1][3] if len(best) >= top else 0.0
+        bound = score_bound(np.array([s[1] for s in stats]), np.array([s[2] for s in stats]), n=n, error_rate=rate,
+                            alpha=alpha, min_support=sigma)
+        return [stats[i] for i in np.nonzero(bound > floor)[0]]
 
-    parents = alive(found)
-    if max_predicates > 1 and parents:
-        used = sorted({c for key, _, _ in parents for c, _ in key})
-        encode = ", ".join(
-            f"CAST(CASE c{i} {' '.join(f'WHEN {literal(str(v))} THEN {k}' for v, k in codes[i].items())} "
-            f"END AS SMALLINT) AS k{i}" for i in used)
-        run(f"CREATE TEMP TABLE __codes AS SELECT {encode}, err FROM ({_base(cols)})")
-    cell = {i for i, c in enumerate(cols) if c.name in ("y_true", "y_pred")}
-    cell = cell if len(cell) == 2 else {-1}
-    level = 1
+    parents, level = alive(found), 1
+    codes = _encode(run, cols, parents) if max_predicates > 1 and parents else {}
     while level < max_predicates and parents:
         level += 1
         live = {key for key, _, _ in parents}
-        active: dict[int, set] = {}
-        for key in live:
-            for c, v in key:
-                active.setdefault(c, set()).add(codes[c][v])
-        combos = []
-        for combo in itertools.combinations(sorted(active), level):
-            if cell <= set(combo):  # a true and a predicted class together are a confusion cell, not a slice
-                continue
-            subs = [tuple(s) for s in itertools.combinations(combo, level - 1)]
-            if all(any(tuple(c for c, _ in key) == s for key in live) for s in subs):
-                combos.append(combo)
+        combos = _combos(cols, live, level)
         if not combos:
             break
-        parts = []
-        for j, combo in enumerate(combos):
-            keys = ", ".join(f"k{c}" for c in combo)
-            conds = " AND ".join(f"k{c} IN ({', '.join(str(x) for x in sorted(active[c]))})" for c in combo)
-            sel = ", ".join(f"k{c} AS a{m}" for m, c in enumerate(combo))
-            parts.append(f"SELECT {j} AS combo, {sel}, count(*) AS n, sum(err) AS e FROM __codes WHERE {conds} "
-                         f"GROUP BY {keys} HAVING count(*) >= {sigma} AND sum(err) > 0")
-        rows = run(" UNION ALL ".join(parts))
-        names = {c: {k: v for v, k in codes[c].items()} for c in codes}
+        rows = run(_level_sql(combos, live, codes, sigma))
+        values = {c: {k: v for v, k in codes[c].items()} for c in codes}
         stats = []
         for r in zip(rows["combo"], *(rows[f"a{m}"] for m in range(level)), rows["n"], rows["e"], strict=True):
             combo = combos[int(r[0])]
-            key = tuple((c, names[c][int(code)]) for c, code in zip(combo, r[1:1 + level], strict=True))
-            if all(tuple(sub) in live for sub in itertools.combinations(key, level - 1)):
+            key = tuple((c, values[c][int(code)]) for c, code in zip(combo, r[1:1 + level], strict=True))
+            if all(sub in live for sub in itertools.combinations(key, level - 1)):  # every parent still alive
                 stats.append((key, int(r[-2]), int(r[-1])))
-        best = _top(found + stats, n=n, rate=rate, alpha=alpha, k=top) if stats else best
         found += stats
+        best = _top(found, n=n, rate=rate, alpha=alpha, k=top)
         parents = alive(stats)
-    slices = [Slice(tuple(cols[c].predicate(v) for c, v in key), s, er, sc) for key, s, er, sc in best]
+    slices = [Slice(tuple(cols[c].predicate(v) for c, v in key), size, er, sc) for key, size, er, sc in best]
     return Slices(result.split, n, result.errors, alpha, sigma, slices, result.skipped)
+
+
+def _encode(run, cols: list[SliceColumn], parents: list) -> dict[int, dict]:
+    """``__codes``: a small integer per value of the live one-value slices (others NULL), column ``k<i>`` for
+    column ``i``, with ``err``; the codes by column and value."""
+    codes: dict[int, dict] = {}
+    for key, _, _ in parents:
+        (c, v), = key
+        codes.setdefault(c, {})[v] = len(codes.get(c, {}))
+    encode = ", ".join(
+        f"CAST(CASE c{c} {' '.join(f'WHEN {literal(str(v))} THEN {k}' for v, k in values.items())} "
+        f"END AS SMALLINT) AS k{c}" for c, values in sorted(codes.items()))
+    run(f"CREATE TEMP TABLE __codes AS SELECT {encode}, err FROM ({_base(cols)})")
+    return codes
+
+
+def _combos(cols: list[SliceColumn], live: set, level: int) -> list[tuple[int, ...]]:
+    """The combinations of ``level`` columns each of whose sub-combinations has a live slice (never a true and a
+    predicted class together: that is a cell of the confusion matrix, not a slice)."""
+    shapes = {tuple(c for c, _ in key) for key in live}
+    used = sorted({c for shape in shapes for c in shape})
+    cell = {i for i, c in enumerate(cols) if c.name in ("y_true", "y_pred")}
+    return [combo for combo in itertools.combinations(used, level)
+            if not (len(cell) == 2 and cell <= set(combo))
+            and all(sub in shapes for sub in itertools.combinations(combo, level - 1))]
+
+
+def _level_sql(combos: list[tuple[int, ...]], live: set, codes: dict[int, dict], sigma: int) -> str:
+    """Size and errors of every slice of each combination of columns, among the live values, of ``sigma`` rows
+    or more with an error: one grouped query per combination."""
+    active: dict[int, set] = {}
+    for key in live:
+        for c, v in key:
+            active.setdefault(c, set()).add(codes[c][v])
+    parts = []
+    for j, combo in enumerate(combos):
+        conds = " AND ".join(f"k{c} IN ({', '.join(map(str, sorted(active[c])))})" for c in combo)
+        sel = ", ".join(f"k{c} AS a{m}" for m, c in enumerate(combo))
+        parts.append(f"SELECT {j} AS combo, {sel}, count(*) AS n, sum(err) AS e FROM __codes WHERE {conds} "
+                     f"GROUP BY {', '.join(f'k{c}' for c in combo)} HAVING count(*) >= {sigma} AND sum(err) > 0")
+    return " UNION ALL ".join(parts)
 
 
 def _top(found: list, *, n: int, rate: float, alpha: float, k: int) -> list:
