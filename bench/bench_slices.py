@@ -181,6 +181,8 @@ def main() -> int:
                         help="sliceline's levels at 1M rows (3 takes minutes and many GB)")
     parser.add_argument("--sliceline-cap-gb", type=float, default=14.0)
     parser.add_argument("--skip-10m", action="store_true")
+    parser.add_argument("--rerun-sliceline", nargs=2, metavar=("ROWS", "LEVELS"),
+                        help="measure one sliceline setting again (100k or 1M) into the last results")
     args = parser.parse_args()
     if args.child:
         kind, path, levels, *rest = args.child
@@ -190,6 +192,19 @@ def main() -> int:
         return 0
 
     files = planted_files()
+    last = DATA / "slices_last.json"
+    if args.rerun_sliceline:  # one sliceline setting again (say with a higher cap), the other figures kept
+        size, levels = args.rerun_sliceline[0], int(args.rerun_sliceline[1])
+        saved = json.loads(last.read_text())
+        for r in saved["results"]:
+            if r["file"] == size and r["levels"] == levels:
+                r["sliceline"] = measure(["sliceline", str(files[size]), str(levels)], args.sliceline_cap_gb)
+                r["sliceline"]["cap_gb"] = args.sliceline_cap_gb
+                print(json.dumps(r["sliceline"])[:300], file=sys.stderr)
+        last.write_text(json.dumps(saved))
+        args.runs = saved["runs"]
+        write_report(saved["results"], saved["big"], args)
+        return 0
     results = []
     for size in ("100k", "1M"):
         for levels in args.levels:
@@ -205,6 +220,7 @@ def main() -> int:
         big = [median_of([measure(["errorscope", str(path), str(levels), "train"]) for _ in range(args.runs)])
                for levels in args.levels]
         print(json.dumps(big)[:400], file=sys.stderr, flush=True)
+    last.write_text(json.dumps({"results": results, "big": big, "runs": args.runs}))
     write_report(results, big, args)
     return 0
 
@@ -214,7 +230,7 @@ def _fmt(r: dict | None, key: str, digits: int = 2) -> str:
         return "not run"
     if not r["ok"]:
         return f"failed ({r.get('error', '?')})"
-    return f"{r[key]:.{digits}f}"
+    return f"{r[key]:.{digits}f}" + (f" (cap {r['cap_gb']:g} GiB)" if key == "rss_mib" and "cap_gb" in r else "")
 
 
 def write_report(results: list[dict], big: list[dict] | None, args) -> None:
