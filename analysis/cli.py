@@ -147,6 +147,8 @@ def cmd_slices(args: argparse.Namespace) -> None:
 
     preds = _load(args.file)
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    if os.path.getsize(args.file) >= PROGRESS_BYTES:
+        print(f"errorscope: finding slices of up to {args.max_predicates} values...", file=sys.stderr, flush=True)
     found = find_slices(preds, args.split, columns, max_predicates=args.max_predicates,
                         min_support=args.min_support, alpha=args.alpha, top=args.top)
     if args.json:
