@@ -129,10 +129,11 @@ def _tag_columns(ctx: Context) -> list[str]:
     return [TAG_PREFIX + c for c in ctx.categories] + [MISLABELED]
 
 
-def _names(preds: Predictions, columns: Sequence[str] | None, ctx: Context) -> list[str]:
+def _names(preds: Predictions, columns: Sequence[str] | None, ctx: Context, *, tags: bool = True) -> list[str]:
+    """``columns`` checked, or every column (with the tags when ``tags``)."""
     known = slice_columns_of(preds) + _tag_columns(ctx)
     if columns is None:
-        return known
+        return [c for c in known if tags or not c.startswith(TAG_PREFIX)]
     unknown = [c for c in columns if c not in known]
     if unknown:
         raise ErrorscopeError(f"{preds.path}: no column {unknown[0]!r} to slice by; the columns are "
@@ -393,7 +394,9 @@ def find_slices(preds: Predictions, split: str = "dev", columns: Sequence[str] |
     Parameters
     ----------
     columns : list of str, optional
-        The slice columns (default: all, those with too many values left out and listed in ``skipped``).
+        The slice columns (default: all but the tags, those with too many values left out and listed in
+        ``skipped``). Tags are named, not taken by default: reviewers look mostly at mistakes, so the examples
+        tagged or reviewed err far more than the rest whatever they hold.
     max_predicates : int, default 3
         Conjunctions of at most this many column values.
     min_support : int, optional
@@ -403,7 +406,7 @@ def find_slices(preds: Predictions, split: str = "dev", columns: Sequence[str] |
     """
     _check_options(max_predicates, min_support, alpha, top)
     split = check_split(preds, split)
-    names = _names(preds, columns, context)
+    names = _names(preds, columns, context, tags=False)
     with _rows(preds, split, names, context) as run:
         cols, skipped = _profile(run, preds, names, named=columns is not None)
         totals = run("SELECT count(*) AS n, sum(__err) AS e FROM __rows").iloc[0]

@@ -161,6 +161,10 @@ def test_tags_are_slice_columns(demo_path, store):
         ["column", "value"])
     assert table.loc[("tag:blurry", "yes"), "examples"] == 6 and table.loc[("tag:blurry", "no"), "examples"] == 5
     assert table.loc[("tag:mislabeled", "yes"), "errors"] == 1
+    found = find_slices(preds, "dev", context=ctx)  # tags only when named: reviewed examples are mostly mistakes
+    assert found.slices and not any(p.column.startswith("tag:") for s in found.slices for p in s.predicates)
+    named = find_slices(preds, "dev", ["tag:blurry", "position"], max_predicates=1, min_support=5, context=ctx)
+    assert any(s.label == "tag:blurry = yes" for s in named.slices)
     where = filter_sql(preds, [Predicate("tag:blurry", "=", "yes")], tags=store.tags("d"), categories=("blurry",))
     assert filtered_counts(preds, where).rows == 6
 

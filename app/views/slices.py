@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analysis.filters import TAG_PREFIX
 from analysis.slices import Context, default_support, error_by_slice, find_slices, slice_columns
 from app import slice_filter, widgets
 
@@ -51,8 +52,10 @@ alpha = c4.slider("Error against size (alpha)", min_value=0.5, max_value=1.0, va
                   help="SliceLine's alpha: 1 ranks by error alone, lower values favour larger slices")
 with st.expander("Columns"):
     offered, skipped = _offered(cur.key, preds, split, version, ctx)
-    chosen = st.multiselect("Slice by", [c.name for c in offered], default=[c.name for c in offered],
-                            key=f"sl_cols_{split}")
+    chosen = st.multiselect("Slice by", [c.name for c in offered], key=f"sl_cols_{split}",
+                            default=[c.name for c in offered if not c.name.startswith(TAG_PREFIX)],
+                            help="Tags can be added: reviewers look mostly at mistakes, so the reviewed examples "
+                                 "err far more than the rest whatever their tags")
     for name, why in skipped.items():
         st.caption(f"{widgets.plain(name)} is left out: {widgets.plain(why)}")
 if not chosen:
