@@ -32,6 +32,11 @@ def imdb_path() -> Path:
     return _benchmark("imdb_test_predictions.csv")
 
 
+@pytest.fixture(scope="session")
+def adult_path() -> Path:
+    return _benchmark("adult_predictions.parquet", LABEL_ERRORS.parent / "adult")
+
+
 @pytest.fixture
 def demo_config() -> dict:
     return json.loads((DEMO / "demo.json").read_text())
