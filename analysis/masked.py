@@ -72,10 +72,9 @@ def _labeled_scores(tasks: Sequence[Predictions]) -> list[tuple[np.ndarray, np.n
             parts.append(f"SELECT {', '.join(cols)} FROM {engine.table(source, numbered=False)} "
                          f"WHERE {label} IS NOT NULL")
         got = {c: v.to_numpy() for c, v in engine.frame(" UNION ALL ".join(parts)).items()}
-    order = np.argsort(got["__k"], kind="stable")  # each task's rows together, in the order they came
-    ends = np.searchsorted(got["__k"][order], np.arange(len(tasks) + 1))
-    return [tuple(np.asarray(got[c][order[a:b]], dtype=float if c != "__pos" else bool)
-                  for c in ("__g", "__s", "__pos")) for a, b in zip(ends[:-1], ends[1:], strict=True)]
+    task = got["__k"]
+    return [tuple(np.asarray(got[c][task == k], dtype=bool if c == "__pos" else float) for c in ("__g", "__s", "__pos"))
+            for k in range(len(tasks))]
 
 
 def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None:
