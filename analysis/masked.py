@@ -84,19 +84,14 @@ def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None
     >>> ranking_scores(np.array([False, False, True, True]), np.array([0.1, 0.4, 0.35, 0.8]))
     (0.75, 0.8333333333333333)
     """
-    positives = int(pos.sum())
-    negatives = len(pos) - positives
-    if not positives or not negatives:
+    positive, negative = np.sort(p[pos]), np.sort(p[~pos])
+    if not len(positive) or not len(negative):
         return None
-    order = np.argsort(p)  # the order within a run of equal scores does not matter
-    sorted_p, sorted_pos = p[order], pos[order]
-    last = np.r_[sorted_p[1:] != sorted_p[:-1], True]  # the last row of each run of equal scores
-    tp_upto, fp_upto = np.cumsum(sorted_pos)[last], np.cumsum(~sorted_pos)[last]
-    tp, fp = np.diff(tp_upto, prepend=0), np.diff(fp_upto, prepend=0)
-    auroc = float(np.sum(tp * (fp_upto - fp + fp / 2)) / (positives * negatives))
-    tp_above = positives - tp_upto + tp  # at or above each score
-    n_above = len(pos) - (tp_upto + fp_upto) + tp + fp
-    return auroc, float(np.sum(tp * tp_above / n_above) / positives)
+    # per positive: the negatives scored below it and those tied with it (counted half), the positives at or above it
+    below, upto = np.searchsorted(negative, positive, "left"), np.searchsorted(negative, positive, "right")
+    auroc = float(np.sum(below + upto)) / (2 * len(positive) * len(negative))
+    above = len(positive) - np.searchsorted(positive, positive, "left")
+    return auroc, float(np.mean(above / (above + len(negative) - below)))
 
 
 def positive_class(preds: Predictions) -> str | None:
