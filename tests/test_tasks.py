@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import load_predictions
-from analysis.masked import summarize_tasks, task_scores
+from analysis.masked import ranking_scores, scores_of, summarize_tasks, task_scores
 from analysis.metrics import confusion_matrix
 from analysis.tasks import detect_layout, load_tasks
 from tests.conftest import TOX21, _benchmark
@@ -82,6 +82,22 @@ def test_each_task_equals_scikit_learn_on_its_labeled_rows(wide, frame, summary)
         assert entry["splits"]["dev"]["error_rate"] == pytest.approx(1 - skm.accuracy_score(y, pred), abs=1e-12)
     expected = json.loads((TOX21 / "expected.json").read_text())
     assert {t: round(v["auroc"], 6) for t, v in summary["tasks"].items()} == expected["auroc_oof"]
+
+
+def test_ranking_scores_with_tied_scores_equal_scikit_learn(wide, frame):
+    for task in wide.names:
+        rows = frame[frame[task].notna()]
+        y, p = rows[task].astype(int).to_numpy(), rows[f"p_{task}"].round(2).to_numpy()  # ~100 values: many ties
+        auroc, ap = ranking_scores(y == 1, p)
+        assert auroc == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
+        assert ap == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)
+    assert ranking_scores(np.array([True, True]), np.array([0.2, 0.9])) is None  # one class only
+
+
+def test_every_tasks_scores_from_one_query_equal_each_tasks_own(wide):
+    together = scores_of(list(wide.tasks.values()))
+    assert [s.task for s in together] == list(wide.names)
+    assert together == [task_scores(p) for p in wide.tasks.values()]
 
 
 def test_macro_and_micro_over_tasks_use_present_labels_only(wide, frame, summary):
