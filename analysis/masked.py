@@ -23,7 +23,7 @@ from analysis.normalize import label_sql, literal
 from analysis.registry import Value, measure
 from analysis.summary import summarize
 from analysis.tasks import TaskSet
-from analysis.view import class_literals, ident, prob_exprs
+from analysis.view import ident, prob_exprs
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before the log, as scikit-learn's ``log_loss`` does for doubles.
 EPS = float(np.finfo(np.float64).eps)
@@ -63,14 +63,14 @@ def _labeled_scores(tasks: Sequence[Predictions]) -> list[tuple[np.ndarray, np.n
         for k, preds in enumerate(tasks):
             source, positive = preds.source, positive_class(preds)
             label = label_sql(ident(source.columns.y_true), source.typed[source.columns.y_true])
-            ps = prob_exprs(source)
-            at = {c: p for (c, _), p in zip(source.probs, ps, strict=True)}
-            given = " ".join(f"WHEN {c} THEN {p}" for c, p in zip(class_literals(source), ps, strict=True))
-            cols = [f"{k} AS __k", f"CASE {label} {given} END AS __g",
+            ps = [f"{e} AS __p{i}" for i, e in enumerate(prob_exprs(source))]
+            at = {c: f"__p{i}" for i, (c, _) in enumerate(source.probs)}
+            given = " ".join(f"WHEN {literal(c)} THEN {at[c]}" for c, _ in source.probs)
+            cols = [f"{k} AS __k", f"CASE __y {given} END AS __g",
                     f"CAST({at[positive] if positive else 'NULL'} AS DOUBLE) AS __s",
-                    f"coalesce({label} = {literal(positive)}, FALSE) AS __pos" if positive else "FALSE AS __pos"]
-            parts.append(f"SELECT {', '.join(cols)} FROM {engine.table(source, numbered=False)} "
-                         f"WHERE {label} IS NOT NULL")
+                    f"__y = {literal(positive)} AS __pos" if positive else "FALSE AS __pos"]
+            parts.append(f"SELECT {', '.join(cols)} FROM (SELECT {label} AS __y, {', '.join(ps)} FROM "
+                         f"{engine.table(source, numbered=False)}) WHERE __y IS NOT NULL")  # the label computed once
         got = {c: v.to_numpy() for c, v in engine.frame(" UNION ALL ".join(parts)).items()}
     task = got["__k"]
     return [tuple(np.asarray(got[c][task == k], dtype=bool if c == "__pos" else float) for c in ("__g", "__s", "__pos"))
