@@ -55,9 +55,9 @@ class TaskScores:
 
 def _labeled_scores(tasks: Sequence[Predictions]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per task (each with probabilities), over its labeled rows: the probability of the given label (NaN for a
-    label without a ``p_*`` column), the probability of the positive class (NaN when the task has none, see
-    :func:`positive_class`) and whether the label is that class; one query over the file for every task (labels
-    normalized in SQL, as the count table's are)."""
+    label without a ``p_*`` column or a blank probability), the probability of the positive class (NaN when the
+    task has none, see :func:`positive_class`) and whether the label is that class; one query over the file for
+    every task (labels normalized in SQL, as the count table's are)."""
     parts = []
     with open_engine(tasks[0].engine) as engine:
         for k, preds in enumerate(tasks):
@@ -66,15 +66,14 @@ def _labeled_scores(tasks: Sequence[Predictions]) -> list[tuple[np.ndarray, np.n
             ps = [f"{e} AS __p{i}" for i, e in enumerate(prob_exprs(source))]
             at = {c: f"__p{i}" for i, (c, _) in enumerate(source.probs)}
             given = " ".join(f"WHEN {literal(c)} THEN {at[c]}" for c, _ in source.probs)
-            cols = [f"{k} AS __k", f"CASE __y {given} END AS __g",
-                    f"CAST({at[positive] if positive else 'NULL'} AS DOUBLE) AS __s",
+            cols = [f"{k} AS __k", f"coalesce(CASE __y {given} END, 'NaN'::DOUBLE) AS __g",
+                    f"coalesce({at[positive] if positive else 'NULL'}, 'NaN'::DOUBLE) AS __s",
                     f"__y = {literal(positive)} AS __pos" if positive else "FALSE AS __pos"]
             parts.append(f"SELECT {', '.join(cols)} FROM (SELECT {label} AS __y, {', '.join(ps)} FROM "
                          f"{engine.table(source, numbered=False)}) WHERE __y IS NOT NULL")  # the label computed once
-        got = {c: v.to_numpy() for c, v in engine.frame(" UNION ALL ".join(parts)).items()}
-    task = got["__k"]
-    return [tuple(np.asarray(got[c][task == k], dtype=bool if c == "__pos" else float) for c in ("__g", "__s", "__pos"))
-            for k in range(len(tasks))]
+        got = engine.arrays(" UNION ALL ".join(parts))
+    rows = [np.flatnonzero(got["__k"] == k) for k in range(len(tasks))]
+    return [(got["__g"][r], got["__s"][r], got["__pos"][r]) for r in rows]
 
 
 def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None:
