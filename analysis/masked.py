@@ -3,14 +3,13 @@
 The cost of the multi-task method sums the loss only over the labeled (example, task) pairs,
 ``J = 1/m sum_i sum_j L(p_j(i), y_j(i))`` over the pairs where ``y_j(i)`` exists, ``m`` the number of examples
 (:func:`masked_loss`). Per task, the count-table metrics (:mod:`analysis.registry`) already leave unlabeled rows
-out; :func:`scores_of` adds what needs the probabilities (AUROC, average precision, log loss), from one query
-over the file of every task's labeled probabilities. Averages over tasks (macro) skip the tasks without labels
-instead of counting them as 0; micro pools every labeled pair.
+out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), from one
+query per task of its rows' probabilities. Averages over tasks (macro) skip the tasks without labels instead of
+counting them as 0; micro pools every labeled pair.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -19,7 +18,7 @@ from analysis.counts import CountTable
 from analysis.engine import open_engine
 from analysis.load import Predictions
 from analysis.metrics import per_class
-from analysis.normalize import label_sql, literal
+from analysis.normalize import label_text
 from analysis.registry import Value, measure
 from analysis.summary import summarize
 from analysis.tasks import TaskSet
@@ -53,27 +52,22 @@ class TaskScores:
         return out
 
 
-def _labeled_scores(tasks: Sequence[Predictions]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per task (each with probabilities), over its labeled rows: the probability of the given label (NaN for a
-    label without a ``p_*`` column or a blank probability), the probability of the positive class (NaN when the
-    task has none, see :func:`positive_class`) and whether the label is that class; one query over the file for
-    every task (labels normalized in SQL, as the count table's are)."""
-    parts = []
-    with open_engine(tasks[0].engine) as engine:
-        for k, preds in enumerate(tasks):
-            source, positive = preds.source, positive_class(preds)
-            label = label_sql(ident(source.columns.y_true), source.typed[source.columns.y_true])
-            ps = [f"{e} AS __p{i}" for i, e in enumerate(prob_exprs(source))]
-            at = {c: f"__p{i}" for i, (c, _) in enumerate(source.probs)}
-            given = " ".join(f"WHEN {literal(c)} THEN {at[c]}" for c, _ in source.probs)
-            cols = [f"{k} AS __k", f"coalesce(CASE __y {given} END, 'NaN'::DOUBLE) AS __g",
-                    f"coalesce({at[positive] if positive else 'NULL'}, 'NaN'::DOUBLE) AS __s",
-                    f"__y = {literal(positive)} AS __pos" if positive else "FALSE AS __pos"]
-            parts.append(f"SELECT {', '.join(cols)} FROM (SELECT {label} AS __y, {', '.join(ps)} FROM "
-                         f"{engine.table(source, numbered=False)}) WHERE __y IS NOT NULL")  # the label computed once
-        got = engine.arrays(" UNION ALL ".join(parts))
-    rows = [np.flatnonzero(got["__k"] == k) for k in range(len(tasks))]
-    return [(got["__g"][r], got["__s"][r], got["__pos"][r]) for r in rows]
+def _labeled_probabilities(preds: Predictions) -> tuple[np.ndarray, np.ndarray]:
+    """The labeled rows' ``p_*`` columns (a row per example, a column per class in the file's order) and the column
+    of each row's given label (-1 for a class without one). Labels are read as written and normalized in Python on
+    their few distinct values, by the same rule as in SQL."""
+    import pandas as pd
+
+    source = preds.source
+    cols = [f"{ident(source.columns.y_true)} AS __t", *(f"{e} AS __p{i}" for i, e in enumerate(prob_exprs(source)))]
+    with open_engine(preds.engine) as engine:
+        frame = engine.frame(f"SELECT {', '.join(cols)} FROM {engine.table(source, numbered=False)}")
+    codes, raw = pd.factorize(frame.pop("__t"))
+    column = {c: i for i, (c, _) in enumerate(source.probs)}
+    labels = [label_text(v) for v in raw]
+    given = np.array([-2 if v is None else column.get(v, -1) for v in labels] + [-2])[codes]  # code -1: missing
+    labeled = given != -2
+    return frame.to_numpy(float)[labeled], given[labeled]
 
 
 def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None:
@@ -103,28 +97,24 @@ def positive_class(preds: Predictions) -> str | None:
 
 def task_scores(preds: Predictions) -> TaskScores:
     """The masked scores of one task (``preds``, one task's predictions or a single-task file)."""
-    return scores_of([preds])[0]
-
-
-def scores_of(tasks: Sequence[Predictions]) -> list[TaskScores]:
-    """The masked scores of several tasks of one file, their probabilities read in one query."""
-    scored = [p for p in tasks if p.columns.probs and p.counts.labeled().rows]
-    fetched = dict(zip(map(id, scored), _labeled_scores(scored), strict=True)) if scored else {}
-    out = []
-    for preds in tasks:
-        labeled = preds.counts.labeled().rows
-        coverage = labeled / preds.rows if preds.rows else None
-        if id(preds) not in fetched:
-            out.append(TaskScores(preds.source.task or "", preds.rows, labeled, coverage, None, None, None, None))
-            continue
-        given, score, pos = fetched[id(preds)]
-        given = given[~np.isnan(given)]
-        loss = float(-np.log(np.clip(given, EPS, 1 - EPS)).sum()) if len(given) else None
-        keep = ~np.isnan(score)
-        auroc, ap = ranking_scores(pos[keep], score[keep]) or (None, None)
-        out.append(TaskScores(preds.source.task or "", preds.rows, labeled, coverage, auroc, ap,
-                              loss / len(given) if loss is not None else None, loss))
-    return out
+    labeled = preds.counts.labeled().rows
+    task = preds.source.task or ""
+    coverage = labeled / preds.rows if preds.rows else None
+    if not preds.columns.probs or not labeled:
+        return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
+    positive = positive_class(preds)
+    probs, column = _labeled_probabilities(preds)
+    given = np.where(column >= 0, probs[np.arange(len(column)), column], np.nan)
+    given = given[~np.isnan(given)]
+    loss = float(-np.log(np.clip(given, EPS, 1 - EPS)).sum()) if len(given) else None
+    ranks = None
+    if positive is not None:
+        at = [c for c, _ in preds.source.probs].index(positive)
+        keep = ~np.isnan(probs[:, at])
+        ranks = ranking_scores(column[keep] == at, probs[keep, at])
+    auroc, ap = ranks or (None, None)
+    return TaskScores(task, preds.rows, labeled, coverage, auroc, ap,
+                      loss / len(given) if loss is not None else None, loss)
 
 
 def positive_scores(counts: CountTable, positive: str | None) -> dict[str, float | None]:
@@ -156,7 +146,7 @@ def summarize_tasks(tasks: TaskSet, *, human: float | None = None) -> dict:
     pooled = Predictions(first.source, tasks.counts, first.engine)
     out = summarize(pooled, human=human)
     out["examples"] = tasks.examples
-    scores = scores_of(list(tasks.tasks.values()))
+    scores = [task_scores(p) for p in tasks.tasks.values()]
     per_task = {}
     for s, (name, preds) in zip(scores, tasks.tasks.items(), strict=True):
         single = summarize(preds, human=human)

@@ -14,7 +14,7 @@ Two synthetic Parquet files of ``--rows`` rows (cached in bench/data/): a wide f
 - ``one task``: ``errorscope summary WIDE --task T0 --json``.
 
 In process, the parts of ``tasks``: ``load_tasks`` (one scan and its checks per task) and the masked scores (one
-query of every task's labeled probabilities, then a sort per task). Writes bench/TASKS.md.
+query per task of its labeled probabilities, then a sort of each class's scores). Writes bench/TASKS.md.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def timed(cmd: list[str]) -> float:
 
 def in_process(wide: Path, runs: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from analysis.masked import scores_of
+    from analysis.masked import task_scores
     from analysis.tasks import load_tasks
 
     load, scores = [], []
@@ -79,7 +79,8 @@ def in_process(wide: Path, runs: int) -> dict[str, float]:
         tasks = load_tasks(wide)
         load.append(time.perf_counter() - start)
         start = time.perf_counter()
-        scores_of(list(tasks.tasks.values()))
+        for preds in tasks.tasks.values():
+            task_scores(preds)
         scores.append(time.perf_counter() - start)
     return {"load_tasks": statistics.median(load), "masked scores": statistics.median(scores)}
 

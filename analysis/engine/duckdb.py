@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-import numpy as np
 
 from analysis.checks import Aggregate, integer_ids
 from analysis.diagnose import first_line, read_error, scan_error
@@ -162,12 +161,6 @@ class DuckDB:
         if hi - lo < 8 * sum(groups["n"]):
             return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {read}"
         return f"SELECT count(*) - count(DISTINCT {col}) FROM {read}"
-
-    def arrays(self, sql: str) -> dict[str, np.ndarray]:
-        try:
-            return {name: np.asarray(values) for name, values in self.con.execute(sql).fetchnumpy().items()}
-        except duckdb.Error as exc:
-            raise InputError(first_line(exc)) from exc
 
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
