@@ -143,17 +143,16 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
 
 def _open_store(db: str | None, *, dataset: str | None = None):
     """The tag store; with ``dataset``, it must exist and know that dataset (a typo would give empty output)."""
-    from analysis.tags import default_db_path, open_store
+    from analysis.tags import default_db, is_url, open_store, shown_target
 
-    url = db if db and "://" in db else None  # a server's store (open_store says which it serves), not a file
-    path = Path(db) if db else default_db_path()
-    if dataset is not None and url is None and not path.exists():
-        raise ErrorscopeError(f"no tag store at {path}; give its path with --db (or set ERRORSCOPE_DB)")
-    store = open_store(url or path)
+    target = db if is_url(db) else Path(db) if db else default_db()  # a server's URL, or a file's path
+    if dataset is not None and isinstance(target, Path) and not target.exists():
+        raise ErrorscopeError(f"no tag store at {target}; give its path with --db (or set ERRORSCOPE_DB)")
+    store = open_store(target)
     if dataset is not None and dataset not in store.datasets():
         store.close()
-        raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store {path}; "
-                              "check the dataset name")
+        raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store "
+                              f"{shown_target(target)}; check the dataset name")
     return store
 
 
@@ -243,7 +242,7 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
     if file is not None:
         env["ERRORSCOPE_FILE"] = str(Path(file).resolve())
     if db is not None:
-        env["ERRORSCOPE_DB"] = str(Path(db).resolve())
+        env["ERRORSCOPE_DB"] = db if "://" in db else str(Path(db).resolve())
     if dataset is not None:
         env["ERRORSCOPE_DATASET"] = dataset
     if human is not None:
@@ -282,7 +281,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="tag database (default: $ERRORSCOPE_DB or ./errorscope.db)")
+    parser.add_argument("--db", help="tag database: a SQLite file or a postgresql://user@host/db URL "
+                        "(default: $ERRORSCOPE_DB or ./errorscope.db)")
 
 
 def _format_options(parser: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ from analysis.gaps import LABELS, parse_fraction
 from analysis.images import resolve_image
 from analysis.normalize import SPLITS
 from analysis.review import examples
-from analysis.tags import TagStore, default_db_path, open_store
+from analysis.tags import TagStore, default_db, open_store
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREEN, VERMILION, GREY = "#0072B2", "#E69F00", "#009E73", "#D55E00", "#999999"
@@ -58,18 +58,20 @@ def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Pr
                  stat.st_mtime_ns if stat else -1)
 
 
-def db_path() -> Path:
-    return default_db_path().resolve()
+def db_target() -> str | Path:
+    """The tag store: a PostgreSQL URL, or the SQLite file's absolute path."""
+    target = default_db()
+    return target.resolve() if isinstance(target, Path) else target
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> TagStore:
-    return open_store(path)
+def _store(target: str) -> TagStore:
+    return open_store(target)
 
 
 def store() -> TagStore:
-    """The tag store, one per database file, shared by all sessions."""
-    return _store(str(db_path()))
+    """The tag store, one per database, shared by all sessions."""
+    return _store(str(db_target()))
 
 
 def _env_human() -> float | None:

@@ -12,6 +12,7 @@ from analysis import InputError, file_columns, guess_roles
 from analysis.access import upload_folder, upload_path
 from analysis.columns import ROLES
 from analysis.demo import demo_config
+from analysis.tags import shown_target
 from app import widgets
 
 st.title("Data")
@@ -153,5 +154,5 @@ with right:
         st.rerun()
 
     st.subheader("Tag database")
-    st.text(str(widgets.db_path()))
+    st.text(shown_target(widgets.db_target()))
     st.caption("Every tag edit is saved here at once. Choose another with --db or ERRORSCOPE_DB.")
