@@ -18,7 +18,8 @@ COMMITTED`` transaction that locks only the rows it changes:
 * adding, renaming or removing a category takes an update lock on the dataset's row: it waits for the edits
   in flight on that dataset, and they for it (edits of other datasets never wait).
 * a deadlock or serialization failure reported by the server rolls the transaction back and runs it again
-  (up to :data:`_ATTEMPTS` times): each transaction reads everything it decides on inside itself.
+  (up to :data:`_ATTEMPTS` times): each transaction reads everything it decides on inside itself. So does
+  a connection the server closed (a restart), once the pool has noticed it.
 
 Schema versions (table ``schema_version``)
 ------------------------------------------
@@ -45,7 +46,6 @@ from analysis.tags.store import login_name, shown_target
 
 try:
     import sqlalchemy as sa
-    from sqlalchemy.dialects.postgresql import ARRAY
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 except ImportError:  # the optional "postgres" extra is not installed
     sa = None  # type: ignore[assignment]
@@ -194,8 +194,7 @@ class PostgresTagStore:
         self.url = shown_target(url)
         self.user = user if user is not None else login_name()
         try:
-            self._engine: sa.Engine | None = sa.create_engine(engine_url(url), pool_pre_ping=True,
-                                                              pool_size=2, max_overflow=8)
+            self._engine: sa.Engine | None = sa.create_engine(engine_url(url), pool_size=2, max_overflow=8)
         except (sa.exc.ArgumentError, ValueError) as exc:
             raise TagError(f"cannot open the tag store {self.url}: {exc}") from None
         except ImportError as exc:
@@ -241,7 +240,7 @@ class PostgresTagStore:
                     return work(conn)
             except sa.exc.DBAPIError as exc:
                 state = getattr(exc.orig, "sqlstate", None)
-                if state in _RETRY_STATES and attempt < _ATTEMPTS:
+                if (state in _RETRY_STATES or exc.connection_invalidated) and attempt < _ATTEMPTS:
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))  # let the other transaction finish
                     continue
                 if isinstance(exc, sa.exc.OperationalError) and state is None:
@@ -285,7 +284,7 @@ class PostgresTagStore:
     def add_category(self, dataset: str, name: str) -> None:
         """Add an error category to a dataset (creating the dataset when new)."""
         dataset = as_name(dataset, "dataset name")
-        self._transaction(lambda conn: _insert_category(conn, _lock_dataset(conn, dataset, "update"), dataset, name))
+        self._transaction(lambda conn: _insert_category(conn, *_lock_dataset(conn, dataset, "update"), dataset, name))
 
     def rename_category(self, dataset: str, old: str, new: str) -> None:
         """Rename a category; its tags and its place in the order stay."""
@@ -295,7 +294,7 @@ class PostgresTagStore:
         model.check_not_reserved(new)
 
         def rename(conn: sa.Connection) -> None:
-            categories = _category_ids(conn, _lock_dataset(conn, dataset, "update", create=False))
+            _, categories = _lock_dataset(conn, dataset, "update", create=False)
             if old not in categories:
                 raise TagError(model.unknown_categories_message(dataset, [old], categories))
             taken = model.find_casefold([k for k in categories if k != old], new)
@@ -312,8 +311,7 @@ class PostgresTagStore:
         name = as_name(name, "category name")
 
         def remove(conn: sa.Connection) -> None:
-            dataset_id = _lock_dataset(conn, dataset, "update", create=False)
-            categories = _category_ids(conn, dataset_id)
+            dataset_id, categories = _lock_dataset(conn, dataset, "update", create=False)
             if name not in categories:
                 raise TagError(model.unknown_categories_message(dataset, [name], categories))
             category_id = categories[name]
@@ -327,10 +325,8 @@ class PostgresTagStore:
                     "untag them first or remove it with force=True (which removes those tags too)"
                 )
             if tagged:
-                change_id = _new_change(conn, dataset_id, "remove_category", self.user)
-                conn.execute(sa.insert(history_t), [
-                    {"change_id": change_id, "example_id": i, "field": name, "category_id": category_id,
-                     "old": "1", "new": "0"} for i in tagged])
+                _record(conn, dataset_id, "remove_category", self.user,
+                        [Entry(i, name, category_id, 1, 0) for i in tagged])
             conn.execute(sa.delete(categories_t).where(categories_t.c.category_id == category_id))
 
         self._transaction(remove)
@@ -348,8 +344,7 @@ class PostgresTagStore:
                                         corrected_label=corrected_label, note=note)
 
         def edit(conn: sa.Connection) -> None:
-            dataset_id = _lock_dataset(conn, dataset, "share")
-            known = _category_ids(conn, dataset_id)
+            dataset_id, known = _lock_dataset(conn, dataset, "share")
             model.resolve_categories(patch, names, known, dataset)
             _apply(conn, dataset_id, [patch], known, kind="edit", user=user or self.user)
 
@@ -363,10 +358,9 @@ class PostgresTagStore:
         new_categories = list(new_categories)
 
         def merge(conn: sa.Connection) -> int:
-            dataset_id = _lock_dataset(conn, dataset, "update" if new_categories else "share")
-            for name in model.categories_to_add(_category_ids(conn, dataset_id), new_categories):
-                _insert_category(conn, dataset_id, dataset, name)
-            known = _category_ids(conn, dataset_id)
+            dataset_id, known = _lock_dataset(conn, dataset, "update" if new_categories else "share")
+            for name in model.categories_to_add(known, new_categories):
+                _insert_category(conn, dataset_id, known, dataset, name)
             model.resolve_merge(patches, names_per_row, known, dataset)
             return _apply(conn, dataset_id, patches, known, kind="merge", user=user or self.user)
 
@@ -378,7 +372,7 @@ class PostgresTagStore:
         who = user or self.user
 
         def undo(conn: sa.Connection) -> tuple[Change, list[Entry]] | None:
-            dataset_id = _lock_dataset(conn, dataset, "share", create=False)
+            dataset_id, known = _lock_dataset(conn, dataset, "share", create=False)
             change = None if dataset_id is None else _latest_undoable(conn, dataset_id, who)
             if dataset_id is None or change is None:
                 return None
@@ -387,7 +381,6 @@ class PostgresTagStore:
                 sa.select(h.example_id, h.field, h.category_id, h.old, h.new)
                 .where(h.change_id == change.change_id).order_by(h.entry_id.desc()))]
             states = _lock_states(conn, dataset_id, list(dict.fromkeys(e.example_id for e in entries)))
-            known = _category_ids(conn, dataset_id)
             patches = model.undo_patches(entries, states, known.values())
             _apply(conn, dataset_id, patches, known, kind="undo", user=who, undo_of=change.change_id)
             conn.execute(sa.update(changes_t).where(changes_t.c.change_id == change.change_id).values(undone=True))
@@ -442,13 +435,6 @@ class PostgresTagStore:
 # ----------------------------------------------------------------------------------------------------
 
 
-def _among(column: sa.ColumnElement, values: Iterable[object]) -> sa.ColumnElement[bool]:
-    """``column = ANY(array)``: one parameter however many values (an IN list has a limit of 65,535)."""
-    values = list(values)
-    element_type = sa.BigInteger() if values and isinstance(values[0], int) else sa.Text()
-    return column == sa.any_(sa.literal(values, ARRAY(element_type)))
-
-
 def _first_line(exc: BaseException | None) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -475,18 +461,25 @@ def _dataset_id(conn: sa.Connection, dataset: str) -> int | None:
     return conn.execute(sa.select(datasets_t.c.dataset_id).where(datasets_t.c.name == dataset)).scalar()
 
 
-def _lock_dataset(conn: sa.Connection, dataset: str, mode: str, *, create: bool = True) -> int:
-    """The dataset's id, its row locked: ``share`` by edits, ``update`` by category changes (which wait for them).
+def _lock_dataset(conn: sa.Connection, dataset: str, mode: str, *,
+                  create: bool = True) -> tuple[int | None, dict[str, int]]:
+    """The dataset's id, its row locked, and its categories (name -> id, in the order they were added).
 
-    A new dataset is added first when ``create``; else an unknown one gives None.
+    ``mode`` is ``share`` for edits (which do not wait for each other) and ``update`` for category changes
+    (which wait for the edits in flight, and they for it). A new dataset is added first when ``create``; else
+    an unknown one gives (None, {}).
     """
-    query = sa.select(datasets_t.c.dataset_id).where(datasets_t.c.name == dataset)
-    query = query.with_for_update(read=mode == "share")
-    dataset_id = conn.execute(query).scalar()
-    if dataset_id is None and create:
+    d, c = datasets_t.c, categories_t.c
+    query = (sa.select(d.dataset_id, c.name, c.category_id)
+             .select_from(datasets_t.outerjoin(categories_t, c.dataset_id == d.dataset_id))
+             .where(d.name == dataset).order_by(c.category_id).with_for_update(read=mode == "share", of=datasets_t))
+    rows = conn.execute(query).all()
+    if not rows and create:
         conn.execute(pg_insert(datasets_t).values(name=dataset).on_conflict_do_nothing(index_elements=["name"]))
-        dataset_id = conn.execute(query).scalar()
-    return dataset_id  # type: ignore[return-value]
+        rows = conn.execute(query).all()
+    if not rows:
+        return None, {}
+    return rows[0][0], {name: category_id for _, name, category_id in rows if name is not None}
 
 
 def _category_ids(conn: sa.Connection, dataset_id: int | None) -> dict[str, int]:
@@ -498,14 +491,12 @@ def _category_ids(conn: sa.Connection, dataset_id: int | None) -> dict[str, int]
     return {name: category_id for name, category_id in rows}
 
 
-def _insert_category(conn: sa.Connection, dataset_id: int, dataset: str, name: object) -> None:
-    name = model.check_new_category(dataset, _category_ids(conn, dataset_id), name)
-    conn.execute(sa.insert(categories_t).values(dataset_id=dataset_id, name=name))
-
-
-def _new_change(conn: sa.Connection, dataset_id: int, kind: str, user: str, *, undo_of: int | None = None) -> int:
-    return conn.execute(sa.insert(changes_t).values(dataset_id=dataset_id, kind=kind, user_name=user, at=_now(),
-                                                    undo_of=undo_of).returning(changes_t.c.change_id)).scalar_one()
+def _insert_category(conn: sa.Connection, dataset_id: int, known: dict[str, int], dataset: str,
+                     name: object) -> None:
+    """Add a category (``known``: the dataset's categories, updated here)."""
+    name = model.check_new_category(dataset, known, name)
+    known[name] = conn.execute(sa.insert(categories_t).values(dataset_id=dataset_id, name=name)
+                               .returning(categories_t.c.category_id)).scalar_one()
 
 
 def _latest_undoable(conn: sa.Connection, dataset_id: int, user: str) -> Change | None:
@@ -519,34 +510,35 @@ def _latest_undoable(conn: sa.Connection, dataset_id: int, user: str) -> Change 
     return None if row is None else Change(*row)
 
 
+_ADD_BLANK_SQL: Final = ("INSERT INTO examples (dataset_id, example_id) SELECT :dataset, unnest(CAST(:ids AS text[])) "
+                         "ON CONFLICT DO NOTHING")
+_LOCK_SQL: Final = ("SELECT example_key, example_id, reviewed, mislabeled, corrected_label, note FROM examples "
+                    f"WHERE dataset_id = :dataset AND example_id = ANY(CAST(:ids AS text[])) ORDER BY {_BY_ID} "
+                    "FOR UPDATE")
+_TICKS_OF_SQL: Final = ("SELECT example_key, category_id FROM example_categories "
+                        "WHERE example_key = ANY(CAST(:keys AS bigint[]))")
+
+
 def _lock_states(conn: sa.Connection, dataset_id: int, ids: list[str]) -> dict[str, State]:
     """Lock these examples' records (adding a blank one where there is none) and return their values.
 
     The locks are taken in id order, so that two merges of overlapping ids do not deadlock; a record deleted
     by the transaction we waited for is added again.
     """
-    e = examples_t.c
     states: dict[str, State] = {}
     missing = sorted(set(ids))
     for _ in range(_ATTEMPTS):
         if not missing:
             break
-        conn.execute(pg_insert(examples_t).on_conflict_do_nothing(),
-                     [{"dataset_id": dataset_id, "example_id": i} for i in missing])
-        rows = conn.execute(
-            sa.select(e.example_key, e.example_id, e.reviewed, e.mislabeled, e.corrected_label, e.note)
-            .where(e.dataset_id == dataset_id, _among(e.example_id, missing))
-            .order_by(sa.text(_BY_ID)).with_for_update()
-        )
-        for key, example_id, reviewed, mislabeled, label, note in rows:
+        conn.execute(sa.text(_ADD_BLANK_SQL), {"dataset": dataset_id, "ids": missing})
+        for key, example_id, reviewed, mislabeled, label, note in conn.execute(
+                sa.text(_LOCK_SQL), {"dataset": dataset_id, "ids": missing}):
             states[example_id] = State(key, reviewed, mislabeled, label, note)
         missing = sorted(set(missing) - set(states))
     if missing:
         raise TagError(f"examples {missing[:3]} kept changing under this edit; try again")
     by_key = {state.key: state for state in states.values()}
-    ticks = conn.execute(sa.select(ticks_t.c.example_key, ticks_t.c.category_id)
-                         .where(_among(ticks_t.c.example_key, by_key)))
-    for key, category_id in ticks:
+    for key, category_id in conn.execute(sa.text(_TICKS_OF_SQL), {"keys": list(by_key)}):
         by_key[key].ticks.add(category_id)
     return states
 
@@ -573,38 +565,62 @@ def _read_chunks(conn: sa.Connection, dataset_id: int, ids: list[str] | None) ->
 # ----------------------------------------------------------------------------------------------------
 
 
+_RECORD_SQL: Final = """
+WITH change AS (INSERT INTO changes (dataset_id, kind, user_name, at, undo_of)
+                VALUES (:dataset, :kind, :user, :now, :undo_of) RETURNING change_id)
+INSERT INTO history (change_id, example_id, field, category_id, old, new)
+SELECT change.change_id, e.* FROM change, unnest(CAST(:ids AS text[]), CAST(:fields AS text[]),
+    CAST(:categories AS bigint[]), CAST(:olds AS text[]), CAST(:news AS text[])) AS e
+"""
+_SET_SQL: Final = ("UPDATE examples e SET {column} = v.value FROM unnest(CAST(:values AS {type}[]), "
+                   "CAST(:keys AS bigint[])) AS v(value, key) WHERE e.example_key = v.key")
+_TOUCH_SQL: Final = ("UPDATE examples SET updated_by = :user, updated_at = :now "
+                     "WHERE example_key = ANY(CAST(:keys AS bigint[]))")
+_UNTICK_SQL: Final = ("DELETE FROM example_categories t USING unnest(CAST(:keys AS bigint[]), "
+                      "CAST(:categories AS bigint[])) AS v(key, category) "
+                      "WHERE t.example_key = v.key AND t.category_id = v.category")
+_TICK_SQL: Final = ("INSERT INTO example_categories (example_key, category_id) "
+                    "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:categories AS bigint[]))")
+_DROP_SQL: Final = "DELETE FROM examples WHERE example_key = ANY(CAST(:keys AS bigint[]))"
+
+
+def _record(conn: sa.Connection, dataset_id: int, kind: str, user: str, entries: list[Entry], *,
+            undo_of: int | None = None) -> None:
+    """Add one change and its history entries (one statement; the entries keep their order)."""
+    conn.execute(sa.text(_RECORD_SQL), {
+        "dataset": dataset_id, "kind": kind, "user": user, "now": _now(), "undo_of": undo_of,
+        "ids": [e.example_id for e in entries], "fields": [e.field for e in entries],
+        "categories": [e.category_id for e in entries], "olds": [_text(e.old) for e in entries],
+        "news": [_text(e.new) for e in entries]})
+
+
 def _apply(conn: sa.Connection, dataset_id: int, patches: list[Patch], categories: Mapping[str, int], *,
            kind: str, user: str, undo_of: int | None = None) -> int:
-    """Write the differences between the patches and the stored values; return how many examples changed."""
+    """Write the differences between the patches and the stored values; return how many examples changed.
+
+    Each kind of write is one statement over arrays (``unnest``), however many examples change.
+    """
     states = _lock_states(conn, dataset_id, [p.example_id for p in patches])
     changes = model.diff(patches, states, {v: k for k, v in categories.items()})
-    untouched_blank = {s.key for s in states.values() if s.is_blank()} - set(changes.touched)
-    if untouched_blank:  # the blank records _lock_states added for examples this change leaves alone
-        conn.execute(sa.delete(examples_t).where(_among(examples_t.c.example_key, untouched_blank)))
-    if not changes.entries:
-        return 0
-    change_id = _new_change(conn, dataset_id, kind, user, undo_of=undo_of)
-    _write_diff(conn, changes, user, _now())
-    conn.execute(sa.insert(history_t), [
-        {"change_id": change_id, "example_id": e.example_id, "field": e.field, "category_id": e.category_id,
-         "old": _text(e.old), "new": _text(e.new)} for e in changes.entries])
+    # the blank records _lock_states added for examples this change leaves alone go, with those it blanks
+    drop = ({s.key for s in states.values() if s.is_blank()} - set(changes.touched)) | set(changes.blank)
+    if changes.entries:
+        _record(conn, dataset_id, kind, user, changes.entries, undo_of=undo_of)
+        _write_diff(conn, changes, user)
+    if drop:
+        conn.execute(sa.text(_DROP_SQL), {"keys": sorted(drop)})
     return changes.changed_examples
 
 
-def _write_diff(conn: sa.Connection, changes: Diff, user: str, now: datetime) -> None:
-    e = examples_t.c
+def _write_diff(conn: sa.Connection, changes: Diff, user: str) -> None:
     for name, values in changes.column_updates.items():  # names are fixed columns (model.diff)
-        conn.execute(sa.update(examples_t).where(e.example_key == sa.bindparam("key"))
-                     .values({name: sa.bindparam("value")}), [{"value": v, "key": k} for v, k in values])
-    if changes.touched:
-        conn.execute(sa.update(examples_t).where(_among(e.example_key, changes.touched))
-                     .values(updated_by=user, updated_at=now))
-    t = ticks_t.c
+        flag = name in BOOL_FIELDS
+        conn.execute(sa.text(_SET_SQL.format(column=name, type="boolean" if flag else "text")),
+                     {"values": [bool(v) if flag else v for v, _ in values], "keys": [k for _, k in values]})
+    conn.execute(sa.text(_TOUCH_SQL), {"user": user, "now": _now(), "keys": changes.touched})
     if changes.tick_removes:
-        conn.execute(sa.delete(ticks_t).where(t.example_key == sa.bindparam("key"),
-                                              t.category_id == sa.bindparam("category")),
-                     [{"key": k, "category": c} for k, c in changes.tick_removes])
+        keys, categories = zip(*changes.tick_removes, strict=True)
+        conn.execute(sa.text(_UNTICK_SQL), {"keys": list(keys), "categories": list(categories)})
     if changes.tick_adds:
-        conn.execute(sa.insert(ticks_t), [{"example_key": k, "category_id": c} for k, c in changes.tick_adds])
-    if changes.blank:
-        conn.execute(sa.delete(examples_t).where(_among(e.example_key, changes.blank)))
+        keys, categories = zip(*changes.tick_adds, strict=True)
+        conn.execute(sa.text(_TICK_SQL), {"keys": list(keys), "categories": list(categories)})

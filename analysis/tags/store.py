@@ -190,8 +190,9 @@ class TagStore(Protocol):
     def undo(self, dataset: str, *, user: str | None = None) -> str | None:
         """Revert the user's latest edit or merge of a dataset that is not undone yet.
 
-        Only the user's own changes are undone, never another person's; repeated calls walk further back. The undo is itself recorded in the history (as kind ``"undo"``) but
-        is never the target of a later undo. A field whose stored value is no longer the one the change wrote
+        Only the user's own changes are undone, never another person's; repeated calls walk further back.
+        The undo is itself recorded in the history (as kind ``"undo"``) but is never the target of a later
+        undo. A field whose stored value is no longer the one the change wrote
         (a tick of a category removed since, say) is left as it is.
 
         Parameters
@@ -285,7 +286,8 @@ def open_store(target: str | os.PathLike[str], *, user: str | None = None,
     """
     if is_url(target):
         if not str(target).strip().lower().startswith(_POSTGRESQL_SCHEMES):
-            raise TagError(f"{target!r} is not a tag store: give a postgresql:// URL or the path of a SQLite file")
+            raise TagError(f"{shown_target(target)!r} is not a tag store: give a postgresql:// URL or the path of "
+                           "a SQLite file")
         from analysis.tags.postgres import PostgresTagStore
 
         return PostgresTagStore(str(target), user=user)
