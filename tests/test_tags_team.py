@@ -138,7 +138,7 @@ def _writing(target: str) -> bool:
 def test_a_killed_import_leaves_nothing_half_applied(tmp_path: Path, target: str) -> None:
     with open_store(target, user="ana") as store:
         store.edit(DS, "5", note="before the import")
-    preds, sheet = _preds_and_sheet(tmp_path, range(20_000), "big.csv", "glare")
+    preds, sheet = _preds_and_sheet(tmp_path, range(10_000), "big.csv", "glare")
     proc = _import(preds, sheet, target)
     deadline = time.monotonic() + 60
     while not _writing(target):  # kill it inside its write transaction, not before or after
@@ -159,7 +159,7 @@ def test_a_killed_import_leaves_nothing_half_applied(tmp_path: Path, target: str
         assert store.history(DS)["kind"].tolist() == ["edit", "edit"]  # reviewed and note of that one edit
         assert main(["tags", "import", str(preds), str(sheet), "--db", target, "--dataset", DS,
                      "--create-categories"]) == 0  # and the import runs again whole
-        assert len(store.tags(DS)) == 20_000
+        assert len(store.tags(DS)) == 10_000
 
 
 # ------------------------------------------------------------------------------------------------------------

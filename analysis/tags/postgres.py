@@ -510,11 +510,18 @@ def _latest_undoable(conn: sa.Connection, dataset_id: int, user: str) -> Change 
     return None if row is None else Change(*row)
 
 
-_ADD_BLANK_SQL: Final = ("INSERT INTO examples (dataset_id, example_id) SELECT :dataset, unnest(CAST(:ids AS text[])) "
-                         "ON CONFLICT DO NOTHING")
-_LOCK_SQL: Final = ("SELECT example_key, example_id, reviewed, mislabeled, corrected_label, note FROM examples "
-                    f"WHERE dataset_id = :dataset AND example_id = ANY(CAST(:ids AS text[])) ORDER BY {_BY_ID} "
-                    "FOR UPDATE")
+# Adds a blank record for each id without one (returned as such: the transaction that inserts a row holds it)
+# and locks the others; an id whose record a concurrent transaction added or deleted meanwhile is in neither
+# (this statement's snapshot predates it), and the caller asks again.
+_LOCK_SQL: Final = f"""
+WITH added AS (
+    INSERT INTO examples (dataset_id, example_id) SELECT :dataset, unnest(CAST(:ids AS text[]))
+    ON CONFLICT DO NOTHING RETURNING example_key, example_id),
+locked AS (
+    SELECT example_key, example_id, reviewed, mislabeled, corrected_label, note FROM examples
+    WHERE dataset_id = :dataset AND example_id = ANY(CAST(:ids AS text[])) ORDER BY {_BY_ID} FOR UPDATE)
+SELECT * FROM locked UNION ALL SELECT example_key, example_id, false, false, NULL, NULL FROM added
+"""
 _TICKS_OF_SQL: Final = ("SELECT example_key, category_id FROM example_categories "
                         "WHERE example_key = ANY(CAST(:keys AS bigint[]))")
 
@@ -530,7 +537,6 @@ def _lock_states(conn: sa.Connection, dataset_id: int, ids: list[str]) -> dict[s
     for _ in range(_ATTEMPTS):
         if not missing:
             break
-        conn.execute(sa.text(_ADD_BLANK_SQL), {"dataset": dataset_id, "ids": missing})
         for key, example_id, reviewed, mislabeled, label, note in conn.execute(
                 sa.text(_LOCK_SQL), {"dataset": dataset_id, "ids": missing}):
             states[example_id] = State(key, reviewed, mislabeled, label, note)
@@ -565,62 +571,84 @@ def _read_chunks(conn: sa.Connection, dataset_id: int, ids: list[str] | None) ->
 # ----------------------------------------------------------------------------------------------------
 
 
-_RECORD_SQL: Final = """
-WITH change AS (INSERT INTO changes (dataset_id, kind, user_name, at, undo_of)
-                VALUES (:dataset, :kind, :user, :now, :undo_of) RETURNING change_id)
-INSERT INTO history (change_id, example_id, field, category_id, old, new)
-SELECT change.change_id, e.* FROM change, unnest(CAST(:ids AS text[]), CAST(:fields AS text[]),
-    CAST(:categories AS bigint[]), CAST(:olds AS text[]), CAST(:news AS text[])) AS e
+_RECORD_CTES: Final = """
+change AS (INSERT INTO changes (dataset_id, kind, user_name, at, undo_of)
+           VALUES (:dataset, :kind, :user, :now, :undo_of) RETURNING change_id),
+recorded AS (INSERT INTO history (change_id, example_id, field, category_id, old, new)
+             SELECT change.change_id, e.* FROM change, unnest(CAST(:ids AS text[]), CAST(:fields AS text[]),
+                 CAST(:categories AS bigint[]), CAST(:olds AS text[]), CAST(:news AS text[])) AS e)
 """
-_SET_SQL: Final = ("UPDATE examples e SET {column} = v.value FROM unnest(CAST(:values AS {type}[]), "
-                   "CAST(:keys AS bigint[])) AS v(value, key) WHERE e.example_key = v.key")
-_TOUCH_SQL: Final = ("UPDATE examples SET updated_by = :user, updated_at = :now "
-                     "WHERE example_key = ANY(CAST(:keys AS bigint[]))")
-_UNTICK_SQL: Final = ("DELETE FROM example_categories t USING unnest(CAST(:keys AS bigint[]), "
-                      "CAST(:categories AS bigint[])) AS v(key, category) "
-                      "WHERE t.example_key = v.key AND t.category_id = v.category")
-_TICK_SQL: Final = ("INSERT INTO example_categories (example_key, category_id) "
-                    "SELECT * FROM unnest(CAST(:keys AS bigint[]), CAST(:categories AS bigint[]))")
+_RECORD_SQL: Final = f"WITH {_RECORD_CTES} SELECT 1"
+# One statement writes a change: its history, the ticks it removes and adds, and the changed examples (a
+# field whose "set_" flag is false keeps its value).
+_WRITE_SQL: Final = f"""
+WITH {_RECORD_CTES},
+untick AS (DELETE FROM example_categories t
+           USING unnest(CAST(:untick_keys AS bigint[]), CAST(:untick_categories AS bigint[])) AS v(key, category)
+           WHERE t.example_key = v.key AND t.category_id = v.category),
+tick AS (INSERT INTO example_categories (example_key, category_id)
+         SELECT * FROM unnest(CAST(:tick_keys AS bigint[]), CAST(:tick_categories AS bigint[])))
+UPDATE examples e SET
+    reviewed = CASE WHEN v.set_reviewed THEN v.reviewed ELSE e.reviewed END,
+    mislabeled = CASE WHEN v.set_mislabeled THEN v.mislabeled ELSE e.mislabeled END,
+    corrected_label = CASE WHEN v.set_corrected_label THEN v.corrected_label ELSE e.corrected_label END,
+    note = CASE WHEN v.set_note THEN v.note ELSE e.note END,
+    updated_by = :user, updated_at = :now
+FROM unnest(CAST(:keys AS bigint[]), CAST(:set_reviewed AS boolean[]), CAST(:reviewed AS boolean[]),
+            CAST(:set_mislabeled AS boolean[]), CAST(:mislabeled AS boolean[]),
+            CAST(:set_corrected_label AS boolean[]), CAST(:corrected_label AS text[]),
+            CAST(:set_note AS boolean[]), CAST(:note AS text[]))
+     AS v(key, set_reviewed, reviewed, set_mislabeled, mislabeled, set_corrected_label, corrected_label,
+          set_note, note)
+WHERE e.example_key = v.key
+"""
 _DROP_SQL: Final = "DELETE FROM examples WHERE example_key = ANY(CAST(:keys AS bigint[]))"
 
 
-def _record(conn: sa.Connection, dataset_id: int, kind: str, user: str, entries: list[Entry], *,
-            undo_of: int | None = None) -> None:
+def _record_values(dataset_id: int, kind: str, user: str, entries: list[Entry], undo_of: int | None) -> dict:
+    return {"dataset": dataset_id, "kind": kind, "user": user, "now": _now(), "undo_of": undo_of,
+            "ids": [e.example_id for e in entries], "fields": [e.field for e in entries],
+            "categories": [e.category_id for e in entries], "olds": [_text(e.old) for e in entries],
+            "news": [_text(e.new) for e in entries]}
+
+
+def _record(conn: sa.Connection, dataset_id: int, kind: str, user: str, entries: list[Entry]) -> None:
     """Add one change and its history entries (one statement; the entries keep their order)."""
-    conn.execute(sa.text(_RECORD_SQL), {
-        "dataset": dataset_id, "kind": kind, "user": user, "now": _now(), "undo_of": undo_of,
-        "ids": [e.example_id for e in entries], "fields": [e.field for e in entries],
-        "categories": [e.category_id for e in entries], "olds": [_text(e.old) for e in entries],
-        "news": [_text(e.new) for e in entries]})
+    conn.execute(sa.text(_RECORD_SQL), _record_values(dataset_id, kind, user, entries, None))
 
 
 def _apply(conn: sa.Connection, dataset_id: int, patches: list[Patch], categories: Mapping[str, int], *,
            kind: str, user: str, undo_of: int | None = None) -> int:
     """Write the differences between the patches and the stored values; return how many examples changed.
 
-    Each kind of write is one statement over arrays (``unnest``), however many examples change.
+    Four statements however many examples change: lock (and read) the examples, read their ticks, write the
+    change, and drop the records left blank.
     """
     states = _lock_states(conn, dataset_id, [p.example_id for p in patches])
     changes = model.diff(patches, states, {v: k for k, v in categories.items()})
     # the blank records _lock_states added for examples this change leaves alone go, with those it blanks
     drop = ({s.key for s in states.values() if s.is_blank()} - set(changes.touched)) | set(changes.blank)
     if changes.entries:
-        _record(conn, dataset_id, kind, user, changes.entries, undo_of=undo_of)
-        _write_diff(conn, changes, user)
+        conn.execute(sa.text(_WRITE_SQL), {**_record_values(dataset_id, kind, user, changes.entries, undo_of),
+                                           **_example_values(changes)})
     if drop:
         conn.execute(sa.text(_DROP_SQL), {"keys": sorted(drop)})
     return changes.changed_examples
 
 
-def _write_diff(conn: sa.Connection, changes: Diff, user: str) -> None:
-    for name, values in changes.column_updates.items():  # names are fixed columns (model.diff)
-        flag = name in BOOL_FIELDS
-        conn.execute(sa.text(_SET_SQL.format(column=name, type="boolean" if flag else "text")),
-                     {"values": [bool(v) if flag else v for v, _ in values], "keys": [k for _, k in values]})
-    conn.execute(sa.text(_TOUCH_SQL), {"user": user, "now": _now(), "keys": changes.touched})
-    if changes.tick_removes:
-        keys, categories = zip(*changes.tick_removes, strict=True)
-        conn.execute(sa.text(_UNTICK_SQL), {"keys": list(keys), "categories": list(categories)})
-    if changes.tick_adds:
-        keys, categories = zip(*changes.tick_adds, strict=True)
-        conn.execute(sa.text(_TICK_SQL), {"keys": list(keys), "categories": list(categories)})
+def _example_values(changes: Diff) -> dict[str, list]:
+    """The parameters of :data:`_WRITE_SQL` that change examples and their ticks."""
+    keys = changes.touched
+    values: dict[str, list] = {"keys": keys}
+    for name in ("reviewed", "mislabeled", "corrected_label", "note"):
+        new = {key: value for value, key in changes.column_updates.get(name, [])}
+        values[f"set_{name}"] = [key in new for key in keys]
+        values[name] = [_value(name, new.get(key)) for key in keys]
+    for prefix, pairs in (("tick", changes.tick_adds), ("untick", changes.tick_removes)):
+        values[f"{prefix}_keys"] = [key for key, _ in pairs]
+        values[f"{prefix}_categories"] = [category for _, category in pairs]
+    return values
+
+
+def _value(name: str, value: object) -> object:
+    return (None if value is None else bool(value)) if name in BOOL_FIELDS else value
