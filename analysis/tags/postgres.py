@@ -73,10 +73,10 @@ _SCHEMA: Final = [
     "dataset_id bigint NOT NULL REFERENCES datasets (dataset_id), name text NOT NULL)",
     "CREATE UNIQUE INDEX categories_name ON categories (dataset_id, lower(name))",
     "CREATE TABLE examples (example_key bigserial PRIMARY KEY, "
-    "dataset_id bigint NOT NULL REFERENCES datasets (dataset_id), example_id text NOT NULL, "
+    "dataset_id bigint NOT NULL REFERENCES datasets (dataset_id), example_id text COLLATE \"C\" NOT NULL, "
     "reviewed boolean NOT NULL DEFAULT false, mislabeled boolean NOT NULL DEFAULT false, corrected_label text, "
     "note text, updated_by text, updated_at timestamptz)",
-    'CREATE UNIQUE INDEX examples_id ON examples (dataset_id, example_id COLLATE "C")',
+    "CREATE UNIQUE INDEX examples_id ON examples (dataset_id, example_id)",
     "CREATE TABLE example_categories ("
     "example_key bigint NOT NULL REFERENCES examples (example_key) ON DELETE CASCADE, "
     "category_id bigint NOT NULL REFERENCES categories (category_id) ON DELETE CASCADE, "
@@ -125,7 +125,8 @@ if sa is not None:
         sa.Column("category_id", sa.BigInteger), sa.Column("old", sa.Text), sa.Column("new", sa.Text),
     )
 
-_BY_ID: Final = 'example_id COLLATE "C"'  # ids sort by their bytes, as in the SQLite store
+_BY_ID: Final = "example_id"  # of collation "C": ids sort by their bytes, as in the SQLite store, whatever the
+# database's collation, and every lookup of ids (= ANY) uses the unique index
 _EPOCH_MS: Final = "coalesce((extract(epoch FROM {column}) * 1000)::bigint, -9223372036854775808)"
 _TAGS_SQL: Final = f"""
 SELECT count(*), string_agg(example_key::text, ',' ORDER BY {_BY_ID}),
