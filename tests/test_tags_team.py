@@ -7,6 +7,7 @@ shared server. Every process here is a real one, killed for real where the test 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -99,17 +100,65 @@ def test_a_merge_uses_a_category_another_import_added_meanwhile(new_store) -> No
         second.merge(DS, [{"id": "3"}], new_categories=["Glare"])
 
 
+@contextlib.contextmanager
+def _writes_held(target: str):
+    """Hold the store's write lock (SQLite: the file's; PostgreSQL: the dataset's row) until the block ends."""
+    if "://" not in target:
+        conn = sqlite3.connect(target, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(target) as conn:
+        conn.execute("SELECT 1 FROM datasets WHERE name = %s FOR UPDATE", (DS,))
+        yield
+        conn.rollback()
+
+
+def _waiting(target: str, procs: list[subprocess.Popen]) -> bool:
+    """Whether every process waits for the write lock (PostgreSQL: on a lock; SQLite: idle in its busy wait)."""
+    if "://" in target:
+        import psycopg
+
+        with psycopg.connect(target) as conn:
+            row = conn.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted").fetchone()
+        return bool(row) and row[0] >= len(procs)
+
+    def cpu() -> list[int]:
+        return [sum(map(int, Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]))
+                for p in procs]
+
+    before = cpu()
+    time.sleep(0.5)
+    return cpu() == before
+
+
 def test_two_sheet_imports_adding_one_category_at_once_both_land(tmp_path: Path, target: str) -> None:
+    """Both imports read the categories before either adds "glare" (the write lock is held meanwhile); the one
+    that writes second finds it added and uses it."""
     preds, sheet_a = _preds_and_sheet(tmp_path, range(300), "a.csv", "glare")
     _, sheet_b = _preds_and_sheet(tmp_path, range(300, 600), "b.csv", "glare")
     preds.write_text("id,split,y_true,y_pred\n" + "".join(f"{i},dev,cat,dog\n" for i in range(600)))
-    runs = [_import(preds, sheet, target) for sheet in (sheet_a, sheet_b)]
+    with open_store(target, user="ana") as store:
+        store.add_category(DS, "dark")
+    with _writes_held(target):
+        runs = [_import(preds, sheet, target) for sheet in (sheet_a, sheet_b)]
+        deadline = time.monotonic() + 60
+        while not _waiting(target, runs):
+            assert all(proc.poll() is None for proc in runs), [proc.communicate() for proc in runs]
+            assert time.monotonic() < deadline, "the imports never reached the write lock"
+            time.sleep(0.1)
     outcomes = [(proc.wait(timeout=60), proc.stderr.read()) for proc in runs]  # type: ignore[union-attr]
     for proc in runs:
         proc.stdout.close(), proc.stderr.close()  # type: ignore[union-attr]
     assert outcomes == [(0, ""), (0, "")]
     with open_store(target) as store:
-        assert store.categories(DS) == ["glare"]
+        assert store.categories(DS) == ["dark", "glare"]
         frame = store.tags(DS)
         assert len(frame) == 600 and frame["glare"].all()
         assert sorted(set(frame["note"].str.split().str[0])) == ["a.csv", "b.csv"]
@@ -240,3 +289,35 @@ def test_a_newer_schema_and_other_programs_tables_are_refused(postgres_server: s
     with psycopg.connect(other) as conn:
         assert conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
                             "current_schema()").fetchone() == (1,)  # nothing was created beside it
+
+
+def test_an_edit_waiting_for_a_category_removal_is_refused_by_name(postgres_server: str, tmp_path: Path) -> None:
+    import threading
+
+    import psycopg
+
+    url = postgres_schema_url(postgres_server, str(tmp_path))
+    with open_store(url, user="ana") as store:
+        store.add_category(DS, "glare")
+        store.add_category(DS, "dark")
+        outcome: list[BaseException | None] = []
+
+        def tick() -> None:
+            try:
+                store.edit(DS, "1", categories={"glare": True})
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - checked below
+                outcome.append(exc)
+
+        with psycopg.connect(url) as conn:  # another session removes "glare" while the edit waits for it
+            conn.execute("SELECT 1 FROM datasets WHERE name = %s FOR UPDATE", (DS,))
+            thread = threading.Thread(target=tick)
+            thread.start()
+            deadline = time.monotonic() + 30
+            while not conn.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+                assert time.monotonic() < deadline, "the edit never waited"
+                time.sleep(0.02)
+            conn.execute("DELETE FROM categories WHERE name = 'glare'")
+        thread.join(timeout=30)
+        assert isinstance(outcome[0], TagError) and "unknown category 'glare'" in str(outcome[0])
+        assert store.tags(DS).empty and store.categories(DS) == ["dark"]

@@ -17,7 +17,8 @@ COMMITTED`` transaction that locks only the rows it changes:
   blank is deleted before the commit.
 * adding, renaming or removing a category takes an update lock on the dataset's row: it waits for the edits
   in flight on that dataset, and they for it (edits of other datasets never wait).
-* a deadlock or serialization failure reported by the server rolls the transaction back and runs it again
+* a deadlock, serialization failure or foreign-key violation (a category removed while an edit that ticks
+  it waited) reported by the server rolls the transaction back and runs it again
   (up to :data:`_ATTEMPTS` times): each transaction reads everything it decides on inside itself. So does
   a connection the server closed (a restart), once the pool has noticed it.
 
@@ -54,7 +55,8 @@ except ImportError:  # the optional "postgres" extra is not installed
 SCHEMA_VERSION: Final = 2
 INSTALL_HINT: Final = "pip install 'errorscope[postgres]'"
 _ATTEMPTS: Final = 8
-_RETRY_STATES: Final = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+# serialization_failure, deadlock_detected, foreign_key_violation (see _lock_dataset)
+_RETRY_STATES: Final = frozenset({"40001", "40P01", "23503"})
 # tags() reads the examples in id ranges of this many rows, each aggregated by the server into one string per
 # column (as the SQLite store does; see analysis.tags.frames).
 _CHUNK_ROWS: Final = 25_000
@@ -468,7 +470,9 @@ def _lock_dataset(conn: sa.Connection, dataset: str, mode: str, *,
 
     ``mode`` is ``share`` for edits (which do not wait for each other) and ``update`` for category changes
     (which wait for the edits in flight, and they for it). A new dataset is added first when ``create``; else
-    an unknown one gives (None, {}).
+    an unknown one gives (None, {}). An edit that waited for a category change reads the categories as they
+    were before it: if that change removed one the edit ticks, the tick's foreign key fails and the edit runs
+    again (:data:`_RETRY_STATES`), now refused by name.
     """
     d, c = datasets_t.c, categories_t.c
     query = (sa.select(d.dataset_id, c.name, c.category_id)
@@ -480,6 +484,8 @@ def _lock_dataset(conn: sa.Connection, dataset: str, mode: str, *,
         rows = conn.execute(query).all()
     if not rows:
         return None, {}
+    if mode == "update":  # the categories joined above are as they were before the lock was granted
+        return rows[0][0], _category_ids(conn, rows[0][0])
     return rows[0][0], {name: category_id for _, name, category_id in rows if name is not None}
 
 
