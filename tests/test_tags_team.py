@@ -321,3 +321,19 @@ def test_an_edit_waiting_for_a_category_removal_is_refused_by_name(postgres_serv
         thread.join(timeout=30)
         assert isinstance(outcome[0], TagError) and "unknown category 'glare'" in str(outcome[0])
         assert store.tags(DS).empty and store.categories(DS) == ["dark"]
+
+
+def test_the_cli_finds_a_postgresql_store_in_errorscope_db(postgres_server: str, tmp_path: Path, capsys,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    url = postgres_schema_url(postgres_server, str(tmp_path))
+    preds, sheet = _preds_and_sheet(tmp_path, range(3), "s.csv", "glare")
+    monkeypatch.setenv("ERRORSCOPE_DB", url)
+    monkeypatch.chdir(tmp_path)  # no errorscope.db here: the URL is used, not a file
+    assert main(["tags", "import", str(preds), str(sheet), "--dataset", DS, "--create-categories"]) == 0
+    assert "3 example(s) changed" in capsys.readouterr().out
+    assert main(["tags", "export", "--dataset", DS]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("id,") and len(out) == 4 and "s.csv 2" in out[-1]
+    assert not (tmp_path / "errorscope.db").exists()
+    assert main(["tags", "export", "--dataset", "typo"]) == 2
+    assert "dataset 'typo' has no categories and no tags" in capsys.readouterr().err

@@ -152,7 +152,7 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
 
 
 def test_the_next_edit_does_not_write_back_earlier_ones(page, tmp_path):
-    # Another session of the same user undoes a tick this grid saved; the grid's next save must leave that undo in place.
+    # Another session of the same user undoes a tick this grid saved; its next save must leave that undo in place.
     server = Server(["demo"], tmp_path / "tags.db", tmp_path).start()
     try:
         go(page, server, "Review")
