@@ -1,7 +1,7 @@
 """The tag store's interface: what every backend offers, where the store lives, and how to open it.
 
 Callers open a store with :func:`open_store` and use it through the :class:`TagStore` protocol, so that the
-backend (a SQLite file today) can change without them.
+backend (a SQLite file, or a PostgreSQL database for a team) can change without them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from analysis.tags.model import FIXED_COLUMNS, UNSET, Unset
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Environment variable naming the tag store file; overrides ``errorscope.db`` in the working folder.
+#: Environment variable naming the tag store (a file, or a postgresql:// URL); overrides ``errorscope.db`` in the
+#: working folder.
 DB_ENV_VAR: Final = "ERRORSCOPE_DB"
 _POSTGRESQL_SCHEMES: Final = ("postgresql://", "postgres://")
 
