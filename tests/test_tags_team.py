@@ -22,6 +22,7 @@ from analysis.cli import main
 from analysis.errors import TagError
 from analysis.tags import open_store
 from tests.conftest import postgres_schema_url
+from tests.test_app import app  # noqa: F401 - a fixture
 from tests.test_tags import ROOT, next_line, start  # noqa: F401 - start is a fixture
 
 DS = "digits"
@@ -337,3 +338,20 @@ def test_the_cli_finds_a_postgresql_store_in_errorscope_db(postgres_server: str,
     assert not (tmp_path / "errorscope.db").exists()
     assert main(["tags", "export", "--dataset", "typo"]) == 2
     assert "dataset 'typo' has no categories and no tags" in capsys.readouterr().err
+
+
+def test_review_shows_who_changed_what_from_a_postgresql_store(app, postgres_server: str, tmp_path: Path,  # noqa: F811
+                                                               demo_config, monkeypatch) -> None:
+    url = postgres_schema_url(postgres_server, str(tmp_path))
+    dataset = demo_config["dataset"]
+    with open_store(url, user="ana") as ana, open_store(url, user="ben") as ben:
+        ana.edit(dataset, "d0186", note="smudged")
+        ben.edit(dataset, "d0186", mislabeled=True)
+    monkeypatch.setenv("ERRORSCOPE_DB", url.replace("errorscope@", "errorscope:secret@"))
+    at = app("review")
+    history = next(frame.value for frame in at.dataframe if "user" in frame.value.columns)
+    assert history[["user", "id", "field"]].values.tolist() == [
+        ["ben", "d0186", "mislabeled"], ["ana", "d0186", "note"], ["ana", "d0186", "reviewed"]]
+    at.switch_page("views/data.py").run()
+    shown = " ".join(t.value for t in at.text)
+    assert "postgresql://errorscope:***@" in shown and "secret" not in shown
