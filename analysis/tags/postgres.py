@@ -90,9 +90,11 @@ _SCHEMA: Final = [
     "at timestamptz NOT NULL, undone boolean NOT NULL DEFAULT false, undo_of bigint REFERENCES changes (change_id))",
     "CREATE INDEX changes_dataset ON changes (dataset_id, user_name, change_id)",
     # old/new: '0'/'1' for flags and ticks, the text (or NULL) of text fields; category_id without a foreign
-    # key, so that the history of a removed category stays
+    # key, so that the history of a removed category stays; change_id without one too: its rows are written
+    # only by the statement that adds their change (changes are never deleted), and its check took a fifth of
+    # a 20,000-row merge (EXPLAIN ANALYZE: 0.9 of 4.4 s)
     "CREATE TABLE history (entry_id bigserial PRIMARY KEY, "
-    "change_id bigint NOT NULL REFERENCES changes (change_id), example_id text NOT NULL, field text NOT NULL, "
+    "change_id bigint NOT NULL, example_id text NOT NULL, field text NOT NULL, "
     "category_id bigint, old text, new text)",
     "CREATE INDEX history_change ON history (change_id)",
 ]
