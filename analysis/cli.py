@@ -233,6 +233,7 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
     import tempfile
 
     from analysis.limits import MAX_UPLOAD_MB
+    from analysis.tags import is_url
 
     env = dict(os.environ)
     env["ERRORSCOPE_DATA_ROOT"] = str(Path(data_root or os.getcwd()).resolve())
@@ -242,7 +243,7 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
     if file is not None:
         env["ERRORSCOPE_FILE"] = str(Path(file).resolve())
     if db is not None:
-        env["ERRORSCOPE_DB"] = db if "://" in db else str(Path(db).resolve())
+        env["ERRORSCOPE_DB"] = db if is_url(db) else str(Path(db).resolve())
     if dataset is not None:
         env["ERRORSCOPE_DATASET"] = dataset
     if human is not None:

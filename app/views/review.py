@@ -200,7 +200,8 @@ with look:
         if details:
             st.dataframe(pd.DataFrame([details]), hide_index=True)
 with undo:
-    if st.button("Undo my last edit", icon=":material/undo:", help=f"undo the last edit of {store.user}"):
+    if st.button("Undo my last edit", icon=":material/undo:",
+                 help=f"undo the last edit of {widgets.plain(store.user)}"):
         what = store.undo(dataset)
         st.toast(f"Undone: {widgets.plain(what)}" if what else "Nothing to undo")
         st.rerun()
