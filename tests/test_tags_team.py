@@ -355,3 +355,16 @@ def test_review_shows_who_changed_what_from_a_postgresql_store(app, postgres_ser
     at.switch_page("views/data.py").run()
     shown = " ".join(t.value for t in at.text)
     assert "postgresql://errorscope:***@" in shown and "secret" not in shown
+
+
+def test_stores_opened_at_once_on_a_new_database_create_its_tables_once(postgres_server: str, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = postgres_schema_url(postgres_server, str(tmp_path))
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda user: open_store(url, user=user), ["a", "b", "c", "d"]))
+    for store in stores:
+        store.edit(DS, store.user, note="here")
+        store.close()
+    with open_store(url) as store:
+        assert store.tags(DS)["id"].tolist() == ["a", "b", "c", "d"]
