@@ -368,3 +368,14 @@ def test_stores_opened_at_once_on_a_new_database_create_its_tables_once(postgres
         store.close()
     with open_store(url) as store:
         assert store.tags(DS)["id"].tolist() == ["a", "b", "c", "d"]
+
+
+def test_errorscope_user_names_who_edits(new_store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.tags.store import login_name
+
+    monkeypatch.setenv("ERRORSCOPE_USER", " carla ")
+    assert login_name() == "carla"
+    store = new_store(user=None)
+    store.edit(DS, "1", note="mine")
+    assert store.tags(DS)["updated_by"].tolist() == ["carla"]
+    assert store.undo(DS) == "undid carla's edit of example '1' (reviewed, note)"

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 #: Environment variable naming the tag store (a file, or a postgresql:// URL); overrides ``errorscope.db`` in the
 #: working folder.
 DB_ENV_VAR: Final = "ERRORSCOPE_DB"
+#: Environment variable naming who makes the changes; overrides the login name.
+USER_ENV_VAR: Final = "ERRORSCOPE_USER"
 _POSTGRESQL_SCHEMES: Final = ("postgresql://", "postgres://")
 
 
@@ -342,7 +344,10 @@ def default_db_path() -> Path:
 
 
 def login_name() -> str:
-    """The login name, the default user of a store (``"unknown"`` where there is none)."""
+    """The default user of a store: ``$ERRORSCOPE_USER`` when set (for a team whose members share a login, as in
+    containers), else the login name (``"unknown"`` where there is none)."""
+    if os.environ.get(USER_ENV_VAR, "").strip():
+        return os.environ[USER_ENV_VAR].strip()
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers
