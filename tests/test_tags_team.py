@@ -181,7 +181,7 @@ def _writing(target: str) -> bool:
 
     with psycopg.connect(target.split("?")[0], autocommit=True) as conn:
         row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-                           "AND pid <> pg_backend_pid()").fetchone()
+                           "AND application_name = 'errorscope'").fetchone()
     return bool(row and row[0])
 
 

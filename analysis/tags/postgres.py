@@ -199,7 +199,10 @@ class PostgresTagStore:
         self.url = shown_target(url)
         self.user = user if user is not None else login_name()
         try:
-            self._engine: sa.Engine | None = sa.create_engine(engine_url(url), pool_size=2, max_overflow=8)
+            # the server lists the store's connections as "errorscope" unless the URL names them otherwise
+            named = {} if "application_name=" in url else {"application_name": "errorscope"}
+            self._engine: sa.Engine | None = sa.create_engine(engine_url(url), pool_size=2, max_overflow=8,
+                                                              connect_args=named)
         except (sa.exc.ArgumentError, ValueError) as exc:
             raise TagError(f"cannot open the tag store {self.url}: {exc}") from None
         except ImportError as exc:
