@@ -379,3 +379,27 @@ def test_errorscope_user_names_who_edits(new_store, monkeypatch: pytest.MonkeyPa
     store.edit(DS, "1", note="mine")
     assert store.tags(DS)["updated_by"].tolist() == ["carla"]
     assert store.undo(DS) == "undid carla's edit of example '1' (reviewed, note)"
+
+
+@pytest.mark.parametrize("page", ["review", "data", "tallies"])
+def test_an_unreachable_server_gives_one_clear_message_on_each_page(app, monkeypatch, page) -> None:  # noqa: F811
+    import socket
+
+    from tests.test_app import _page_errors
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("ERRORSCOPE_DB", f"postgresql://ana:secret@127.0.0.1:{port}/tags")
+    shown = _page_errors(app(page))
+    assert "cannot reach the tag store postgresql://ana:***@" in shown and "secret" not in shown
+
+
+def test_without_the_postgres_extra_the_store_says_how_to_install_it(monkeypatch, capsys) -> None:
+    import analysis.tags.postgres as postgres_module
+
+    monkeypatch.setattr(postgres_module, "sa", None)  # as when SQLAlchemy is not installed
+    with pytest.raises(TagError, match=r"pip install 'errorscope\[postgres\]'"):
+        open_store("postgresql://ana@127.0.0.1/tags")
+    assert main(["tags", "export", "--db", "postgresql://ana@127.0.0.1/tags", "--dataset", DS]) == 2
+    assert "errorscope[postgres]" in capsys.readouterr().err
