@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -358,8 +359,6 @@ def test_review_shows_who_changed_what_from_a_postgresql_store(app, postgres_ser
 
 
 def test_stores_opened_at_once_on_a_new_database_create_its_tables_once(postgres_server: str, tmp_path: Path) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
     url = postgres_schema_url(postgres_server, str(tmp_path))
     with ThreadPoolExecutor(4) as pool:
         stores = list(pool.map(lambda user: open_store(url, user=user), ["a", "b", "c", "d"]))
@@ -403,3 +402,26 @@ def test_without_the_postgres_extra_the_store_says_how_to_install_it(monkeypatch
         open_store("postgresql://ana@127.0.0.1/tags")
     assert main(["tags", "export", "--db", "postgresql://ana@127.0.0.1/tags", "--dataset", DS]) == 2
     assert "errorscope[postgres]" in capsys.readouterr().err
+
+
+def test_an_older_postgresql_schema_is_migrated_when_opened(postgres_server: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The migration steps run in order, once, and keep the data (a step of a future version 3 stands in)."""
+    import psycopg
+
+    import analysis.tags.postgres as postgres_module
+
+    url = postgres_schema_url(postgres_server, str(tmp_path))
+    with open_store(url, user="ana") as store:
+        store.edit(DS, "1", note="kept")
+    monkeypatch.setattr(postgres_module, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(postgres_module, "_MIGRATIONS", {2: ["ALTER TABLE examples ADD COLUMN source text"]})
+    with ThreadPoolExecutor(2) as pool:  # two processes' worth of stores opening it at once: one migrates
+        stores = list(pool.map(lambda user: open_store(url, user=user), ["a", "b"]))
+    assert [s.tags(DS)["note"].tolist() for s in stores] == [["kept"], ["kept"]]
+    for store in stores:
+        store.close()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                            "AND table_name = 'examples' AND column_name = 'source'").fetchone() == (1,)
