@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 #: Names a run id column may have, in order of preference (matched case-insensitively).
 RUN_ID_NAMES = ("run_id", "run", "trial", "id", "name")
 #: Column names that read as metrics rather than hyperparameters, when the user does not name the hyperparameters.
-METRIC_WORDS = re.compile(r"(error|loss|acc|accuracy|f1|auc|score|perplexity|latency|time|duration|seconds|_ms$|"
-                          r"size|memory|cost|precision|recall|objective|value)", re.IGNORECASE)
+METRIC_WORDS = re.compile(r"(error|loss|acc|f1|auc|score|perplexity|latency|time|duration|seconds|_ms$|_mb$|bytes|"
+                          r"model_size|memory|cost|precision|recall|objective)", re.IGNORECASE)
 #: The share of best runs that makes the promising region.
 PROMISING_SHARE = 0.15
 SCALES = ("linear", "log", "log1m")
@@ -65,11 +65,14 @@ def read_runs(path: str | Path) -> pd.DataFrame:
 
 
 def _with_run_ids(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    import pandas as pd
+
     if frame.empty:
         raise InputError(f"{where}: the runs table has no rows; it needs one row per run")
     lower = {str(c).lower(): c for c in frame.columns}
     column = next((lower[n] for n in RUN_ID_NAMES if n in lower), None)
-    ids = frame[column].astype(str).str.strip() if column is not None else pd_range(len(frame))
+    ids = (frame[column].astype(str).str.strip() if column is not None
+           else pd.Series([str(i + 1) for i in range(len(frame))]))
     repeated = ids[ids.duplicated()]
     if len(repeated):
         raise InputError(f"{where}: the run id {repeated.iloc[0]!r} is in {int((ids == repeated.iloc[0]).sum())} rows; "
@@ -77,12 +80,6 @@ def _with_run_ids(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     frame = frame.drop(columns=[column]) if column is not None else frame
     frame.insert(0, "run_id", ids.to_numpy())
     return frame.reset_index(drop=True)
-
-
-def pd_range(n: int):
-    import pandas as pd
-
-    return pd.Series([str(i + 1) for i in range(n)])
 
 
 def runs_from_folder(folder: str | Path) -> pd.DataFrame:
