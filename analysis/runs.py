@@ -142,7 +142,7 @@ def parse_objective(text: str) -> Objective:
 
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq}
-_THRESHOLD = re.compile(r"^\s*(.+?)\s*(<=|>=|==|<|>)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
+_THRESHOLD = re.compile(r"^\s*([^<>=!]+?)\s*(<=|>=|==|<|>)\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -306,21 +306,28 @@ def choose(frame: pd.DataFrame, objective: Objective, thresholds: Sequence[Thres
 def detect_scale(values: Sequence[float]) -> str:
     """The natural scale of a hyperparameter from its values: ``log1m`` for momentum-like values near 1 whose
     distance to 1 spans an order of magnitude or more (0.9 to 0.999), ``log`` for positive values spanning two
-    orders or more (rates, weights, sizes), else ``linear``.
+    orders or more (rates, weights, sizes), else ``linear``; in either case only when the distinct values tried
+    spread more evenly on that scale than on a linear one (uniform draws from 0 to 0.5 stay linear).
 
     >>> detect_scale([1e-4, 1e-3, 0.1]), detect_scale([0.9, 0.99, 0.999]), detect_scale([0.5, 0.7, 1.0])
     ('log', 'log1m', 'linear')
     """
-    v = np.asarray(values, dtype=float)
+    v = np.unique(np.asarray(values, dtype=float))
     v = v[~np.isnan(v)]
-    if len(np.unique(v)) < 2:
+    if len(v) < 2:
         return "linear"
     lo, hi = v.min(), v.max()
-    if 0.5 <= lo and hi < 1 and (1 - lo) / (1 - hi) >= 10:
+    if 0.5 <= lo and hi < 1 and (1 - lo) / (1 - hi) >= 10 and _off_centre(np.log10(1 - v)) < _off_centre(v):
         return "log1m"
-    if lo > 0 and hi / lo >= 100:
+    if lo > 0 and hi / lo >= 100 and _off_centre(np.log10(v)) < _off_centre(v):
         return "log"
     return "linear"
+
+
+def _off_centre(v: np.ndarray) -> float:
+    """How far the median of the values tried lies from the middle of their range (0 to 0.5): values tried on a
+    scale spread evenly over it (a grid 1, 4, 16... crowds the bottom of a linear axis)."""
+    return abs((np.median(v) - v.min()) / (v.max() - v.min()) - 0.5)
 
 
 def to_scale(values: np.ndarray, scale: str) -> np.ndarray:
