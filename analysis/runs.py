@@ -394,11 +394,15 @@ class Range:
     scale: str
     low: float
     high: float
+    integer: bool = False
 
     def spec(self) -> str:
-        """As an ``errorscope suggest --param`` value."""
-        kind = {"linear": "float", "log": "log", "log1m": "1-log"}[self.scale]
+        """As an ``errorscope suggest --param`` value (``int`` or ``int-log`` for whole-number values)."""
         lo, hi = sorted((self.low, self.high))
+        if self.integer and self.scale != "log1m":
+            lo, hi = math.floor(lo + 1e-9), math.ceil(hi - 1e-9)  # not past the values tried by a rounding
+            return f"{self.param}={'int-log' if self.scale == 'log' else 'int'}:{lo}:{hi}"
+        kind = {"linear": "float", "log": "log", "log1m": "1-log"}[self.scale]
         return f"{self.param}={kind}:{lo:.6g}:{hi:.6g}"
 
 
@@ -417,7 +421,8 @@ def next_ranges(frame: pd.DataFrame, choice: Choice, scale_of: Mapping[str, str]
         lo, hi = np.nanmin(scaled[rows]), np.nanmax(scaled[rows])
         pad = margin * (hi_all - lo_all)
         lo, hi = max(lo_all, lo - pad), min(hi_all, hi + pad)
-        out.append(Range(param, scale, float(from_scale(lo, scale)), float(from_scale(hi, scale))))
+        whole = bool(np.all(numeric[param][~np.isnan(numeric[param])] % 1 == 0))
+        out.append(Range(param, scale, float(from_scale(lo, scale)), float(from_scale(hi, scale)), whole))
     return out
 
 

@@ -23,6 +23,8 @@ pages = [
     st.Page("views/label_issues.py", title="Label issues", icon=":material/label_off:"),
     st.Page("views/tallies.py", title="Tallies", icon=":material/bar_chart:"),
     st.Page("views/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
+    st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("views/runs.py", title="Runs", icon=":material/tune:"),
 ]
 page = st.navigation(pages)
 
