@@ -70,16 +70,16 @@ def parse_param(text: str) -> Param:
 
 
 def sample(params: Sequence[Param], n: int, *, seed: int = 0) -> dict[str, np.ndarray]:
-    """``n`` random points: for each parameter, ``n`` values on its scale (the same seed gives the same points)."""
+    """``n`` random points: for each parameter, ``n`` values on its scale. The same seed gives the same points,
+    and asking for more points keeps the first ones."""
     if n < 1:
         raise ErrorscopeError(f"the number of points must be at least 1, not {n}")
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise ErrorscopeError("each parameter may be given once")
-    rng = np.random.default_rng(seed)
+    uniform = np.random.default_rng(seed).random((n, len(params)))  # row i is point i, whatever n is
     out = {}
-    for p in params:
-        u = rng.random(n)
+    for p, u in zip(params, uniform.T, strict=True):
         if p.kind == "float":
             out[p.name] = p.low + u * (p.high - p.low)
         elif p.kind == "log":

@@ -132,9 +132,9 @@ def _raw_labels(source: Source) -> list[str]:
 
 def keyed_sql(source: Source, table: str, *, raw_id: bool) -> str:
     """:func:`raw_sql`'s ``__s``, ``__t``, ``__y`` with ``__w`` (the weight) and ``__k``, the key that joins the rows
-    of two files of the same examples: the id as written when ``raw_id`` (integer ids on both sides), else by the
-    id rule (:func:`id_sql`; ``table`` must then be numbered when the file has no id column)."""
-    key = ident(source.columns.id) if raw_id else id_sql(source)
+    of two files of the same examples: the id column as written when ``raw_id``, else by the id rule
+    (:func:`id_sql`); without an id column, the row number (``table`` must then be numbered)."""
+    key = ident(source.columns.id) if raw_id and source.columns.id else id_sql(source)
     cols = [*_raw_labels(source), f"{weight_sql(source)} AS __w", f"{key} AS __k"]
     return f"SELECT {', '.join(cols)} FROM {_with_top(source, table)}"
 

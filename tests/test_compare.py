@@ -144,6 +144,9 @@ def test_per_class_and_per_slice_put_where_b_got_worse_first(cmp, frames):
         assert slices.loc[value, "rows"] == len(part)
         assert slices.loc[value, "accuracy_b"] == pytest.approx((part["y_pred_b"] == part["y_true"]).mean())
         assert slices.loc[value, "fixed"] == _cells(part)["only_b"]
+    noise = per_slice(cmp, "test", "noise")  # a numeric column of many values: five ranges of equal counts
+    assert len(noise) == 5 and noise["rows"].sum() == len(test) and set(noise["rows"]) <= {119, 120}
+    assert noise["fixed"].sum() == _cells(test)["only_b"]
     with pytest.raises(ValueError, match="no metadata column 'nope'"):
         per_slice(cmp, "test", "nope")
 

@@ -55,6 +55,8 @@ def test_the_same_seed_gives_the_same_points():
     a, b, c = sample(params, 50, seed=7), sample(params, 50, seed=7), sample(params, 50, seed=8)
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not np.array_equal(a["lr"], c["lr"])
+    more = sample(params, 80, seed=7)
+    assert all(np.array_equal(a[k], more[k][:50]) for k in a)  # more points keep the first ones
 
 
 @pytest.mark.parametrize(("spec", "message"), [
