@@ -171,14 +171,26 @@ def mcnemar(only_a: int, only_b: int) -> McNemar:
     >>> round(r.statistic, 3), f"{r.p_value:.3g}", f"{r.exact_p_value:.3g}"
     (20.672, '5.45e-06', '4.43e-06')
     """
-    from scipy.stats import binom, chi2
-
     n = only_a + only_b
     if n == 0:
         return McNemar(None, None, 1.0)
     statistic = (abs(only_a - only_b) - 1) ** 2 / n
-    exact = min(1.0, 2 * float(binom.cdf(min(only_a, only_b), n, 0.5)))
-    return McNemar(float(statistic), float(chi2.sf(statistic, 1)), exact)
+    exact = min(1.0, 2 * _binomial_half_cdf(min(only_a, only_b), n))
+    return McNemar(float(statistic), math.erfc(math.sqrt(statistic / 2)), exact)  # chi-squared, 1 degree
+
+
+def _binomial_half_cdf(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2), k <= n / 2: the terms summed from k down, in logs, until they no longer
+    count (their ratio is i / (n - i + 1) < 1, so a few times sqrt(n) terms at most). Here rather than scipy,
+    whose import alone costs a compare a second."""
+    log_norm = math.lgamma(n + 1) - n * math.log(2)
+    terms = []
+    for i in range(k, -1, -1):
+        term = math.exp(log_norm - math.lgamma(i + 1) - math.lgamma(n - i + 1))
+        terms.append(term)
+        if term < 1e-17 * terms[0]:
+            break
+    return math.fsum(terms)
 
 
 def disagreement(table: CountTable) -> dict[str, int]:

@@ -26,7 +26,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import gen  # noqa: E402
-from run import ROOT, errorscope_cmd, machine, read_through, relative, run_once, versions  # noqa: E402
+from run import errorscope_cmd, machine, read_through, relative, run_once, versions  # noqa: E402
 
 RATIO_TARGET, RSS_TARGET_MIB = 2.5, 1536
 

@@ -56,7 +56,8 @@ def test_mcnemar_matches_statsmodels():
     assert r.p_value == pytest.approx(5.45e-6, rel=2e-3)
     assert r.exact_p_value == pytest.approx(4.43e-6, rel=2e-3)
     rng = np.random.default_rng(3)
-    for b, c in [(59, 121), (0, 5), (7, 7), *rng.integers(0, 400, size=(20, 2)).tolist()]:
+    cases = [(59, 121), (0, 5), (7, 7), (1, 0), (480_000, 481_500), *rng.integers(0, 400, size=(20, 2)).tolist()]
+    for b, c in cases:
         table = [[100, b], [c, 30]]
         ours = mcnemar(b, c)
         if b + c:
