@@ -70,11 +70,11 @@ st.caption(f"**A** is the open file, {widgets.plain(cur.preds.path.name)}. Give 
            "predictions of the same examples (the same ids), say a fine-tuned model against the baseline.")
 with st.form("compare_b", border=False):
     path_b = st.text_input("Model B's predictions file (CSV or Parquet) on the server",
-                           value=st.session_state.get("compare_b") or second_model_default(),
+                           value=st.session_state.get("compare_b_path") or second_model_default(),
                            placeholder="predictions_b.parquet")
     if st.form_submit_button("Compare", type="primary"):
-        st.session_state["compare_b"] = path_b.strip()
-path_b = st.session_state.get("compare_b") or second_model_default()
+        st.session_state["compare_b_path"] = path_b.strip()
+path_b = st.session_state.get("compare_b_path") or second_model_default()
 if not path_b:
     st.info("Give the path of model B's predictions file above, under the server's data folder "
             f"({widgets.plain(widgets.data_root())}).")
