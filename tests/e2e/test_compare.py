@@ -9,21 +9,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import DEMO, ROOT
+from tests.conftest import DEMO
 from tests.e2e.conftest import go, wait_idle
 from tests.test_runs import runs_path  # noqa: F401  (the real runs table, or a skip with its reason)
 
-SHOTS = ROOT / "docs"
 
-
-def shot(page, name: str) -> None:
-    """A screenshot of the whole page into docs/ (the app scrolls inside its own frame: a tall window shows it)."""
+def shot(page, path: Path) -> None:
+    """A screenshot of the whole page, to look at (the app scrolls inside its own frame: a tall window shows it;
+    `make screenshots` takes docs/compare.png and docs/runs.png)."""
     page.set_viewport_size({"width": 1400, "height": 2600})
     wait_idle(page)
-    page.screenshot(path=str(SHOTS / name))
+    page.screenshot(path=str(path))
 
 
-def test_compare_the_demo_models_and_open_only_a_right(page, demo_server):
+def test_compare_the_demo_models_and_open_only_a_right(page, demo_server, tmp_path):
     read = {"dtype": {"id": str, "y_true": str, "y_pred": str}}
     a, b = pd.read_csv(DEMO / "digits.csv", **read), pd.read_csv(DEMO / "digits_b.csv", **read)
     both = a.merge(b[["id", "y_pred"]], on="id", suffixes=("", "_b"))
@@ -42,10 +41,10 @@ def test_compare_the_demo_models_and_open_only_a_right(page, demo_server):
         page.get_by_text(example, exact=True).first.wait_for()
     row = dev.set_index("id").loc[only_a[0]]
     page.get_by_text(f"A {row['y_pred']}, B {row['y_pred_b']}", exact=False).first.wait_for()
-    shot(page, "compare.png")
+    shot(page, tmp_path / "compare.png")
 
 
-def test_runs_page_picks_the_best_run_under_a_threshold(page, demo_server, runs_path):  # noqa: F811
+def test_runs_page_picks_the_best_run_under_a_threshold(page, demo_server, runs_path, tmp_path):  # noqa: F811
     shutil.copy(runs_path, Path(demo_server.cwd) / "runs.csv")  # under the server's data root, its folder
     go(page, demo_server, "Runs")
     page.get_by_label("Path of a runs table").fill("runs.csv")
@@ -58,4 +57,4 @@ def test_runs_page_picks_the_best_run_under_a_threshold(page, demo_server, runs_
     page.get_by_test_id("stMetricValue").filter(has_text="lda-187").wait_for()
     page.get_by_text("Next, a finer search").wait_for()
     wait_idle(page)
-    shot(page, "runs.png")
+    shot(page, tmp_path / "runs.png")
