@@ -99,7 +99,7 @@ def narrow(params: Sequence[Param], ranges: Mapping[str, tuple[float, float]]) -
     """Each parameter with a promising range (``name -> (low, high)``) narrowed to it, within its own bounds."""
     out = []
     for p in params:
-        if p.name not in ranges:
+        if p.name not in ranges or not all(map(math.isfinite, ranges[p.name])):  # e.g. 1-log of values >= 1
             out.append(p)
             continue
         lo, hi = sorted(ranges[p.name])

@@ -100,3 +100,4 @@ def test_narrow_keeps_bounds():
     assert narrow([p], {"units": (100.4, 900)})[0].low == 101
     assert narrow([p], {"units": (100.4, 900)})[0].high == 512
     assert narrow([p], {"other": (1, 2)}) == [p]
+    assert narrow([p], {"units": (float("nan"), 100)}) == [p]  # a range the runs could not give

@@ -148,6 +148,8 @@ if picked and picked[0] == split:
                                    key=f"compare_page_{split}_{cell}")
         frame = _cell_rows(key, cmp, split, cell, widgets.PAGE_SIZE, (page - 1) * widgets.PAGE_SIZE)
         widgets.show_examples(cur, frame)
+        st.page_link("views/review.py", label="Tag A's mistakes by cause on the Review page",
+                     icon=":material/checklist:")
     else:
         st.info("No examples in this cell.")
 
