@@ -4,37 +4,16 @@ outside the data folder, thresholds and expressions that cannot be read; each a 
 from __future__ import annotations
 
 import pandas as pd
-import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import DEMO, ROOT
-
-MAIN = str(ROOT / "app" / "main.py")
-
-
-@pytest.fixture
-def app(monkeypatch, tmp_path, demo_path, demo_config):
-    monkeypatch.setenv("ERRORSCOPE_FILE", str(demo_path))
-    monkeypatch.setenv("ERRORSCOPE_DB", str(tmp_path / "tags.db"))
-    monkeypatch.setenv("ERRORSCOPE_DATASET", demo_config["dataset"])
-    monkeypatch.setenv("ERRORSCOPE_DATA_ROOT", str(tmp_path))
-    monkeypatch.setenv("ERRORSCOPE_UPLOAD_DIR", str(tmp_path))
-
-    def run(page: str) -> AppTest:
-        at = AppTest.from_file(MAIN, default_timeout=60)
-        at.run()
-        at.switch_page(f"views/{page}.py").run()
-        assert not at.exception, [e.message for e in at.exception]
-        return at
-
-    return run
+from tests.conftest import DEMO
+from tests.test_app import app  # noqa: F401  (the app on the demo, its data folder a temporary one)
 
 
 def _texts(elements) -> str:
     return " ".join(str(e.value) for e in elements)
 
 
-def test_compare_other_examples_then_on_the_shared_ids(app, tmp_path):
+def test_compare_other_examples_then_on_the_shared_ids(app, tmp_path):  # noqa: F811
     frame = pd.read_csv(DEMO / "digits_b.csv", dtype=str, keep_default_na=False).iloc[10:]
     frame.to_csv(tmp_path / "b.csv", index=False)
     at = app("compare")
@@ -49,7 +28,7 @@ def test_compare_other_examples_then_on_the_shared_ids(app, tmp_path):
     assert any(m.label == "McNemar exact p" for m in at.metric)
 
 
-def test_compare_refuses_a_file_outside_the_data_folder(app):
+def test_compare_refuses_a_file_outside_the_data_folder(app):  # noqa: F811
     at = app("compare")
     at.text_input[0].input("/etc/hostname")
     at.button[0].click().run()
@@ -57,7 +36,7 @@ def test_compare_refuses_a_file_outside_the_data_folder(app):
     assert "outside the data folder" in _texts(at.error)
 
 
-def test_runs_page_says_what_it_cannot_read(app, tmp_path):
+def test_runs_page_says_what_it_cannot_read(app, tmp_path):  # noqa: F811
     (tmp_path / "runs.csv").write_text("run_id,lr,dev_error,latency_ms\na,0.001,0.20,80\nb,0.01,0.15,120\n"
                                        "c,0.1,0.18,90\n", encoding="utf-8")
     at = app("runs")
