@@ -98,12 +98,21 @@ def compare_predictions(a: Predictions, b: Predictions, *, shared: bool = False)
     same_type = ca.id is not None and cb.id is not None and a.source.typed[ca.id] == b.source.typed[cb.id]
     integer = same_type and INTEGER_TYPE.match(a.source.typed[ca.id])
 
-    def grouped(engine, join: str, raw_id: bool) -> dict[str, list]:
+    def grouped(engine, join: str, raw_id: bool, lean: bool = False) -> dict[str, list]:
+        """The joined count table; ``lean``: B's side only its key, prediction and a hash of its split and label
+        (a smaller hash table), ``misaligned`` then counting the shared rows whose hashes differ from A's."""
         sides = [keyed_sql(p.source, engine.table(p.source, numbered=p.source.columns.id is None), raw_id=raw_id)
                  for p in (a, b)]
-        inner = ("SELECT x.__s AS sa, y.__s AS sb, x.__t AS ta, y.__t AS tb, x.__y AS ya, y.__y AS yb, "
+        if lean:
+            sides[1] = f"SELECT __k, __y, hash(__s, __t) AS __h FROM ({sides[1]})"
+            other = "x.__s AS sb, x.__t AS tb"
+            misaligned = "x.__k IS NOT NULL AND y.__k IS NOT NULL AND hash(x.__s, x.__t) <> y.__h"
+        else:
+            other = "y.__s AS sb, y.__t AS tb"
+            misaligned = "x.__k IS DISTINCT FROM y.__k"
+        inner = (f"SELECT x.__s AS sa, x.__t AS ta, {other}, x.__y AS ya, y.__y AS yb, "
                  "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
-                 "sum(coalesce(x.__w, y.__w)) AS w, count(*) FILTER (WHERE x.__k IS DISTINCT FROM y.__k) AS misaligned "
+                 f"sum(x.__w) AS w, count(*) FILTER (WHERE {misaligned}) AS misaligned "
                  f"FROM ({sides[0]}) x {join} ({sides[1]}) y"
                  f"{' ON x.__k = y.__k' if 'OUTER' in join else ''} GROUP BY ALL")
         try:
@@ -111,12 +120,18 @@ def compare_predictions(a: Predictions, b: Predictions, *, shared: bool = False)
         except Exception as exc:  # an engine error: name both files
             raise InputError(f"{a.path} and {b.path}: cannot join the files on their ids: {exc}") from exc
 
+    alike = all(c is None and d is None or c is not None and d is not None
+                and a.source.typed[c] == b.source.typed[d] for c, d in ((ca.split, cb.split), (ca.y_true, cb.y_true)))
     with open_engine(a.engine) as engine:
         groups = None
         if engine.name == "duckdb" and (same_type or (ca.id is None and cb.id is None)):
             # files written in the same order (the usual export of one evaluation set) join by position in one
             # streaming pass; ids equal as written are equal by the id rule; any other order: the hash join
             groups = grouped(engine, "POSITIONAL JOIN", raw_id=True)
+            if sum(groups["misaligned"]):
+                groups = None
+        if groups is None and alike:  # B's split and label as A's (their hashes): only its prediction to carry
+            groups = grouped(engine, "FULL OUTER JOIN", raw_id=bool(integer), lean=True)
             if sum(groups["misaligned"]):
                 groups = None
         if groups is None:

@@ -166,11 +166,15 @@ def test_cell_examples_are_the_rows_of_the_cell(cmp, frames, cell):
         cell_examples(cmp, split="test", cell="everything")
 
 
-def _write_subset(tmp_path, drop: int, **changes) -> object:
+def _write_subset(tmp_path, drop: int, shuffle: bool = False, **changes) -> object:
+    """B's file without its first ``drop`` rows, with ``column=(row, value)`` changes; in another order when
+    ``shuffle`` (then the files are joined on a hash of the ids, not by position)."""
     frame = pd.read_csv(B_PATH, dtype=str, keep_default_na=False)
     frame = frame.iloc[drop:].copy()
     for column, (row, value) in changes.items():
         frame.iloc[row, frame.columns.get_loc(column)] = value
+    if shuffle:
+        frame = frame.sample(frac=1.0, random_state=0)
     path = tmp_path / "b.csv"
     frame.to_csv(path, index=False)
     return path
@@ -193,16 +197,19 @@ def test_files_of_other_examples_are_refused_with_the_counts_or_compared_on_the_
     assert out["only_a"] == 100 and sum(s["rows"] for s in out["splits"].values()) == 1697
 
 
-def test_files_that_disagree_on_a_label_or_a_split_are_refused(tmp_path):
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_files_that_disagree_on_a_label_or_a_split_are_refused(tmp_path, cmp, shuffle):
     a = load_predictions(A_PATH)
     label = pd.read_csv(A_PATH, dtype=str).loc[0, "y_true"]
     other = str((int(label) + 1) % 10)
     with pytest.raises(InputError, match="1 of the 1,797 examples it shares .* another true label"):
-        compare_predictions(a, load_predictions(_write_subset(tmp_path, 0, y_true=(0, other))))
+        compare_predictions(a, load_predictions(_write_subset(tmp_path, 0, shuffle, y_true=(0, other))))
     split = pd.read_csv(A_PATH, dtype=str).loc[0, "split"]
     with pytest.raises(InputError, match="another split"):
-        compare_predictions(a, load_predictions(_write_subset(tmp_path, 0,
+        compare_predictions(a, load_predictions(_write_subset(tmp_path, 0, shuffle,
                                                               split=(0, "dev" if split != "dev" else "test"))))
+    same = compare_predictions(a, load_predictions(_write_subset(tmp_path, 0, shuffle, split=(0, f" {split} "))))
+    assert disagreement(same.counts) == disagreement(cmp.counts)  # " dev " is dev: written otherwise, not another
 
 
 def test_no_shared_ids_is_refused_even_with_shared(tmp_path):
