@@ -20,9 +20,9 @@ SPECS = ["lr=log:1e-4:1", "beta=1-log:0.9:0.999", "units=int:32:512"]
 
 @pytest.fixture(scope="module")
 def draws():
-    """10,000 points (seed 2: with seed 0 the test of 1 - beta has p = 0.004, the one chance in a few hundred that
-    a fixed seed gives; test_p_values_over_many_seeds_are_uniform checks it is chance)."""
-    return sample([parse_param(s) for s in SPECS], 10_000, seed=2)
+    """10,000 points with the command's default seed (a fixed seed fails a test at p > 0.01 one time in a hundred
+    by chance: test_p_values_over_many_seeds_are_uniform checks the sampler over many seeds)."""
+    return sample([parse_param(s) for s in SPECS], 10_000, seed=0)
 
 
 def test_learning_rate_is_uniform_in_log10(draws):
