@@ -25,6 +25,8 @@ _EXPORTS = {
     "fixes": ["corrected_counts", "fixes_explained"],
     "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
+    "slices": ["Slice", "Slices", "error_by_slice", "find_slices"],
+    "filters": ["Predicate", "filter_sql", "parse_filter"],
     "runs": ["choose", "parse_objective", "parse_threshold", "read_runs", "runs_report"],
     "sampler": ["parse_param", "sample"],
     "summary": ["summarize"],
@@ -54,6 +56,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
+    from analysis.filters import Predicate, filter_sql, parse_filter  # noqa: F401
     from analysis.fixes import corrected_counts, fixes_explained  # noqa: F401
     from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
     from analysis.images import resolve_image  # noqa: F401
@@ -74,6 +77,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
     from analysis.runs import choose, parse_objective, parse_threshold, read_runs, runs_report  # noqa: F401
     from analysis.sampler import parse_param, sample  # noqa: F401
+    from analysis.slices import Slice, Slices, error_by_slice, find_slices  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401
