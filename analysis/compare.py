@@ -262,6 +262,8 @@ def paired_bootstrap(table: CountTable, *, metric: str = "accuracy", resamples: 
     cells_a = t * k + np.array([index[v] for v in labeled.column("y_pred_a")])
     cells_b = t * k + np.array([index[v] for v in labeled.column("y_pred_b")])
     n = labeled.n.astype(float)
+    order = np.lexsort((cells_b, cells_a))  # the cells in one order whatever order the engine grouped them in,
+    cells_a, cells_b, n = cells_a[order], cells_b[order], n[order]  # so that a seed gives one interval
 
     def difference(counts: np.ndarray) -> np.ndarray:  # counts: R x cells
         def stack(cells: np.ndarray) -> np.ndarray:

@@ -119,6 +119,14 @@ def test_table_and_metrics_match_pandas(cmp, frames):
     assert disagreement(cmp.counts.where(split="test")) == _cells(frames[frames["split"] == "test"])
 
 
+def test_the_interval_does_not_depend_on_the_order_of_the_cells(cmp):
+    table = cmp.counts.where(split="dev")
+    order = np.arange(len(table.n))[::-1]
+    reversed_table = CountTable(table.keys, tuple(c[order] for c in table.columns), table.n[order], table.w[order],
+                                table.classes, table.weighted)
+    assert paired_bootstrap(reversed_table, seed=3) == paired_bootstrap(table, seed=3)
+
+
 def test_macro_f1_difference_matches_scikit_learn(cmp, frames):
     from sklearn.metrics import f1_score
 
