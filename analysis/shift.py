@@ -1,0 +1,467 @@
+"""Do two splits come from one distribution? Per-column two-sample tests and a domain classifier.
+
+Dev and test must come from one distribution; train (or train-dev) and dev may differ, and that data mismatch is
+what the method asks to understand. Each column (the metadata, the model's confidence, the predicted-class mix and
+the true-class mix) is compared between two splits:
+
+- numbers by the two-sample Kolmogorov-Smirnov test, categories by the chi-squared test of their counts (categories
+  expected fewer than 5 times merged), the p-values Bonferroni-corrected over every test run (the columns and the
+  domain classifier), with an effect a person can read: the difference of means in standard deviations, the largest
+  change of a category's share;
+- a domain classifier (scikit-learn's HistGradientBoostingClassifier) learns to tell the two splits apart on a
+  sample of each: trained on one half of the sample, scored on the other, its AUC there is tested against 0.5 by
+  the Mann-Whitney U test (the exact distribution of the AUC under permuted split labels); the AUC of the same
+  classifier trained and scored on permuted labels is shown as the baseline, and the columns it relies on are
+  ranked by permutation importance.
+
+The engine reads the file twice for the tests (per-split moments, distinct counts and quantiles; then one grouped
+count per column, numbers with more than :data:`EXACT_DISTINCT` distinct values counted in quantile bins, on which
+the KS statistic is a lower bound) and once for the sample, so that millions of rows stay fast.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analysis.errors import ErrorscopeError
+from analysis.load import Predictions, check_split
+from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
+from analysis.view import RESERVED, ident
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The model's outputs compared as columns, by their name in the normalized view.
+OUTPUTS = {"confidence": "confidence (max p)", "y_pred": "predicted class", "y_true": "true class"}
+#: Numbers with at most this many distinct values are compared exactly; more are counted in quantile bins.
+EXACT_DISTINCT = 20_000
+#: Quantile bins per split for numbers with more distinct values.
+BINS = 1_000
+#: Categorical columns with more distinct values are not compared (ids, free text).
+MAX_CATEGORIES = 10_000
+#: Categories the domain classifier tells apart per column (HistGradientBoosting's limit is 255); rarer ones merge.
+MAX_CLASSIFIER_CATEGORIES = 250
+#: A split needs this many sampled rows for the domain classifier.
+MIN_CLASSIFIER_ROWS = 20
+BLANK = "(blank)"
+OTHER = "(other)"
+
+
+@dataclass(frozen=True)
+class ColumnShift:
+    """One column compared between splits ``a`` and ``b``.
+
+    ``p_value`` is Bonferroni-corrected, ``raw_p_value`` not. ``distance`` is comparable across columns: the KS
+    statistic for numbers, the total variation distance (half the summed share changes) for categories. ``effect``
+    is (mean b - mean a) / pooled standard deviation for numbers, the largest change of a category's share (b - a)
+    for categories, that category being ``category``.
+    """
+
+    column: str
+    kind: str
+    test: str
+    statistic: float
+    raw_p_value: float
+    p_value: float
+    distance: float
+    effect: float
+    effect_text: str
+    flagged: bool
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainCheck:
+    """Can a classifier tell the two splits apart? ``auc`` on held-out rows, ``baseline_auc`` the mean AUC with
+    permuted split labels, ``p_value`` (corrected) of the AUC against 0.5, ``sample``: rows sampled per split,
+    ``importance``: column -> drop of the AUC when the column is shuffled, largest first."""
+
+    auc: float
+    baseline_auc: float | None
+    raw_p_value: float
+    p_value: float
+    flagged: bool
+    sample: dict[str, int]
+    importance: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Splits ``a`` and ``b`` compared: the columns most different first, the domain classifier, and the columns
+    left out with the reason."""
+
+    a: str
+    b: str
+    rows: dict[str, int]
+    alpha: float
+    columns: tuple[ColumnShift, ...]
+    domain: DomainCheck | None
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the splits differ: a column's corrected p-value or the domain classifier's is below alpha."""
+        return any(c.flagged for c in self.columns) or bool(self.domain and self.domain.flagged)
+
+    def to_dict(self) -> dict:
+        d = self.domain
+        return {"a": self.a, "b": self.b, "rows": self.rows, "alpha": self.alpha, "flagged": self.flagged,
+                "domain_auc": None if d is None else d.auc, "baseline_auc": None if d is None else d.baseline_auc,
+                "domain_p_value": None if d is None else d.p_value, "domain_sample": None if d is None else d.sample,
+                "domain_importance": None if d is None else d.importance,
+                "columns": [asdict(c) for c in self.columns], "skipped": self.skipped}
+
+
+# --- the statistics, from grouped counts ---------------------------------------------------------------------
+
+
+def ks_from_counts(values: np.ndarray, n_a: np.ndarray, n_b: np.ndarray) -> tuple[float, float]:
+    """The two-sample KS statistic and p-value of two samples given as counts of each distinct value.
+
+    As ``scipy.stats.ks_2samp`` (two-sided, ``method="auto"``): the exact distribution when neither sample has
+    more than 10,000 values, else Smirnov's asymptotic one.
+    """
+    from scipy import stats
+
+    order = np.argsort(values, kind="stable")
+    values, n_a, n_b = np.asarray(values)[order], np.asarray(n_a)[order], np.asarray(n_b)[order]
+    total_a, total_b = int(n_a.sum()), int(n_b.sum())
+    if not total_a or not total_b:
+        return 0.0, 1.0
+    if max(total_a, total_b) <= 10_000:  # the exact p-value: scipy's own computation on the samples
+        result = stats.ks_2samp(np.repeat(values, n_a), np.repeat(values, n_b))
+        return float(result.statistic), float(result.pvalue)
+    d = float(np.max(np.abs(np.cumsum(n_a) / total_a - np.cumsum(n_b) / total_b)))
+    m, n = sorted([float(total_a), float(total_b)], reverse=True)
+    return d, float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
+
+
+def chi2_from_counts(n_a: np.ndarray, n_b: np.ndarray) -> tuple[float, float]:
+    """Pearson's chi-squared test of homogeneity of two samples' category counts (``scipy.stats.chi2_contingency``),
+    the categories expected fewer than 5 times in either sample merged into one."""
+    from scipy import stats
+
+    table = np.array([n_a, n_b], dtype=float)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    rare = expected.min(axis=0) < 5
+    if rare.any():
+        table = np.column_stack([table[:, ~rare], table[:, rare].sum(axis=1)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 0.0, 1.0
+    result = stats.chi2_contingency(table)
+    return float(result.statistic), float(result.pvalue)
+
+
+def mean_difference(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: float, n_b: int) -> float:
+    """(mean b - mean a) in pooled standard deviations (Cohen's d); 0 when both samples are constant and equal."""
+    pooled = ((n_a - 1) * var_a + (n_b - 1) * var_b) / max(n_a + n_b - 2, 1)
+    diff = mean_b - mean_a
+    if pooled <= 0 or not math.isfinite(pooled):
+        return 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    return diff / math.sqrt(pooled)
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _numeric_shift(name: str, values, n_a, n_b, moments: dict) -> ColumnShift:
+    d, p = ks_from_counts(np.asarray(values, dtype=float), np.asarray(n_a), np.asarray(n_b))
+    (ma, va, ca), (mb, vb, cb) = moments["a"], moments["b"]
+    effect = mean_difference(ma, va, ca, mb, vb, cb)
+    text = f"mean {_number(ma)} → {_number(mb)} ({effect:+.2f} SD)"
+    return ColumnShift(name, "numeric", "ks", d, p, p, d, effect, text, False)
+
+
+def _categorical_shift(name: str, categories: Sequence[str], n_a, n_b) -> ColumnShift:
+    n_a, n_b = np.asarray(n_a, dtype=float), np.asarray(n_b, dtype=float)
+    stat, p = chi2_from_counts(n_a, n_b)
+    share_a = n_a / n_a.sum() if n_a.sum() else n_a
+    share_b = n_b / n_b.sum() if n_b.sum() else n_b
+    change = share_b - share_a
+    top = int(np.argmax(np.abs(change)))
+    text = f"{categories[top]}: {100 * share_a[top]:.1f}% → {100 * share_b[top]:.1f}%"
+    return ColumnShift(name, "categorical", "chi2", stat, p, p, float(np.abs(change).sum() / 2), float(change[top]),
+                       text, False, str(categories[top]))
+
+
+# --- reading the file ------------------------------------------------------------------------------------------
+
+
+def shift_columns(preds: Predictions) -> dict[str, str]:
+    """The columns a shift check can compare, each with its kind (``numeric`` or ``categorical``): the metadata,
+    then the model's confidence (with ``p_*`` columns), predicted class and true class."""
+    kinds = {}
+    for col in preds.columns.metadata:
+        if col.lower() in RESERVED:
+            continue
+        typ = preds.types[preds.names.index(col)]
+        kinds[col] = "numeric" if INTEGER_TYPE.match(typ) or FLOAT_TYPE.match(typ) else "categorical"
+    if preds.columns.probs:
+        kinds["confidence"] = "numeric"
+    kinds["y_pred"] = kinds["y_true"] = "categorical"
+    return kinds
+
+
+def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]:
+    kinds = shift_columns(preds)
+    if columns is None:
+        return kinds
+    if isinstance(columns, str):
+        columns = [columns]
+    unknown = [c for c in columns if c not in kinds]
+    if unknown:
+        raise ErrorscopeError(f"{preds.path}: no column {unknown[0]!r} to compare; the columns are "
+                              f"{', '.join(kinds)}")
+    if not columns:
+        raise ErrorscopeError("give at least one column to compare")
+    return {c: kinds[c] for c in dict.fromkeys(columns)}
+
+
+def _where(a: str, b: str) -> str:
+    return f"split IN ({literal(a)}, {literal(b)})"
+
+
+def _value(col: str, kind: str) -> str:
+    """The column as the tests read it: a double, or text with blanks as :data:`BLANK`."""
+    if kind == "numeric":
+        return f"CASE WHEN isnan(CAST({ident(col)} AS DOUBLE)) THEN NULL ELSE CAST({ident(col)} AS DOUBLE) END"
+    return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
+
+
+def _moments(preds: Predictions, kinds: dict[str, str], a: str, b: str) -> pd.DataFrame:
+    """Per split: rows, and for each column its distinct count (approximate), and for numbers their count,
+    mean, variance and quantiles (the bin edges of columns with many values)."""
+    cols = ["count(*) AS n"]
+    qs = ", ".join(repr(float(q)) for q in np.linspace(0, 1, BINS + 1)[1:-1].round(6))
+    for i, (col, kind) in enumerate(kinds.items()):
+        v = _value(col, kind)
+        cols.append(f"approx_count_distinct({v}) AS d{i}")
+        if kind == "numeric":
+            cols += [f"count({v}) AS c{i}", f"avg({v}) AS m{i}", f"var_samp({v}) AS v{i}",
+                     f"approx_quantile({v}, [{qs}]) AS q{i}", f"max({v}) AS x{i}"]
+    return preds.query(f"SELECT split, {', '.join(cols)} FROM preds WHERE {_where(a, b)} GROUP BY split")
+
+
+def _bucket(expr: str, edges: list[float]) -> str:
+    """The smallest of ``edges`` (sorted, the last the maximum) at least ``expr``: a binary search as nested CASEs,
+    so that each row makes about log2(len(edges)) comparisons."""
+    if len(edges) == 1:
+        return _double(edges[0])
+    mid = len(edges) // 2
+    return (f"CASE WHEN {expr} <= {_double(edges[mid - 1])} THEN {_bucket(expr, edges[:mid])} "
+            f"ELSE {_bucket(expr, edges[mid:])} END")
+
+
+def _double(x: float) -> str:
+    return f"CAST({literal(repr(float(x)))} AS DOUBLE)" if not math.isfinite(x) else repr(float(x))
+
+
+def _grouped(preds: Predictions, kinds: dict[str, str], moments: pd.DataFrame, index: dict[str, int], a: str,
+             b: str) -> dict[str, pd.DataFrame]:
+    """Each column's counts per split and value (numbers with many values: per quantile bin), in one scan;
+    ``index`` gives each column's number in ``moments``."""
+    exprs = []
+    for col, kind in kinds.items():
+        v, i = _value(col, kind), index[col]
+        if kind == "numeric" and int(moments[f"d{i}"].max()) > EXACT_DISTINCT:
+            edges = sorted({float(q) for qs in moments[f"q{i}"] if qs is not None for q in qs if q is not None}
+                           | {float(moments[f"x{i}"].max())})
+            v = f"CASE WHEN {v} IS NULL THEN NULL ELSE {_bucket(v, edges)} END"
+        exprs.append(v)
+    values = ", ".join(f"{e} AS v{i}" for i, e in enumerate(exprs))
+    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(exprs)))
+    sets = ", ".join(f"(split, v{i})" for i in range(len(exprs)))
+    frame = preds.query(f"SELECT split, {', '.join(f'v{i}' for i in range(len(exprs)))}, {flags}, count(*) AS n "
+                        f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS "
+                        f"({sets})")
+    out = {}
+    for i, col in enumerate(kinds):
+        part = frame.loc[frame[f"g{i}"] == 0, ["split", f"v{i}", "n"]].dropna(subset=[f"v{i}"])
+        wide = part.pivot_table(index=f"v{i}", columns="split", values="n", aggfunc="sum", fill_value=0)
+        out[col] = wide.reindex(columns=[a, b], fill_value=0)
+    return out
+
+
+def _sample(preds: Predictions, kinds: dict[str, str], a: str, b: str, rows: dict[str, int], size: int,
+            seed: int) -> pd.DataFrame:
+    """About ``size`` rows of each split (all when it has fewer), chosen by a hash of the row number and ``seed``."""
+    keep = []
+    for split in (a, b):
+        share = min(1.0, size / max(rows[split], 1))
+        keep.append(f"(split = {literal(split)} AND hash(row + {int(seed)}) % 1000000 < {round(share * 1e6)})")
+    cols = ", ".join(f"{_value(c, k)} AS {ident(c)}" for c, k in kinds.items())
+    return preds.query(f"SELECT split, {cols} FROM preds WHERE {' OR '.join(keep)}")
+
+
+# --- the domain classifier -----------------------------------------------------------------------------------------
+
+
+def _features(sample: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    import pandas as pd
+
+    x = pd.DataFrame(index=sample.index)
+    for col, kind in kinds.items():
+        if kind == "numeric":
+            x[col] = pd.to_numeric(sample[col], errors="coerce").astype(float)
+            continue
+        values = sample[col].astype(str)
+        common = values.value_counts().index[:MAX_CLASSIFIER_CATEGORIES]
+        x[col] = pd.Categorical(values.where(values.isin(common), OTHER))
+    return x
+
+
+def domain_classifier(x: pd.DataFrame, is_b: np.ndarray, *, permutations: int = 3, seed: int = 0,
+                      max_iter: int = 100) -> tuple[float, float | None, float, dict[str, float]]:
+    """AUC of a classifier telling ``is_b`` rows from the others, trained on half of ``x`` and scored on the other
+    half; the mean AUC over ``permutations`` runs with shuffled labels; the one-sided Mann-Whitney p-value of the
+    held-out AUC; and each column's permutation importance (drop of the held-out AUC)."""
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="openmp"):  # on a small sample, OpenMP threads cost more than they save
+        return _domain_classifier(x, np.asarray(is_b, dtype=int), permutations, seed, max_iter)
+
+
+def _domain_classifier(x: pd.DataFrame, is_b: np.ndarray, permutations: int, seed: int, max_iter: int
+                       ) -> tuple[float, float | None, float, dict[str, float]]:
+    from scipy import stats
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(np.arange(len(is_b)), test_size=0.5, stratify=is_b, random_state=seed)
+
+    def fit(labels: np.ndarray) -> tuple[object, np.ndarray]:
+        model = HistGradientBoostingClassifier(max_iter=max_iter, early_stopping=False, random_state=seed,
+                                               categorical_features="from_dtype")
+        model.fit(x.iloc[train], labels[train])
+        return model, model.predict_proba(x.iloc[test])[:, 1]
+
+    model, scores = fit(is_b)
+    auc = float(roc_auc_score(is_b[test], scores))
+    p = float(stats.mannwhitneyu(scores[is_b[test] == 1], scores[is_b[test] == 0], alternative="greater").pvalue)
+    rng = np.random.default_rng(seed)
+    baseline = []
+    for _ in range(permutations):
+        shuffled = rng.permutation(is_b)
+        baseline.append(float(roc_auc_score(shuffled[test], fit(shuffled)[1])))
+    found = permutation_importance(model, x.iloc[test], is_b[test], scoring="roc_auc", n_repeats=3,
+                                   random_state=seed)
+    importance = dict(sorted(zip(x.columns, map(float, found.importances_mean), strict=True),
+                             key=lambda kv: -kv[1]))
+    return auc, (float(np.mean(baseline)) if baseline else None), p, importance
+
+
+# --- the check -------------------------------------------------------------------------------------------------------
+
+
+def _check(preds: Predictions, a: str, b: str, alpha: float, sample: int, permutations: int) -> tuple[str, str]:
+    a, b = check_split(preds, a), check_split(preds, b)
+    if a == b:
+        raise ErrorscopeError(f"compare two different splits, not {a} with itself")
+    if not 0.0 < alpha < 1.0:
+        raise ErrorscopeError(f"alpha must be between 0 and 1 (0.05), got {alpha!r}")
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < MIN_CLASSIFIER_ROWS:
+        raise ErrorscopeError(f"the sample must be a whole number of at least {MIN_CLASSIFIER_ROWS} rows per "
+                              f"split, got {sample!r}")
+    if isinstance(permutations, bool) or not isinstance(permutations, int) or permutations < 0:
+        raise ErrorscopeError(f"permutations must be a whole number >= 0, got {permutations!r}")
+    return a, b
+
+
+def _need_ml() -> None:
+    try:
+        import scipy  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ErrorscopeError("the distribution checks need scipy and scikit-learn: "
+                              "pip install 'errorscope[ml]'") from None
+
+
+def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: Sequence[str] | None = None,
+          alpha: float = 0.05, domain: bool = True, sample: int = 5_000, permutations: int = 3,
+          seed: int = 0) -> Shift:
+    """Compare the distributions of two splits, column by column and with a domain classifier.
+
+    Parameters
+    ----------
+    preds : Predictions
+    a, b : str
+        The two splits (aliases such as ``val`` accepted): ``train_dev`` and ``dev`` for the data mismatch,
+        ``dev`` and ``test`` to check that they come from one distribution.
+    columns : sequence of str, optional
+        The columns to compare (:func:`shift_columns`); all by default.
+    alpha : float, default 0.05
+        The family-wise error rate: each test is flagged when its p-value times the number of tests is below it.
+    domain : bool, default True
+        Whether to train the domain classifier.
+    sample : int, default 5,000
+        Rows per split the domain classifier samples (all of a smaller split).
+    permutations : int, default 3
+        Runs of the domain classifier on shuffled split labels, for the baseline AUC (0: no baseline).
+    seed : int, default 0
+
+    Returns
+    -------
+    Shift
+        Flagged columns first, then by ``distance``, largest first.
+    """
+    a, b = _check(preds, a, b, alpha, sample, permutations)
+    _need_ml()
+    kinds = _chosen(preds, columns)
+    rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
+    moments = _moments(preds, kinds, a, b).set_index("split")
+    skipped = {}
+    for i, (col, kind) in enumerate(kinds.items()):
+        distinct = int(moments[f"d{i}"].max())
+        if kind == "categorical" and distinct > MAX_CATEGORIES:
+            skipped[col] = f"about {distinct:,} distinct values (an id or free text?); not compared"
+        elif kind == "numeric" and int(moments[f"c{i}"].min()) == 0:
+            skipped[col] = "no value in one of the splits"
+    kept = {c: k for c, k in kinds.items() if c not in skipped}
+    index = {c: i for i, c in enumerate(kinds)}
+    found = []
+    if kept:
+        grouped = _grouped(preds, kept, moments, index, a, b)
+        for col, kind in kept.items():
+            counts = grouped[col]
+            if kind == "numeric":
+                i = index[col]
+                mom = {k: (float(moments.loc[s, f"m{i}"]), float(moments.loc[s, f"v{i}"] or 0.0),
+                           int(moments.loc[s, f"c{i}"])) for k, s in (("a", a), ("b", b))}
+                found.append(_numeric_shift(col, counts.index.to_numpy(), counts[a].to_numpy(),
+                                            counts[b].to_numpy(), mom))
+            else:
+                found.append(_categorical_shift(col, [str(v) for v in counts.index], counts[a].to_numpy(),
+                                                counts[b].to_numpy()))
+    check = None
+    tests = len(found) + (1 if domain and kept else 0)
+    if domain and kept:
+        frame = _sample(preds, kept, a, b, rows, sample, seed)
+        taken = {s: int((frame["split"] == s).sum()) for s in (a, b)}
+        if min(taken.values()) >= MIN_CLASSIFIER_ROWS:
+            auc, base, p, importance = domain_classifier(_features(frame, kept), (frame["split"] == b).to_numpy(),
+                                                         permutations=permutations, seed=seed)
+            corrected = min(1.0, p * tests)
+            check = DomainCheck(auc, base, p, corrected, corrected < alpha, taken, importance)
+        else:
+            skipped["domain classifier"] = (f"fewer than {MIN_CLASSIFIER_ROWS} rows in a split "
+                                            f"({', '.join(f'{s}: {n}' for s, n in taken.items())})")
+    corrected = [_corrected(c, tests, alpha) for c in found]
+    corrected.sort(key=lambda c: (not c.flagged, -c.distance))
+    return Shift(a, b, rows, alpha, tuple(corrected), check, skipped)
+
+
+def _corrected(c: ColumnShift, tests: int, alpha: float) -> ColumnShift:
+    from dataclasses import replace
+
+    p = min(1.0, c.raw_p_value * tests)
+    return replace(c, p_value=p, flagged=p < alpha)
