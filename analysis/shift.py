@@ -22,19 +22,24 @@ the KS statistic is a lower bound) and once for the sample, so that millions of 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis.errors import ErrorscopeError
+from analysis.engine import open_engine
+from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
-from analysis.view import RESERVED, ident
+from analysis.view import RESERVED, ident, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
+
+#: Runs a query in which ``preds`` names the normalized view of the file.
+Query = Callable[[str], "pd.DataFrame"]
 
 #: The model's outputs compared as columns, by their name in the normalized view.
 OUTPUTS = {"confidence": "confidence (max p)", "y_pred": "predicted class", "y_true": "true class"}
@@ -79,7 +84,8 @@ class ColumnShift:
 class DomainCheck:
     """Can a classifier tell the two splits apart? ``auc`` on held-out rows, ``baseline_auc`` the mean AUC with
     permuted split labels, ``p_value`` (corrected) of the AUC against 0.5, ``sample``: rows sampled per split,
-    ``importance``: column -> drop of the AUC when the column is shuffled, largest first."""
+    ``importance``: column -> drop of the AUC when the column is shuffled, largest first (empty when the classifier
+    cannot tell the splits apart)."""
 
     auc: float
     baseline_auc: float | None
@@ -224,6 +230,21 @@ def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]
     return {c: kinds[c] for c in dict.fromkeys(columns)}
 
 
+@contextmanager
+def _reader(preds: Predictions) -> Iterator[Query]:
+    """One engine for the queries of a check: ``query(sql)``, ``preds`` naming the normalized view."""
+    with open_engine(preds.engine) as engine:
+
+        def query(sql: str) -> pd.DataFrame:
+            try:
+                return engine.frame(sql)
+            except InputError as exc:
+                raise InputError(f"{preds.path}: {exc}") from exc
+
+        query(f"CREATE TEMP VIEW preds AS {view_sql(preds.source, engine.table(preds.source))}")
+        yield query
+
+
 def _where(a: str, b: str) -> str:
     return f"split IN ({literal(a)}, {literal(b)})"
 
@@ -235,18 +256,20 @@ def _value(col: str, kind: str) -> str:
     return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
 
 
-def _moments(preds: Predictions, kinds: dict[str, str], a: str, b: str) -> pd.DataFrame:
+def _moments(query: Query, kinds: dict[str, str], a: str, b: str, *, quantiles: bool) -> pd.DataFrame:
     """Per split: rows, and for each column its distinct count (approximate), and for numbers their count,
-    mean, variance and quantiles (the bin edges of columns with many values)."""
+    mean, variance, maximum and (with ``quantiles``, needed only for more than :data:`EXACT_DISTINCT` rows)
+    quantiles, the bin edges of columns with many values."""
     cols = ["count(*) AS n"]
     qs = ", ".join(repr(float(q)) for q in np.linspace(0, 1, BINS + 1)[1:-1].round(6))
     for i, (col, kind) in enumerate(kinds.items()):
         v = _value(col, kind)
         cols.append(f"approx_count_distinct({v}) AS d{i}")
         if kind == "numeric":
-            cols += [f"count({v}) AS c{i}", f"avg({v}) AS m{i}", f"var_samp({v}) AS v{i}",
-                     f"approx_quantile({v}, [{qs}]) AS q{i}", f"max({v}) AS x{i}"]
-    return preds.query(f"SELECT split, {', '.join(cols)} FROM preds WHERE {_where(a, b)} GROUP BY split")
+            cols += [f"count({v}) AS c{i}", f"avg({v}) AS m{i}", f"var_samp({v}) AS v{i}", f"max({v}) AS x{i}"]
+            if quantiles:
+                cols.append(f"approx_quantile({v}, [{qs}]) AS q{i}")
+    return query(f"SELECT split, {', '.join(cols)} FROM preds WHERE {_where(a, b)} GROUP BY split")
 
 
 def _bucket(expr: str, edges: list[float]) -> str:
@@ -263,7 +286,7 @@ def _double(x: float) -> str:
     return f"CAST({literal(repr(float(x)))} AS DOUBLE)" if not math.isfinite(x) else repr(float(x))
 
 
-def _grouped(preds: Predictions, kinds: dict[str, str], moments: pd.DataFrame, index: dict[str, int], a: str,
+def _grouped(query: Query, kinds: dict[str, str], moments: pd.DataFrame, index: dict[str, int], a: str,
              b: str) -> dict[str, pd.DataFrame]:
     """Each column's counts per split and value (numbers with many values: per quantile bin), in one scan;
     ``index`` gives each column's number in ``moments``."""
@@ -277,19 +300,17 @@ def _grouped(preds: Predictions, kinds: dict[str, str], moments: pd.DataFrame, i
         exprs.append(v)
     values = ", ".join(f"{e} AS v{i}" for i, e in enumerate(exprs))
     flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(exprs)))
-    sets = ", ".join(f"(split, v{i})" for i in range(len(exprs)))
-    frame = preds.query(f"SELECT split, {', '.join(f'v{i}' for i in range(len(exprs)))}, {flags}, count(*) AS n "
+    sets = ", ".join(f"(v{i})" for i in range(len(exprs)))
+    frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(exprs)))}, {flags}, "
+                        f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
+                        f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
                         f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS "
                         f"({sets})")
-    out = {}
-    for i, col in enumerate(kinds):
-        part = frame.loc[frame[f"g{i}"] == 0, ["split", f"v{i}", "n"]].dropna(subset=[f"v{i}"])
-        wide = part.pivot_table(index=f"v{i}", columns="split", values="n", aggfunc="sum", fill_value=0)
-        out[col] = wide.reindex(columns=[a, b], fill_value=0)
-    return out
+    return {col: frame.loc[frame[f"g{i}"] == 0, [f"v{i}", "na", "nb"]].dropna(subset=[f"v{i}"])
+            .set_axis(["value", "na", "nb"], axis=1) for i, col in enumerate(kinds)}
 
 
-def _sample(preds: Predictions, kinds: dict[str, str], a: str, b: str, rows: dict[str, int], size: int,
+def _sample(query: Query, kinds: dict[str, str], a: str, b: str, rows: dict[str, int], size: int,
             seed: int) -> pd.DataFrame:
     """About ``size`` rows of each split (all when it has fewer), chosen by a hash of the row number and ``seed``."""
     keep = []
@@ -297,7 +318,7 @@ def _sample(preds: Predictions, kinds: dict[str, str], a: str, b: str, rows: dic
         share = min(1.0, size / max(rows[split], 1))
         keep.append(f"(split = {literal(split)} AND hash(row + {int(seed)}) % 1000000 < {round(share * 1e6)})")
     cols = ", ".join(f"{_value(c, k)} AS {ident(c)}" for c, k in kinds.items())
-    return preds.query(f"SELECT split, {cols} FROM preds WHERE {' OR '.join(keep)}")
+    return query(f"SELECT split, {cols} FROM preds WHERE {' OR '.join(keep)}")
 
 
 # --- the domain classifier -----------------------------------------------------------------------------------------
@@ -318,19 +339,20 @@ def _features(sample: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 
 
 def domain_classifier(x: pd.DataFrame, is_b: np.ndarray, *, permutations: int = 3, seed: int = 0,
-                      max_iter: int = 100) -> tuple[float, float | None, float, dict[str, float]]:
+                      max_iter: int = 50, explain_below: float = 1.0
+                      ) -> tuple[float, float | None, float, dict[str, float]]:
     """AUC of a classifier telling ``is_b`` rows from the others, trained on half of ``x`` and scored on the other
     half; the mean AUC over ``permutations`` runs with shuffled labels; the one-sided Mann-Whitney p-value of the
-    held-out AUC; and each column's permutation importance (drop of the held-out AUC)."""
-
+    held-out AUC; and, when that p-value is below ``explain_below`` (the classifier tells the splits apart), each
+    column's permutation importance (drop of the held-out AUC; else empty)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="openmp"):  # on a small sample, OpenMP threads cost more than they save
-        return _domain_classifier(x, np.asarray(is_b, dtype=int), permutations, seed, max_iter)
+        return _domain_classifier(x, np.asarray(is_b, dtype=int), permutations, seed, max_iter, explain_below)
 
 
-def _domain_classifier(x: pd.DataFrame, is_b: np.ndarray, permutations: int, seed: int, max_iter: int
-                       ) -> tuple[float, float | None, float, dict[str, float]]:
+def _domain_classifier(x: pd.DataFrame, is_b: np.ndarray, permutations: int, seed: int, max_iter: int,
+                       explain_below: float) -> tuple[float, float | None, float, dict[str, float]]:
     from scipy import stats
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.inspection import permutation_importance
@@ -353,10 +375,12 @@ def _domain_classifier(x: pd.DataFrame, is_b: np.ndarray, permutations: int, see
     for _ in range(permutations):
         shuffled = rng.permutation(is_b)
         baseline.append(float(roc_auc_score(shuffled[test], fit(shuffled)[1])))
-    found = permutation_importance(model, x.iloc[test], is_b[test], scoring="roc_auc", n_repeats=3,
-                                   random_state=seed)
-    importance = dict(sorted(zip(x.columns, map(float, found.importances_mean), strict=True),
-                             key=lambda kv: -kv[1]))
+    importance = {}
+    if p < explain_below:
+        found = permutation_importance(model, x.iloc[test], is_b[test], scoring="roc_auc", n_repeats=3,
+                                       random_state=seed)
+        importance = dict(sorted(zip(x.columns, map(float, found.importances_mean), strict=True),
+                                 key=lambda kv: -kv[1]))
     return auc, (float(np.mean(baseline)) if baseline else None), p, importance
 
 
@@ -418,7 +442,31 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     _need_ml()
     kinds = _chosen(preds, columns)
     rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
-    moments = _moments(preds, kinds, a, b).set_index("split")
+    with _reader(preds) as query:
+        moments = _moments(query, kinds, a, b, quantiles=sum(rows.values()) > EXACT_DISTINCT).set_index("split")
+        skipped = _not_comparable(kinds, moments)
+        kept = {c: k for c, k in kinds.items() if c not in skipped}
+        found = _column_tests(query, kinds, kept, moments, a, b) if kept else []
+        tests = len(found) + (1 if domain and kept else 0)
+        check = None
+        if domain and kept:
+            frame = _sample(query, kept, a, b, rows, sample, seed)
+    if domain and kept:
+        taken = {s: int((frame["split"] == s).sum()) for s in (a, b)}
+        if min(taken.values()) >= MIN_CLASSIFIER_ROWS:
+            auc, base, p, importance = domain_classifier(_features(frame, kept), (frame["split"] == b).to_numpy(),
+                                                         permutations=permutations, seed=seed,
+                                                         explain_below=alpha / tests)
+            check = DomainCheck(auc, base, p, min(1.0, p * tests), p * tests < alpha, taken, importance)
+        else:
+            skipped["domain classifier"] = (f"fewer than {MIN_CLASSIFIER_ROWS} rows in a split "
+                                            f"({', '.join(f'{s}: {n}' for s, n in taken.items())})")
+    found = sorted((_corrected(c, tests, alpha) for c in found), key=lambda c: (not c.flagged, -c.distance))
+    return Shift(a, b, rows, alpha, tuple(found), check, skipped)
+
+
+def _not_comparable(kinds: dict[str, str], moments: pd.DataFrame) -> dict[str, str]:
+    """The columns left out, with the reason: too many categories, or no number in a split."""
     skipped = {}
     for i, (col, kind) in enumerate(kinds.items()):
         distinct = int(moments[f"d{i}"].max())
@@ -426,38 +474,25 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
             skipped[col] = f"about {distinct:,} distinct values (an id or free text?); not compared"
         elif kind == "numeric" and int(moments[f"c{i}"].min()) == 0:
             skipped[col] = "no value in one of the splits"
-    kept = {c: k for c, k in kinds.items() if c not in skipped}
+    return skipped
+
+
+def _column_tests(query: Query, kinds: dict[str, str], kept: dict[str, str],
+                  moments: pd.DataFrame, a: str, b: str) -> list[ColumnShift]:
+    """Each kept column's test, uncorrected."""
     index = {c: i for i, c in enumerate(kinds)}
+    grouped = _grouped(query, kept, moments, index, a, b)
     found = []
-    if kept:
-        grouped = _grouped(preds, kept, moments, index, a, b)
-        for col, kind in kept.items():
-            counts = grouped[col]
-            if kind == "numeric":
-                i = index[col]
-                mom = {k: (float(moments.loc[s, f"m{i}"]), float(moments.loc[s, f"v{i}"] or 0.0),
-                           int(moments.loc[s, f"c{i}"])) for k, s in (("a", a), ("b", b))}
-                found.append(_numeric_shift(col, counts.index.to_numpy(), counts[a].to_numpy(),
-                                            counts[b].to_numpy(), mom))
-            else:
-                found.append(_categorical_shift(col, [str(v) for v in counts.index], counts[a].to_numpy(),
-                                                counts[b].to_numpy()))
-    check = None
-    tests = len(found) + (1 if domain and kept else 0)
-    if domain and kept:
-        frame = _sample(preds, kept, a, b, rows, sample, seed)
-        taken = {s: int((frame["split"] == s).sum()) for s in (a, b)}
-        if min(taken.values()) >= MIN_CLASSIFIER_ROWS:
-            auc, base, p, importance = domain_classifier(_features(frame, kept), (frame["split"] == b).to_numpy(),
-                                                         permutations=permutations, seed=seed)
-            corrected = min(1.0, p * tests)
-            check = DomainCheck(auc, base, p, corrected, corrected < alpha, taken, importance)
+    for col, kind in kept.items():
+        counts, i = grouped[col], index[col]
+        n_a, n_b = counts["na"].to_numpy(), counts["nb"].to_numpy()
+        if kind == "numeric":
+            mom = {k: (float(moments.loc[s, f"m{i}"]), float(moments.loc[s, f"v{i}"] or 0.0),
+                       int(moments.loc[s, f"c{i}"])) for k, s in (("a", a), ("b", b))}
+            found.append(_numeric_shift(col, counts["value"].to_numpy(), n_a, n_b, mom))
         else:
-            skipped["domain classifier"] = (f"fewer than {MIN_CLASSIFIER_ROWS} rows in a split "
-                                            f"({', '.join(f'{s}: {n}' for s, n in taken.items())})")
-    corrected = [_corrected(c, tests, alpha) for c in found]
-    corrected.sort(key=lambda c: (not c.flagged, -c.distance))
-    return Shift(a, b, rows, alpha, tuple(corrected), check, skipped)
+            found.append(_categorical_shift(col, [str(v) for v in counts["value"]], n_a, n_b))
+    return found
 
 
 def _corrected(c: ColumnShift, tests: int, alpha: float) -> ColumnShift:

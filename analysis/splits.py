@@ -44,9 +44,9 @@ class SplitError:
 class GapNoise:
     """Whether a gap between two levels is larger than their sampling noise.
 
-    ``smallest`` is the smallest gap the two splits' sizes can tell from zero (two-sided test at ``1 - alpha``
-    with the chosen power, at their pooled error); ``p_value`` tests the gap (two-proportion z-test; against the
-    human-level error, a one-sample test of the train error); ``real`` is ``p_value < alpha``.
+    ``smallest`` is the smallest gap the two splits' sizes tell from zero (two-sided, at ``1 - alpha``, at their
+    pooled error); ``p_value`` tests the gap (two-proportion z-test; against the human-level error, a one-sample
+    test of the train error); ``real`` is ``p_value < alpha``, that is a gap larger than ``smallest``.
     """
 
     gap: str
@@ -64,14 +64,13 @@ class SplitAdvice:
     gaps: tuple[GapNoise, ...]
     rule: dict
     alpha: float
-    power: float
 
     def noisy(self) -> tuple[GapNoise, ...]:
         """The gaps within the noise of the splits they span."""
         return tuple(g for g in self.gaps if not g.real)
 
     def to_dict(self) -> dict:
-        return {"alpha": self.alpha, "power": self.power, "splits": [asdict(s) for s in self.splits],
+        return {"alpha": self.alpha, "splits": [asdict(s) for s in self.splits],
                 "gaps": [asdict(g) for g in self.gaps], "rule_of_thumb": self.rule}
 
 
@@ -110,11 +109,12 @@ def dev_size_needed(difference: float, *, error: float, alpha: float = 0.05, pow
 
 
 def smallest_difference(error: float, n1: int, n2: int | None = None, *, alpha: float = 0.05,
-                        power: float = 0.8) -> float:
-    """The smallest error difference that splits of ``n1`` and ``n2`` examples detect (``n2`` None: against a
-    known value, such as the human-level error): ``(z_{1-alpha/2} + z_power) sqrt(p q (1/n1 + 1/n2))``."""
-    _check_rates(alpha, power)
-    za, zb = _z(alpha, power)
+                        power: float | None = None) -> float:
+    """The smallest error difference that splits of ``n1`` and ``n2`` examples tell from zero (``n2`` None:
+    against a known value, such as the human-level error): ``z_{1-alpha/2} sqrt(p q (1/n1 + 1/n2))``, at an
+    error ``p``; with ``power``, the difference they detect that often (``+ z_power`` in the factor)."""
+    _check_rates(alpha, 0.5 if power is None else power)
+    za, zb = _z(alpha, 0.5 if power is None else power)
     spread = 1 / n1 + (1 / n2 if n2 else 0.0)
     return (za + zb) * math.sqrt(max(error * (1 - error), 0.0) * spread)
 
@@ -162,11 +162,10 @@ def split_errors(counts: CountTable) -> dict[str, SplitError]:
     return out
 
 
-def split_advice(counts: CountTable, *, human: float | None = None, alpha: float = 0.05,
-                 power: float = 0.8) -> SplitAdvice:
+def split_advice(counts: CountTable, *, human: float | None = None, alpha: float = 0.05) -> SplitAdvice:
     """The sizes, errors and intervals of a file's splits, and whether each gap of the decomposition is larger
     than the noise of the splits it spans."""
-    _check_rates(alpha, power)
+    _check_rates(alpha, 0.5)
     errors = split_errors(counts)
     gaps: Gaps = gaps_from_counts(counts, human=human)
     noise = []
@@ -177,12 +176,12 @@ def split_advice(counts: CountTable, *, human: float | None = None, alpha: float
         low, high = gaps.span(name)
         b = errors[high]
         if low == "human":
-            smallest = smallest_difference(human, b.rows, alpha=alpha, power=power)
+            smallest = smallest_difference(human, b.rows, alpha=alpha)
             p = _one_sample_p(b.errors, b.rows, human)
         else:
             a = errors[low]
             pooled = (a.errors + b.errors) / (a.rows + b.rows)
-            smallest = smallest_difference(pooled, a.rows, b.rows, alpha=alpha, power=power)
+            smallest = smallest_difference(pooled, a.rows, b.rows, alpha=alpha)
             p = gap_p_value(a.errors, a.rows, b.errors, b.rows)
         noise.append(GapNoise(name, low, high, value, smallest, p, p < alpha))
-    return SplitAdvice(tuple(errors.values()), tuple(noise), rule_of_thumb(counts.rows), alpha, power)
+    return SplitAdvice(tuple(errors.values()), tuple(noise), rule_of_thumb(counts.rows), alpha)
