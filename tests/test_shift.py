@@ -155,7 +155,8 @@ def test_many_distinct_numbers_are_counted_in_quantile_bins(write):
 
 def test_columns_left_out_say_why(write):
     rows = ["id,split,y_true,y_pred,note,score"]
-    rows += [f"{i},{'dev' if i % 2 else 'test'},a,a,note {i},{'' if i % 2 == 0 else i}" for i in range(2 * MAX_CATEGORIES + 100)]
+    rows += [f"{i},{'dev' if i % 2 else 'test'},a,a,note {i},{'' if i % 2 == 0 else i}"
+             for i in range(2 * MAX_CATEGORIES + 100)]
     found = shift(load_predictions(write("p.csv", "\n".join(rows))), a="dev", b="test", domain=False)
     assert set(found.skipped) == {"note", "score"}
     assert "distinct values" in found.skipped["note"] and "no value" in found.skipped["score"]
