@@ -20,7 +20,8 @@ from analysis.tags import open_store  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, editor, go, select, wait_idle  # noqa: E402
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
-         ("Label issues", "label_issues"), ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
+         ("Label issues", "label_issues"), ("Tallies", "tallies"), ("Gaps", "gaps"), ("Shift", "shift"),
+         ("Data", "data")]
 
 
 def seed_tags(db: Path) -> None:

@@ -100,9 +100,10 @@ if d is not None:
               border=True, help="The same classifier trained and scored with the split labels shuffled")
     m3.metric("Sample", " + ".join(f"{n:,}" for n in d.sample.values()), border=True,
               help="Rows sampled from " + " and ".join(LABELS[s] for s in d.sample))
-    if d.importance:
+    relied = [(c, v) for c, v in d.importance.items() if v >= 0.001][:5]
+    if relied:
         st.caption("The classifier relies most on: " + ", ".join(
-            f"{widgets.plain(names.get(c, c))} ({v:.3f})" for c, v in list(d.importance.items())[:5])
+            f"{widgets.plain(names.get(c, c))} ({v:.3f})" for c, v in relied)
             + " (drop of its AUC when the column is shuffled).")
 
 
