@@ -120,7 +120,13 @@ class Shift:
                 "domain_auc": None if d is None else d.auc, "baseline_auc": None if d is None else d.baseline_auc,
                 "domain_p_value": None if d is None else d.p_value, "domain_sample": None if d is None else d.sample,
                 "domain_importance": None if d is None else d.importance,
-                "columns": [asdict(c) for c in self.columns], "skipped": self.skipped}
+                "columns": [{k: _finite(v) for k, v in asdict(c).items()} for c in self.columns],
+                "skipped": self.skipped}
+
+
+def _finite(value: object) -> object:
+    """``value``, except an infinite or NaN float (the effect between two constant columns), which is None in JSON."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 # --- the statistics, from grouped counts ---------------------------------------------------------------------

@@ -163,6 +163,16 @@ def test_columns_left_out_say_why(write):
     assert [c.column for c in found.columns] == ["y_pred", "y_true"]
 
 
+def test_two_constant_columns_differ_without_a_finite_effect(write, capsys):
+    rows = ["split,y_true,y_pred,level"] + [f"{'dev' if i < 50 else 'test'},a,a,{1 if i < 50 else 2}" for i in range(100)]
+    path = write("p.csv", "\n".join(rows))
+    found = shift(load_predictions(path), a="dev", b="test", permutations=0)
+    level = found.columns[0]
+    assert level.column == "level" and level.flagged and level.statistic == 1.0 and level.effect == np.inf
+    assert main(["shift", str(path), "--a", "dev", "--b", "test", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["columns"][0]["effect"] is None
+
+
 def test_a_tiny_split_gets_no_domain_classifier(write):
     rows = ["split,y_true,y_pred,x"] + [f"{'dev' if i < 10 else 'test'},a,a,{i % 7}" for i in range(60)]
     found = shift(load_predictions(write("p.csv", "\n".join(rows))), a="dev", b="test")
