@@ -299,7 +299,7 @@ def _grouped(query: Query, kinds: dict[str, str], moments: pd.DataFrame, index: 
     exprs = []
     for col, kind in kinds.items():
         v, i = _value(col, kind), index[col]
-        if kind == "numeric" and int(moments[f"d{i}"].max()) > EXACT_DISTINCT:
+        if kind == "numeric" and f"q{i}" in moments and int(moments[f"d{i}"].max()) > EXACT_DISTINCT:
             edges = sorted({float(q) for qs in moments[f"q{i}"] if qs is not None for q in qs if q is not None}
                            | {float(moments[f"x{i}"].max())})
             v = f"CASE WHEN {v} IS NULL THEN NULL ELSE {_bucket(v, edges)} END"
@@ -308,10 +308,9 @@ def _grouped(query: Query, kinds: dict[str, str], moments: pd.DataFrame, index: 
     flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(exprs)))
     sets = ", ".join(f"(v{i})" for i in range(len(exprs)))
     frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(exprs)))}, {flags}, "
-                        f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
-                        f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
-                        f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS "
-                        f"({sets})")
+                  f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
+                  f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
+                  f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS ({sets})")
     return {col: frame.loc[frame[f"g{i}"] == 0, [f"v{i}", "na", "nb"]].dropna(subset=[f"v{i}"])
             .set_axis(["value", "na", "nb"], axis=1) for i, col in enumerate(kinds)}
 
@@ -493,7 +492,7 @@ def _column_tests(query: Query, kinds: dict[str, str], kept: dict[str, str],
         counts, i = grouped[col], index[col]
         n_a, n_b = counts["na"].to_numpy(), counts["nb"].to_numpy()
         if kind == "numeric":
-            mom = {k: (float(moments.loc[s, f"m{i}"]), float(moments.loc[s, f"v{i}"] or 0.0),
+            mom = {k: (float(moments.loc[s, f"m{i}"]), float(np.nan_to_num(moments.loc[s, f"v{i}"])),
                        int(moments.loc[s, f"c{i}"])) for k, s in (("a", a), ("b", b))}
             found.append(_numeric_shift(col, counts["value"].to_numpy(), n_a, n_b, mom))
         else:
