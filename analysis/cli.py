@@ -142,14 +142,24 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
 
 
 def cmd_splits(args: argparse.Namespace) -> None:
+    import math
+
     from analysis.gaps import LABELS
     from analysis.registry import percent
-    from analysis.splits import split_advice
+    from analysis.splits import dev_size_needed, split_advice
 
     preds = _load(args.file)
     advice = split_advice(preds.counts, human=args.human_error)
+    out, needed = advice.to_dict(), None
+    if args.difference is not None:
+        dev = next((s for s in advice.splits if s.split == "dev"), None)
+        error = dev.error_rate if dev else advice.splits[0].error_rate
+        examples = math.ceil(dev_size_needed(args.difference, error=error, alpha=1 - args.confidence,
+                                             power=args.power))
+        needed = out["dev_size_needed"] = {"difference": args.difference, "error": error,
+                                           "confidence": args.confidence, "power": args.power, "examples": examples}
     if args.json:
-        print(json.dumps(advice.to_dict(), indent=2, allow_nan=False))
+        print(json.dumps(out, indent=2, allow_nan=False))
         return
     lines = [f"{args.file}: {preds.rows:,} rows", "", f"{'split':<10}{'labeled':>9}{'errors':>8}{'error':>9}"
              f"{'95% interval':>18}"]
@@ -164,6 +174,10 @@ def cmd_splits(args: argparse.Namespace) -> None:
     lines += ["", "detectable: the smallest gap the two splits' sizes tell from zero (95% confidence)",
               f"rule of thumb for {rule['rows']:,} rows: " + ", ".join(
                   f"{k} {100 * v:g}% ({rule['sizes'][k]:,})" for k, v in rule["shares"].items())]
+    if needed:
+        lines.append(f"to tell an error of {percent(needed['error'])} from one {100 * needed['difference']:g} points "
+                     f"away: {needed['examples']:,} examples in each set ({100 * needed['confidence']:g}% "
+                     f"confidence, {100 * needed['power']:g}% power)")
     print("\n".join(lines))
 
 
@@ -202,6 +216,10 @@ def _shift_parsers(sub) -> None:
     p = sub.add_parser("splits", help="split sizes, error intervals, and whether each gap is beyond the noise")
     p.add_argument("file", help="predictions file (CSV or Parquet)")
     p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
+    p.add_argument("--difference", type=fraction, help="also the dev size that detects this error difference "
+                   "(0.01 or 1%%) at dev's error")
+    p.add_argument("--confidence", type=fraction, default=0.95, help="for --difference (default: 0.95)")
+    p.add_argument("--power", type=fraction, default=0.8, help="for --difference (default: 0.8)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_splits)
     p = sub.add_parser("shift", help="do two splits come from one distribution? (column tests, domain classifier)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from scipy import stats
 from analysis import ErrorscopeError, load_predictions
 from analysis.cli import main
 from analysis.shift import BINS, EXACT_DISTINCT, MAX_CATEGORIES, chi2_from_counts, ks_from_counts, shift, shift_columns
+from analysis.splits import dev_size_needed
 
 ADULT = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "adult" / "adult_predictions.csv"
 NUMERIC = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
@@ -164,7 +166,7 @@ def test_columns_left_out_say_why(write):
 
 
 def test_two_constant_columns_differ_without_a_finite_effect(write, capsys):
-    rows = ["split,y_true,y_pred,level"] + [f"{'dev' if i < 50 else 'test'},a,a,{1 if i < 50 else 2}" for i in range(100)]
+    rows = ["split,y_true,y_pred,level"] + [f"{'dev' if i < 50 else 'test'},a,a,{1 + (i >= 50)}" for i in range(100)]
     path = write("p.csv", "\n".join(rows))
     found = shift(load_predictions(path), a="dev", b="test", permutations=0)
     level = found.columns[0]
@@ -211,5 +213,11 @@ def test_cli_splits(demo_path, capsys):
     assert [s["split"] for s in out["splits"]] == ["train", "train_dev", "dev", "test"]
     assert {g["gap"]: g["real"] for g in out["gaps"]}["dev_overfitting"] is False
     assert out["rule_of_thumb"]["shares"]["dev"] == 0.15
+    assert main(["splits", str(demo_path), "--difference", "2%", "--power", "90%", "--json"]) == 0
+    needed = json.loads(capsys.readouterr().out)["dev_size_needed"]
+    assert needed["examples"] == math.ceil(dev_size_needed(0.02, error=needed["error"], power=0.9))
+    assert needed["error"] == pytest.approx(35 / 300)  # the demo's dev error
     assert main(["splits", str(demo_path)]) == 0
     assert "within the noise" in capsys.readouterr().out
+    assert main(["splits", str(demo_path), "--difference", "0"]) == 2
+    assert capsys.readouterr().err.startswith("error: the difference must be")
