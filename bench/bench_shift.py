@@ -84,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet"], choices=["csv", "parquet"])
     args = parser.parse_args()
     lines = ["# Distribution checks: speed", "",
              f"{args.rows:,} rows, 8 metadata columns (bench/bench_shift.py); train-dev against dev; in one process, "
@@ -92,7 +93,7 @@ def main() -> int:
              "| file | summary (s) | per-column tests (s) | ratio | with the domain classifier (s) | sample "
              "| flagged |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
-    for path in generate(args.rows):
+    for path in (p for p in generate(args.rows) if p.suffix[1:] in args.formats):
         times = {"summary": [], "tests": [], "domain": []}
         for _ in range(args.runs):
             t, preds = timed(load_predictions, path)
@@ -102,6 +103,7 @@ def main() -> int:
             times["tests"].append(t)
             t, found = timed(shift, preds, a="train_dev", b="dev")
             times["domain"].append(t)
+            print(f"{path.name}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
         med = {k: statistics.median(v) for k, v in times.items()}
         sample = " + ".join(f"{n:,}" for n in found.domain.sample.values())
         flagged = ", ".join(c.column for c in found.columns if c.flagged) or "none"
