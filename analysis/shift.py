@@ -14,9 +14,10 @@ the true-class mix) is compared between two splits:
   classifier trained and scored on permuted labels is shown as the baseline, and the columns it relies on are
   ranked by permutation importance.
 
-The engine reads the file twice for the tests (per-split moments, distinct counts and quantiles; then one grouped
-count per column, numbers with more than :data:`EXACT_DISTINCT` distinct values counted in quantile bins, on which
-the KS statistic is a lower bound) and once for the sample, so that millions of rows stay fast.
+The engine reads the file three times for the tests (per-split moments and distinct counts; one grouped count per
+column of categories, and of numbers when both splits are small enough for scipy's exact p-value; the KS statistic of
+the other numbers, computed in the engine from the running counts of their distinct values) and once for the
+sample, so that millions of rows never leave the engine.
 """
 
 from __future__ import annotations
@@ -43,10 +44,9 @@ Query = Callable[[str], "pd.DataFrame"]
 
 #: The model's outputs compared as columns, by their name in the normalized view.
 OUTPUTS = {"confidence": "confidence (max p)", "y_pred": "predicted class", "y_true": "true class"}
-#: Numbers with at most this many distinct values are compared exactly; more are counted in quantile bins.
-EXACT_DISTINCT = 20_000
-#: Quantile bins per split for numbers with more distinct values.
-BINS = 1_000
+#: Up to this many rows in each split, numbers come back as counts for scipy's exact KS p-value (as ks_2samp does);
+#: beyond, the engine computes the statistic and the p-value is Smirnov's asymptotic one.
+EXACT_ROWS = 10_000
 #: Categorical columns with more distinct values are not compared (ids, free text).
 MAX_CATEGORIES = 10_000
 #: Categories the domain classifier tells apart per column (HistGradientBoosting's limit is 255); rarer ones merge.
@@ -145,12 +145,19 @@ def ks_from_counts(values: np.ndarray, n_a: np.ndarray, n_b: np.ndarray) -> tupl
     total_a, total_b = int(n_a.sum()), int(n_b.sum())
     if not total_a or not total_b:
         return 0.0, 1.0
-    if max(total_a, total_b) <= 10_000:  # the exact p-value: scipy's own computation on the samples
+    if max(total_a, total_b) <= EXACT_ROWS:  # the exact p-value: scipy's own computation on the samples
         result = stats.ks_2samp(np.repeat(values, n_a), np.repeat(values, n_b))
         return float(result.statistic), float(result.pvalue)
     d = float(np.max(np.abs(np.cumsum(n_a) / total_a - np.cumsum(n_b) / total_b)))
-    m, n = sorted([float(total_a), float(total_b)], reverse=True)
-    return d, float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
+    return d, ks_asymptotic_p(d, total_a, total_b)
+
+
+def ks_asymptotic_p(d: float, n_a: int, n_b: int) -> float:
+    """Smirnov's asymptotic two-sided p-value of a KS statistic ``d``, as ``scipy.stats.ks_2samp`` computes it."""
+    from scipy import stats
+
+    m, n = sorted([float(n_a), float(n_b)], reverse=True)
+    return float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
 
 
 def chi2_from_counts(n_a: np.ndarray, n_b: np.ndarray) -> tuple[float, float]:
@@ -183,8 +190,7 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _numeric_shift(name: str, values, n_a, n_b, moments: dict) -> ColumnShift:
-    d, p = ks_from_counts(np.asarray(values, dtype=float), np.asarray(n_a), np.asarray(n_b))
+def _numeric_shift(name: str, d: float, p: float, moments: dict) -> ColumnShift:
     (ma, va, ca), (mb, vb, cb) = moments["a"], moments["b"]
     effect = mean_difference(ma, va, ca, mb, vb, cb)
     text = f"mean {_number(ma)} → {_number(mb)} ({effect:+.2f} SD)"
@@ -262,57 +268,44 @@ def _value(col: str, kind: str) -> str:
     return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
 
 
-def _moments(query: Query, kinds: dict[str, str], a: str, b: str, *, quantiles: bool) -> pd.DataFrame:
+def _moments(query: Query, kinds: dict[str, str], a: str, b: str) -> pd.DataFrame:
     """Per split: rows, and for each column its distinct count (approximate), and for numbers their count,
-    mean, variance, maximum and (with ``quantiles``, needed only for more than :data:`EXACT_DISTINCT` rows)
-    quantiles, the bin edges of columns with many values."""
+    mean and variance."""
     cols = ["count(*) AS n"]
-    qs = ", ".join(repr(float(q)) for q in np.linspace(0, 1, BINS + 1)[1:-1].round(6))
     for i, (col, kind) in enumerate(kinds.items()):
         v = _value(col, kind)
         cols.append(f"approx_count_distinct({v}) AS d{i}")
         if kind == "numeric":
-            cols += [f"count({v}) AS c{i}", f"avg({v}) AS m{i}", f"var_samp({v}) AS v{i}", f"max({v}) AS x{i}"]
-            if quantiles:
-                cols.append(f"approx_quantile({v}, [{qs}]) AS q{i}")
+            cols += [f"count({v}) AS c{i}", f"avg({v}) AS m{i}", f"var_samp({v}) AS v{i}"]
     return query(f"SELECT split, {', '.join(cols)} FROM preds WHERE {_where(a, b)} GROUP BY split")
 
 
-def _bucket(expr: str, edges: list[float]) -> str:
-    """The smallest of ``edges`` (sorted, the last the maximum) at least ``expr``: a binary search as nested CASEs,
-    so that each row makes about log2(len(edges)) comparisons."""
-    if len(edges) == 1:
-        return _double(edges[0])
-    mid = len(edges) // 2
-    return (f"CASE WHEN {expr} <= {_double(edges[mid - 1])} THEN {_bucket(expr, edges[:mid])} "
-            f"ELSE {_bucket(expr, edges[mid:])} END")
-
-
-def _double(x: float) -> str:
-    return f"CAST({literal(repr(float(x)))} AS DOUBLE)" if not math.isfinite(x) else repr(float(x))
-
-
-def _grouped(query: Query, kinds: dict[str, str], moments: pd.DataFrame, index: dict[str, int], a: str,
-             b: str) -> dict[str, pd.DataFrame]:
-    """Each column's counts per split and value (numbers with many values: per quantile bin), in one scan;
-    ``index`` gives each column's number in ``moments``."""
-    exprs = []
-    for col, kind in kinds.items():
-        v, i = _value(col, kind), index[col]
-        if kind == "numeric" and f"q{i}" in moments and int(moments[f"d{i}"].max()) > EXACT_DISTINCT:
-            edges = sorted({float(q) for qs in moments[f"q{i}"] if qs is not None for q in qs if q is not None}
-                           | {float(moments[f"x{i}"].max())})
-            v = f"CASE WHEN {v} IS NULL THEN NULL ELSE {_bucket(v, edges)} END"
-        exprs.append(v)
-    values = ", ".join(f"{e} AS v{i}" for i, e in enumerate(exprs))
-    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(exprs)))
-    sets = ", ".join(f"(v{i})" for i in range(len(exprs)))
-    frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(exprs)))}, {flags}, "
+def _grouped(query: Query, kinds: dict[str, str], a: str, b: str) -> dict[str, pd.DataFrame]:
+    """Each column's counts per value in the two splits, in one scan."""
+    values = ", ".join(f"{_value(col, kind)} AS v{i}" for i, (col, kind) in enumerate(kinds.items()))
+    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(kinds)))
+    sets = ", ".join(f"(v{i})" for i in range(len(kinds)))
+    frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(kinds)))}, {flags}, "
                   f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
                   f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
                   f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS ({sets})")
     return {col: frame.loc[frame[f"g{i}"] == 0, [f"v{i}", "na", "nb"]].dropna(subset=[f"v{i}"])
             .set_axis(["value", "na", "nb"], axis=1) for i, col in enumerate(kinds)}
+
+
+def _ks_statistics(query: Query, columns: list[str], a: str, b: str) -> dict[str, float]:
+    """Each numeric column's two-sample KS statistic, computed by the engine in one scan: the columns in long form,
+    grouped by value, the running share of each split down the sorted values, their largest difference."""
+    values = ", ".join(_value(col, "numeric") for col in columns)
+    ids = ", ".join(str(i) for i in range(len(columns)))
+    run = "PARTITION BY c ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    frame = query(
+        f"SELECT c, max(abs(ca / ta - cb / tb)) AS d FROM (SELECT c, sum(na) OVER ({run}) AS ca, "
+        f"sum(nb) OVER ({run}) AS cb, sum(na) OVER (PARTITION BY c) AS ta, sum(nb) OVER (PARTITION BY c) AS tb "
+        f"FROM (SELECT c, v, count(*) FILTER (WHERE split = {literal(a)}) AS na, "
+        f"count(*) FILTER (WHERE split = {literal(b)}) AS nb FROM (SELECT split, unnest([{values}]) AS v, "
+        f"unnest([{ids}]) AS c FROM preds WHERE {_where(a, b)}) WHERE v IS NOT NULL GROUP BY c, v)) GROUP BY c")
+    return {columns[int(c)]: float(d) for c, d in zip(frame["c"], frame["d"], strict=True)}
 
 
 def _sample(query: Query, kinds: dict[str, str], a: str, b: str, rows: dict[str, int], size: int,
@@ -448,10 +441,10 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     kinds = _chosen(preds, columns)
     rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
     with _reader(preds) as query:
-        moments = _moments(query, kinds, a, b, quantiles=sum(rows.values()) > EXACT_DISTINCT).set_index("split")
+        moments = _moments(query, kinds, a, b).set_index("split")
         skipped = _not_comparable(kinds, moments)
         kept = {c: k for c, k in kinds.items() if c not in skipped}
-        found = _column_tests(query, kinds, kept, moments, a, b) if kept else []
+        found = _column_tests(query, kinds, kept, moments, a, b, rows) if kept else []
         tests = len(found) + (1 if domain and kept else 0)
         check = None
         if domain and kept:
@@ -482,21 +475,31 @@ def _not_comparable(kinds: dict[str, str], moments: pd.DataFrame) -> dict[str, s
     return skipped
 
 
-def _column_tests(query: Query, kinds: dict[str, str], kept: dict[str, str],
-                  moments: pd.DataFrame, a: str, b: str) -> list[ColumnShift]:
+def _column_tests(query: Query, kinds: dict[str, str], kept: dict[str, str], moments: pd.DataFrame, a: str,
+                  b: str, rows: dict[str, int]) -> list[ColumnShift]:
     """Each kept column's test, uncorrected."""
     index = {c: i for i, c in enumerate(kinds)}
-    grouped = _grouped(query, kept, moments, index, a, b)
+    large = max(rows.values()) > EXACT_ROWS
+    counted = {c: k for c, k in kept.items() if k == "categorical" or not large}
+    grouped = _grouped(query, counted, a, b) if counted else {}
+    numbers = [c for c, k in kept.items() if k == "numeric"]
+    statistics = _ks_statistics(query, numbers, a, b) if large and numbers else {}
     found = []
     for col, kind in kept.items():
-        counts, i = grouped[col], index[col]
-        n_a, n_b = counts["na"].to_numpy(), counts["nb"].to_numpy()
+        i = index[col]
         if kind == "numeric":
             mom = {k: (float(moments.loc[s, f"m{i}"]), float(np.nan_to_num(moments.loc[s, f"v{i}"])),
                        int(moments.loc[s, f"c{i}"])) for k, s in (("a", a), ("b", b))}
-            found.append(_numeric_shift(col, counts["value"].to_numpy(), n_a, n_b, mom))
+            if large:
+                d = statistics[col]
+                p = ks_asymptotic_p(d, mom["a"][2], mom["b"][2])
+            else:
+                c = grouped[col]
+                d, p = ks_from_counts(c["value"].to_numpy(dtype=float), c["na"].to_numpy(), c["nb"].to_numpy())
+            found.append(_numeric_shift(col, d, p, mom))
         else:
-            found.append(_categorical_shift(col, [str(v) for v in counts["value"]], n_a, n_b))
+            c = grouped[col]
+            found.append(_categorical_shift(col, [str(v) for v in c["value"]], c["na"].to_numpy(), c["nb"].to_numpy()))
     return found
 
 

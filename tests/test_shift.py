@@ -14,7 +14,7 @@ from scipy import stats
 
 from analysis import ErrorscopeError, load_predictions
 from analysis.cli import main
-from analysis.shift import BINS, EXACT_DISTINCT, MAX_CATEGORIES, chi2_from_counts, ks_from_counts, shift, shift_columns
+from analysis.shift import EXACT_ROWS, MAX_CATEGORIES, chi2_from_counts, ks_from_counts, shift, shift_columns
 from analysis.splits import dev_size_needed
 
 ADULT = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks" / "adult" / "adult_predictions.csv"
@@ -142,16 +142,18 @@ def test_no_false_alarms_over_random_splits(tmp_path):
     assert flagged <= 5
 
 
-def test_many_distinct_numbers_are_counted_in_quantile_bins(write):
+def test_large_splits_get_the_ks_statistic_from_the_engine(write):
     rng = np.random.default_rng(1)
-    n = EXACT_DISTINCT + 5_000
+    n = 2 * EXACT_ROWS + 5_000
     x = np.round(rng.normal(size=n) + np.where(np.arange(n) % 2, 0.05, 0.0), 9)
+    x[::7] = np.round(x[::7], 1)  # ties too
     split = np.where(np.arange(n) % 2, "test", "dev")
     frame = pd.DataFrame({"y_true": "a", "y_pred": "a", "split": split, "x": x})
     path = write("many.csv", frame.to_csv(index=False))
     found = shift(load_predictions(path), a="dev", b="test", columns=["x"], domain=False)
-    exact = stats.ks_2samp(x[split == "dev"], x[split == "test"]).statistic
-    assert exact - 2.5 / BINS <= found.columns[0].statistic <= exact + 1e-12
+    expected = stats.ks_2samp(x[split == "dev"], x[split == "test"])
+    assert found.columns[0].statistic == pytest.approx(expected.statistic, abs=1e-12)
+    assert found.columns[0].raw_p_value == pytest.approx(expected.pvalue, rel=1e-9)
     assert found.domain is None and found.columns[0].flagged
 
 
