@@ -26,6 +26,8 @@ _EXPORTS = {
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
     "shift": ["ColumnShift", "DomainCheck", "Shift", "shift_columns"],  # the function: analysis.shift.shift
     "splits": ["SplitAdvice", "dev_size_needed", "rule_of_thumb", "split_advice"],
+    "slices": ["Slice", "Slices", "error_by_slice", "find_slices"],
+    "filters": ["Predicate", "filter_sql", "parse_filter"],
     "summary": ["summarize"],
     "tags": ["SQLiteTagStore", "TagStore", "default_db_path", "open_store"],
     "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"],
@@ -52,6 +54,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
+    from analysis.filters import Predicate, filter_sql, parse_filter  # noqa: F401
     from analysis.fixes import corrected_counts, fixes_explained  # noqa: F401
     from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
     from analysis.images import resolve_image  # noqa: F401
@@ -71,6 +74,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.registry import METRICS, Metric, measure  # noqa: F401
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
     from analysis.shift import ColumnShift, DomainCheck, Shift, shift_columns  # noqa: F401
+    from analysis.slices import Slice, Slices, error_by_slice, find_slices  # noqa: F401
     from analysis.splits import SplitAdvice, dev_size_needed, rule_of_thumb, split_advice  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
