@@ -18,6 +18,7 @@ def test_shift_page_shows_the_demo_data_mismatch(page, demo_server, tmp_path):
     metric = page.get_by_test_id("stMetric").filter(has_text="Domain classifier AUC")
     assert f"{expected.domain.auc:.3f}" in metric.inner_text()
     assert "noise" in page.get_by_text("The classifier relies most on").inner_text()
+    page.get_by_role("link", name="Error by slice of stroke").wait_for()  # the category column that differs most
     page.screenshot(path=tmp_path / "shift.png", full_page=True)
 
     page.get_by_test_id("stSelectbox").filter(has_text="Split A").click()  # dev against test: one distribution
