@@ -24,6 +24,8 @@ _EXPORTS = {
     "fixes": ["corrected_counts", "fixes_explained"],
     "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
+    "shift": ["ColumnShift", "DomainCheck", "Shift", "shift_columns"],  # the function: analysis.shift.shift
+    "splits": ["SplitAdvice", "dev_size_needed", "rule_of_thumb", "split_advice"],
     "slices": ["Slice", "Slices", "error_by_slice", "find_slices"],
     "filters": ["Predicate", "filter_sql", "parse_filter"],
     "summary": ["summarize"],
@@ -76,7 +78,9 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
     from analysis.registry import METRICS, Metric, measure  # noqa: F401
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
+    from analysis.shift import ColumnShift, DomainCheck, Shift, shift_columns  # noqa: F401
     from analysis.slices import Slice, Slices, error_by_slice, find_slices  # noqa: F401
+    from analysis.splits import SplitAdvice, dev_size_needed, rule_of_thumb, split_advice  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401

@@ -207,6 +207,98 @@ def _multilabel_issues(tasks, args: argparse.Namespace) -> None:
     print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
+def cmd_splits(args: argparse.Namespace) -> None:
+    import math
+
+    from analysis.gaps import LABELS
+    from analysis.registry import percent
+    from analysis.splits import dev_size_needed, split_advice
+
+    preds = _load(args.file)
+    advice = split_advice(preds.counts, human=args.human_error)
+    out, needed = advice.to_dict(), None
+    if args.difference is not None:
+        dev = next((s for s in advice.splits if s.split == "dev"), None)
+        error = dev.error_rate if dev else advice.splits[0].error_rate
+        examples = math.ceil(dev_size_needed(args.difference, error=error, alpha=1 - args.confidence,
+                                             power=args.power))
+        needed = out["dev_size_needed"] = {"difference": args.difference, "error": error,
+                                           "confidence": args.confidence, "power": args.power, "examples": examples}
+    if args.json:
+        print(json.dumps(out, indent=2, allow_nan=False))
+        return
+    lines = [f"{args.file}: {preds.rows:,} rows", "", f"{'split':<10}{'labeled':>9}{'errors':>8}{'error':>9}"
+             f"{'95% interval':>18}"]
+    lines += [f"{s.split:<10}{s.rows:>9,}{s.errors:>8,}{percent(s.error_rate):>9}"
+              f"{percent(s.low) + '-' + percent(s.high):>18}" for s in advice.splits]
+    lines += ["", f"{'gap':<16}{'between':>22}{'size':>10}{'detectable':>12}{'p-value':>10}  verdict"]
+    for g in advice.gaps:
+        verdict = "real" if g.real else "within the noise"
+        lines.append(f"{LABELS[g.gap].lower():<16}{LABELS[g.low] + ' -> ' + LABELS[g.high]:>22}"
+                     f"{100 * g.value:>+9.2f}p{100 * g.smallest:>11.2f}p{g.p_value:>10.3g}  {verdict}")
+    rule = advice.rule
+    lines += ["", "detectable: the smallest gap the two splits' sizes tell from zero (95% confidence)",
+              f"rule of thumb for {rule['rows']:,} rows: " + ", ".join(
+                  f"{k} {100 * v:g}% ({rule['sizes'][k]:,})" for k, v in rule["shares"].items())]
+    if needed:
+        lines.append(f"to tell an error of {percent(needed['error'])} from one {100 * needed['difference']:g} points "
+                     f"away: {needed['examples']:,} examples in each set ({100 * needed['confidence']:g}% "
+                     f"confidence, {100 * needed['power']:g}% power)")
+    print("\n".join(lines))
+
+
+def cmd_shift(args: argparse.Namespace) -> None:
+    from analysis.shift import OUTPUTS, shift
+
+    preds = _load(args.file)
+    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample)
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
+        return
+    verdict = "differ" if found.flagged else "show no difference"
+    lines = [f"{args.file}: {found.a} ({found.rows[found.a]:,} rows) vs {found.b} ({found.rows[found.b]:,} rows): "
+             f"the splits {verdict} (Bonferroni-corrected, family-wise alpha {found.alpha:g})", ""]
+    if found.domain is not None:
+        d = found.domain
+        base = "" if d.baseline_auc is None else f" (with shuffled split labels: {d.baseline_auc:.3f})"
+        lines.append(f"domain classifier AUC {d.auc:.3f}{base}, p = {d.p_value:.3g}, on a sample of "
+                     + ", ".join(f"{n:,} {s}" for s, n in d.sample.items()))
+        if d.importance:
+            lines.append("  relies on: " + ", ".join(f"{c} ({v:.3f})" for c, v in list(d.importance.items())[:5]))
+        lines.append("")
+    width = max([len(c.column) for c in found.columns] + [6]) + 2
+    lines.append(f"{'column':<{width}}{'test':>5}{'distance':>10}{'p-value':>10}  flagged  effect")
+    for c in found.columns:
+        lines.append(f"{c.column:<{width}}{c.test:>5}{c.distance:>10.3f}{c.p_value:>10.3g}  "
+                     f"{'yes' if c.flagged else 'no':<7}  {c.effect_text}")
+    lines += [f"{name}: {reason}" for name, reason in found.skipped.items()]
+    shown = [f"{k} = {v}" for k, v in OUTPUTS.items()]
+    lines += ["", "distance: KS statistic (numbers) or total variation (categories); " + "; ".join(shown)]
+    print("\n".join(lines))
+
+
+def _shift_parsers(sub) -> None:
+    """``errorscope splits`` and ``errorscope shift``."""
+    p = sub.add_parser("splits", help="split sizes, error intervals, and whether each gap is beyond the noise")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
+    p.add_argument("--difference", type=fraction, help="also the dev size that detects this error difference "
+                   "(0.01 or 1%%) at dev's error")
+    p.add_argument("--confidence", type=fraction, default=0.95, help="for --difference (default: 0.95)")
+    p.add_argument("--power", type=fraction, default=0.8, help="for --difference (default: 0.8)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_splits)
+    p = sub.add_parser("shift", help="do two splits come from one distribution? (column tests, domain classifier)")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--a", default="train_dev", help="first split (default: train_dev)")
+    p.add_argument("--b", default="dev", help="second split (default: dev)")
+    p.add_argument("--columns", nargs="+", metavar="COLUMN", help="columns to compare (default: all)")
+    p.add_argument("--sample", type=_positive, default=5_000,
+                   help="rows per split for the domain classifier (default: 5000)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_shift)
+
+
 def cmd_slices(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.slices import find_slices
@@ -497,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_slices)
 
     _tags_parser(sub)
+    _shift_parsers(sub)
 
     p = sub.add_parser("tallies",
                        help="which error category explains what share of a split's reviewed errors")

@@ -24,6 +24,7 @@ pages = [
     st.Page("views/slices.py", title="Slices", icon=":material/pie_chart:"),
     st.Page("views/tallies.py", title="Tallies", icon=":material/bar_chart:"),
     st.Page("views/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
+    st.Page("views/shift.py", title="Shift", icon=":material/compare_arrows:"),
 ]
 page = st.navigation(pages)
 
