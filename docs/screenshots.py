@@ -24,7 +24,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, click_matrix_cel
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
          ("Label issues", "label_issues"), ("Slices", "slices"), ("Tallies", "tallies"), ("Gaps", "gaps"),
-         ("Data", "data"), ("Compare", "compare"), ("Runs", "runs")]
+         ("Shift", "shift"), ("Data", "data"), ("Compare", "compare"), ("Runs", "runs")]
 #: The real runs table the Runs page shows (beside the project; the page is skipped without it).
 RUNS = ROOT.parent / "shared" / "benchmarks" / "runs" / "runs.csv"
 
