@@ -47,17 +47,27 @@ def _positive(text: str) -> int:
     return value
 
 
-def _load(path: str):
+def _load(path: str, task: str | None = None, *, every_task: bool = False):
+    """The file's predictions; for a multi-task file, those of ``task`` (or, with ``every_task``, the TaskSet)."""
     from analysis.load import load_predictions
+    from analysis.tasks import file_layout, load_tasks
 
+    multi = file_layout(path).kind != "single"
+    if task is not None and not multi:
+        raise ErrorscopeError(f"{path}: one task only (no task column, no wide task columns); drop --task")
+    if multi and task is None and not every_task:
+        raise ErrorscopeError(f"{path} holds several tasks; pick one with --task (see 'errorscope summary {path}')")
     size = os.path.getsize(path) if os.path.isfile(path) else 0
+    read = (lambda: load_tasks(path, task=task)) if multi else (lambda: load_predictions(path))
     if size < PROGRESS_BYTES:
-        return load_predictions(path)
-    print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB)...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    preds = load_predictions(path)
-    print(f"errorscope: {preds.rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-    return preds
+        loaded = read()
+    else:
+        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB)...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        loaded = read()
+        rows = loaded.counts.rows
+        print(f"errorscope: {rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return loaded.task(task) if multi and task is not None else loaded
 
 
 def _metrics_table(counts) -> list[str]:
@@ -76,8 +86,11 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from analysis.gaps import LABELS, meaning_of
     from analysis.registry import percent
     from analysis.summary import summarize
+    from analysis.tasks import TaskSet
 
-    preds = _load(args.file)
+    preds = _load(args.file, args.task, every_task=True)
+    if isinstance(preds, TaskSet):
+        return _tasks_summary(preds, args)
     summary = summarize(preds, human=args.human_error)
     if args.json:
         print(json.dumps(summary, indent=2, allow_nan=False))
@@ -96,11 +109,41 @@ def cmd_summary(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def _tasks_summary(tasks, args: argparse.Namespace) -> None:
+    """A multi-task file's summary: the tasks side by side (JSON: :func:`analysis.masked.summarize_tasks`)."""
+    from analysis.masked import summarize_tasks, task_rows
+    from analysis.registry import FORMATS, percent
+
+    summary = summarize_tasks(tasks, human=args.human_error)
+    if args.json:
+        print(json.dumps(summary, indent=2, allow_nan=False))
+        return
+    rows = task_rows(summary)
+    splits = list(rows[0]["errors"])
+    ratio = FORMATS["ratio"].text
+    cells = [["task", "labeled", "coverage", *(f"{s} error" for s in splits), "AUROC", "avg precision", "log loss"]]
+    cells += [[r["task"], f"{r['labeled']:,}", percent(r["coverage"]),
+               *(e if isinstance(e, str) else percent(e) for e in r["errors"].values()), ratio(r["auroc"]),
+               ratio(r["average_precision"]), ratio(r["log_loss"])] for r in rows]
+    macro, micro = summary["macro"], summary["micro"]
+    cells.append(["macro", "", "", *[""] * len(splits), ratio(macro["auroc"]), ratio(macro["average_precision"]),
+                  ratio(macro["log_loss"])])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = [f"{summary['file']}: {summary['examples']:,} examples, {len(summary['tasks'])} tasks, "
+             f"{tasks.counts.labeled().rows:,} labeled pairs", ""]
+    lines += [f"{row[0]:<{widths[0]}}" + "".join(f"{c:>{w + 2}}" for c, w in zip(row[1:], widths[1:], strict=True))
+              for row in cells]
+    lines += ["", f"error over every labeled pair (micro): {percent(micro['error_rate'])}; mean over tasks (macro): "
+              f"{percent(macro['error_rate'])}", f"masked loss J (log loss summed over labeled pairs / examples): "
+              f"{ratio(summary['masked_loss'])}", "one task's metrics, gaps and confusion: --task TASK"]
+    print("\n".join(lines))
+
+
 def cmd_confusion(args: argparse.Namespace) -> None:
     from analysis.load import check_split
     from analysis.metrics import confusion_matrix
 
-    preds = _load(args.file)
+    preds = _load(args.file, args.task)
     table = preds.counts if args.split is None else preds.counts.where(split=check_split(preds, args.split))
     conf = confusion_matrix(table, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
@@ -119,8 +162,11 @@ def cmd_confusion(args: argparse.Namespace) -> None:
 
 def cmd_label_issues(args: argparse.Namespace) -> None:
     from analysis.label_issues import label_issues
+    from analysis.tasks import TaskSet
 
-    preds = _load(args.file)
+    preds = _load(args.file, args.task, every_task=True)
+    if isinstance(preds, TaskSet):
+        return _multilabel_issues(preds, args)
     found = label_issues(preds, split=args.split, method=args.method, top=args.top)
     shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
     if args.json:
@@ -139,6 +185,118 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
              "likely wrong)", ""]
     lines += shown.to_string(index=False, float_format=lambda v: f"{v:.4g}").splitlines()
     print("\n".join(lines))
+
+
+def _multilabel_issues(tasks, args: argparse.Namespace) -> None:
+    """A multi-task file's examples ranked by cleanlab's multi-label score over their labeled tasks."""
+    from analysis.multilabel import multilabel_issues
+
+    ranked = multilabel_issues(tasks, split=args.split).head(args.top)
+    if args.json:
+        issues = [{"id": r.id, "score": float(r.score), "labeled": int(r.labeled), "worst": r.worst,
+                   "worst_score": float(r.worst_score)} for r in ranked.itertuples()]
+        print(json.dumps({"split": args.split, "method": "multilabel self_confidence", "issues": issues}, indent=2))
+        return
+    if args.csv:
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(ranked))
+        return
+    print(f"{args.file} [{args.split}]: examples ranked by the multi-label score over their labeled tasks (lower = "
+          f"more likely wrong; one task's queue: --task TASK)\n")
+    print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_splits(args: argparse.Namespace) -> None:
+    import math
+
+    from analysis.gaps import LABELS
+    from analysis.registry import percent
+    from analysis.splits import dev_size_needed, split_advice
+
+    preds = _load(args.file)
+    advice = split_advice(preds.counts, human=args.human_error)
+    out, needed = advice.to_dict(), None
+    if args.difference is not None:
+        dev = next((s for s in advice.splits if s.split == "dev"), None)
+        error = dev.error_rate if dev else advice.splits[0].error_rate
+        examples = math.ceil(dev_size_needed(args.difference, error=error, alpha=1 - args.confidence,
+                                             power=args.power))
+        needed = out["dev_size_needed"] = {"difference": args.difference, "error": error,
+                                           "confidence": args.confidence, "power": args.power, "examples": examples}
+    if args.json:
+        print(json.dumps(out, indent=2, allow_nan=False))
+        return
+    lines = [f"{args.file}: {preds.rows:,} rows", "", f"{'split':<10}{'labeled':>9}{'errors':>8}{'error':>9}"
+             f"{'95% interval':>18}"]
+    lines += [f"{s.split:<10}{s.rows:>9,}{s.errors:>8,}{percent(s.error_rate):>9}"
+              f"{percent(s.low) + '-' + percent(s.high):>18}" for s in advice.splits]
+    lines += ["", f"{'gap':<16}{'between':>22}{'size':>10}{'detectable':>12}{'p-value':>10}  verdict"]
+    for g in advice.gaps:
+        verdict = "real" if g.real else "within the noise"
+        lines.append(f"{LABELS[g.gap].lower():<16}{LABELS[g.low] + ' -> ' + LABELS[g.high]:>22}"
+                     f"{100 * g.value:>+9.2f}p{100 * g.smallest:>11.2f}p{g.p_value:>10.3g}  {verdict}")
+    rule = advice.rule
+    lines += ["", "detectable: the smallest gap the two splits' sizes tell from zero (95% confidence)",
+              f"rule of thumb for {rule['rows']:,} rows: " + ", ".join(
+                  f"{k} {100 * v:g}% ({rule['sizes'][k]:,})" for k, v in rule["shares"].items())]
+    if needed:
+        lines.append(f"to tell an error of {percent(needed['error'])} from one {100 * needed['difference']:g} points "
+                     f"away: {needed['examples']:,} examples in each set ({100 * needed['confidence']:g}% "
+                     f"confidence, {100 * needed['power']:g}% power)")
+    print("\n".join(lines))
+
+
+def cmd_shift(args: argparse.Namespace) -> None:
+    from analysis.shift import OUTPUTS, shift
+
+    preds = _load(args.file)
+    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample)
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
+        return
+    verdict = "differ" if found.flagged else "show no difference"
+    lines = [f"{args.file}: {found.a} ({found.rows[found.a]:,} rows) vs {found.b} ({found.rows[found.b]:,} rows): "
+             f"the splits {verdict} (Bonferroni-corrected, family-wise alpha {found.alpha:g})", ""]
+    if found.domain is not None:
+        d = found.domain
+        base = "" if d.baseline_auc is None else f" (with shuffled split labels: {d.baseline_auc:.3f})"
+        lines.append(f"domain classifier AUC {d.auc:.3f}{base}, p = {d.p_value:.3g}, on a sample of "
+                     + ", ".join(f"{n:,} {s}" for s, n in d.sample.items()))
+        if d.importance:
+            lines.append("  relies on: " + ", ".join(f"{c} ({v:.3f})" for c, v in list(d.importance.items())[:5]))
+        lines.append("")
+    width = max([len(c.column) for c in found.columns] + [6]) + 2
+    lines.append(f"{'column':<{width}}{'test':>5}{'distance':>10}{'p-value':>10}  flagged  effect")
+    for c in found.columns:
+        lines.append(f"{c.column:<{width}}{c.test:>5}{c.distance:>10.3f}{c.p_value:>10.3g}  "
+                     f"{'yes' if c.flagged else 'no':<7}  {c.effect_text}")
+    lines += [f"{name}: {reason}" for name, reason in found.skipped.items()]
+    shown = [f"{k} = {v}" for k, v in OUTPUTS.items()]
+    lines += ["", "distance: KS statistic (numbers) or total variation (categories); " + "; ".join(shown)]
+    print("\n".join(lines))
+
+
+def _shift_parsers(sub) -> None:
+    """``errorscope splits`` and ``errorscope shift``."""
+    p = sub.add_parser("splits", help="split sizes, error intervals, and whether each gap is beyond the noise")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
+    p.add_argument("--difference", type=fraction, help="also the dev size that detects this error difference "
+                   "(0.01 or 1%%) at dev's error")
+    p.add_argument("--confidence", type=fraction, default=0.95, help="for --difference (default: 0.95)")
+    p.add_argument("--power", type=fraction, default=0.8, help="for --difference (default: 0.8)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_splits)
+    p = sub.add_parser("shift", help="do two splits come from one distribution? (column tests, domain classifier)")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--a", default="train_dev", help="first split (default: train_dev)")
+    p.add_argument("--b", default="dev", help="second split (default: dev)")
+    p.add_argument("--columns", nargs="+", metavar="COLUMN", help="columns to compare (default: all)")
+    p.add_argument("--sample", type=_positive, default=5_000,
+                   help="rows per split for the domain classifier (default: 5000)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_shift)
 
 
 def cmd_slices(args: argparse.Namespace) -> None:
@@ -187,7 +345,7 @@ def _open_store(db: str | None, *, dataset: str | None = None):
 def cmd_tags_import(args: argparse.Namespace) -> None:
     from analysis.export import import_sheet
 
-    preds = _load(args.predictions)
+    preds = _load(args.predictions, args.task)
     store = _open_store(args.db)
     try:
         changed = import_sheet(store, args.dataset, preds, args.sheet,
@@ -200,7 +358,7 @@ def cmd_tags_import(args: argparse.Namespace) -> None:
 def cmd_tags_export(args: argparse.Namespace) -> None:
     from analysis.export import export_sheet, write_sheet
 
-    preds = _load(args.predictions) if args.predictions else None
+    preds = _load(args.predictions, args.task) if args.predictions else None
     store = _open_store(args.db, dataset=args.dataset)
     try:
         sheet = export_sheet(store, args.dataset, preds)
@@ -220,7 +378,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.tallies import tally
 
-    preds = _load(args.predictions)
+    preds = _load(args.predictions, args.task)
     store = _open_store(args.db, dataset=args.dataset)
     try:
         result = tally(preds, store, args.dataset, split=args.split)
@@ -250,6 +408,103 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     if not reviewed:
         lines.append(f"no reviewed errors in {result.split} yet: tag some in the app or import a sheet")
     print("\n".join(lines))
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from analysis.compare import CELLS, compare_predictions, per_class, report, significance
+    from analysis.registry import percent
+
+    a, b = _load(args.a), _load(args.b)
+    cmp = compare_predictions(a, b, shared=args.shared)
+    result = report(cmp, splits=[args.split] if args.split else None, metric=args.metric)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+        return
+    lines = [f"A: {args.a}", f"B: {args.b}"]
+    if cmp.only_a or cmp.only_b:
+        lines.append(f"on the shared ids only: {cmp.only_a:,} only in A and {cmp.only_b:,} only in B left out")
+    for split, r in result["splits"].items():
+        d, m, t = r["difference"], r["mcnemar"], r["table"]
+        lines += ["", f"[{split}] {r['rows']:,} examples: error A {percent(r['a']['error_rate'])}, "
+                  f"B {percent(r['b']['error_rate'])}"]
+        if d["value"] is not None:
+            lines.append(f"  {d['metric']} B - A: {100 * d['value']:+.2f} points, 95% paired bootstrap interval "
+                         f"{100 * d['low']:+.2f} to {100 * d['high']:+.2f}")
+        lines.append("  " + "  ".join(f"{CELLS[c]}: {t[c]:,}" for c in CELLS))
+        exact = "-" if m["exact_p_value"] is None else f"{m['exact_p_value']:.3g}"
+        chi = "-" if m["statistic"] is None else f"{m['statistic']:.3f} (p = {m['p_value']:.3g})"
+        lines.append(f"  McNemar: chi-squared {chi}, exact p = {exact}: {significance(m['exact_p_value'])}")
+        worse = per_class(cmp, split)
+        worse = worse[worse["difference"] < 0].head(3)
+        if len(worse):
+            lines.append("  B worse on class " + ", ".join(f"{r['class']} ({100 * r['difference']:+.1f} points)"
+                                                         for r in worse.to_dict("records")))
+    print("\n".join(lines))
+
+
+def cmd_runs(args: argparse.Namespace) -> None:
+    from analysis.runs import parse_objective, parse_threshold, read_runs, runs_report
+
+    frame = read_runs(args.file)
+    objective = parse_objective(args.optimize)
+    thresholds = [parse_threshold(t) for t in args.satisfy]
+    overrides = dict(_pair(s, "--scale", "PARAM=linear|log|log1m") for s in args.scale)
+    params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
+    result = runs_report(frame, objective, thresholds, params=params, scale_overrides=overrides)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+        return
+    lines = [f"{args.file}: {result['runs']:,} runs; optimizing {objective.metric} ({objective.direction})"
+             + (f" subject to {', '.join(result['thresholds'])}" if thresholds else ""),
+             f"feasible: {result['feasible']:,} of {result['runs']:,}"]
+    best = result["best"]
+    if best is None:
+        lines.append("no run meets every threshold: loosen one, or run more")
+    else:
+        lines.append("best: " + ", ".join(f"{k}={v}" for k, v in best.items()))
+    behind = sorted(result["behind"].items(), key=lambda kv: kv[1])[1:6]
+    if behind:
+        lines.append("next feasible runs, behind the best by: " + ", ".join(f"{k} {v:.4g}" for k, v in behind))
+    if result["excluded"]:
+        shown = result["excluded"][:5]
+        lines.append(f"excluded: {len(result['excluded']):,} runs, e.g. "
+                     + "; ".join(f"{e['run_id']} ({', '.join(e['failed'])})" for e in shown))
+    lines.append("scales: " + ", ".join(f"{p} {s}" for p, s in result["scales"].items()))
+    if result["importance"]:
+        lines.append("importance: " + ", ".join(f"{p} {100 * v:.0f}%" for p, v in
+                                                sorted(result["importance"].items(), key=lambda kv: -kv[1])))
+    if result["next_ranges"]:
+        ranges = " ".join(f"--param {r}" for r in result["next_ranges"])
+        lines.append(f"next, finer search: errorscope suggest {ranges}")
+    print("\n".join(lines))
+
+
+def _pair(text: str, option: str, form: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ErrorscopeError(f"cannot read {option} {text!r}; write {form}")
+    return name.strip(), value.strip()
+
+
+def cmd_suggest(args: argparse.Namespace) -> None:
+    from analysis.sampler import narrow, parse_param, points_frame, sample
+
+    params = [parse_param(p) for p in args.param]
+    if args.from_runs:
+        from analysis.runs import choose, next_ranges, parse_objective, parse_threshold, read_runs
+
+        if not args.optimize:
+            raise ErrorscopeError("--from-runs needs --optimize METRIC:min|max to find the promising runs")
+        frame = read_runs(args.from_runs)
+        choice = choose(frame, parse_objective(args.optimize), [parse_threshold(t) for t in args.satisfy])
+        known = [p for p in params if p.name in frame.columns]
+        ranges = next_ranges(frame, choice, {p.name: p.scale for p in known})
+        params = narrow(params, {r.param: (r.low, r.high) for r in ranges})
+    frame = points_frame(sample(params, args.n, seed=args.seed))
+    if args.csv:
+        sys.stdout.write(frame.to_csv(index=False, float_format="%.6g"))
+        return
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
 
 
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
@@ -300,8 +555,11 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.file is not None:  # refuse a missing file or unknown columns here; the app reports the rest
         from analysis.columns import detect_columns
         from analysis.load import file_columns
+        from analysis.tasks import detect_layout
 
-        detect_columns(file_columns(args.file), source=args.file)
+        names = file_columns(args.file)
+        if detect_layout(names, source=args.file).kind == "single":
+            detect_columns(names, source=args.file)
     if args.media is not None:
         from analysis.images import check_media_pattern
 
@@ -345,9 +603,14 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
                         help="a host whose http(s) image URLs the browser may load (repeat for more; default: none)")
 
 
+def _task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", help="one task of a multi-task file (README, 'Several tasks')")
+
+
 def _tag_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
     parser.add_argument("--dataset", required=True, help="dataset name of the tags")
+    _task_option(parser)
 
 
 def _tags_parser(sub) -> None:
@@ -390,11 +653,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="predictions file (CSV or Parquet)")
     p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _task_option(p)
     p.set_defaults(run=cmd_summary)
 
     p = sub.add_parser("confusion", help="the confusion matrix (rows true, columns predicted)")
     p.add_argument("file", help="predictions file (CSV or Parquet)")
     p.add_argument("--split", help="one split (default: all rows)")
+    _task_option(p)
     p.add_argument("--weighted", action="store_true", help="sum example weights instead of counting")
     p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
     _format_options(p)
@@ -403,6 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns)")
     p.add_argument("file", help="predictions file (CSV or Parquet) with out-of-sample p_<class> columns")
     p.add_argument("--split", default="dev", help="split to rank (default: dev)")
+    _task_option(p)
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
                    help=f"ranking (default: {DEFAULT_METHOD})")
     p.add_argument("--top", type=_positive, default=20, help="how many examples to list (default: 20)")
@@ -421,6 +687,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_slices)
 
     _tags_parser(sub)
+    _shift_parsers(sub)
 
     p = sub.add_parser("tallies",
                        help="which error category explains what share of a split's reviewed errors")
@@ -429,6 +696,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="dev", help="split to tally (default: dev)")
     _format_options(p)
     p.set_defaults(run=cmd_tallies)
+
+    p = sub.add_parser("compare", help="two models' predictions of the same examples: differences and their "
+                       "significance")
+    p.add_argument("a", help="predictions of model A, the baseline (CSV or Parquet)")
+    p.add_argument("b", help="predictions of model B of the same examples (same ids)")
+    p.add_argument("--split", help="one split (default: every split)")
+    p.add_argument("--metric", choices=["accuracy", "error_rate", "macro_f1"], default="accuracy",
+                   help="the metric whose difference B - A gets an interval (default: accuracy)")
+    p.add_argument("--shared", action="store_true", help="compare on the ids both files hold when they differ")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_compare)
+
+    p = sub.add_parser("runs", help="the best run meeting every threshold, scales and importance of hyperparameters")
+    p.add_argument("file", help="runs table (CSV or Parquet, one row per run), or a folder with params.csv")
+    p.add_argument("--optimize", required=True, metavar="METRIC:min|max",
+                   help="the optimizing metric, a column or an expression of columns (dev_error:min)")
+    p.add_argument("--satisfy", action="append", default=[], metavar="METRIC<=X",
+                   help="a satisficing threshold (latency_ms<=100); repeat for more")
+    p.add_argument("--params", help="the hyperparameter columns, comma-separated (default: the non-metric columns)")
+    p.add_argument("--scale", action="append", default=[], metavar="PARAM=SCALE",
+                   help="a hyperparameter's scale: linear, log or log1m (default: detected)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_runs)
+
+    p = sub.add_parser("suggest", help="random points for the next runs, each parameter on its scale")
+    p.add_argument("--param", action="append", required=True, metavar="NAME=KIND:LOW:HIGH",
+                   help="kind: float, log, 1-log, int or int-log (lr=log:1e-4:1); repeat for each parameter")
+    p.add_argument("--from-runs", metavar="FILE", help="narrow to the promising region of this runs table")
+    p.add_argument("--optimize", metavar="METRIC:min|max", help="with --from-runs: the optimizing metric")
+    p.add_argument("--satisfy", action="append", default=[], metavar="METRIC<=X",
+                   help="with --from-runs: a satisficing threshold")
+    p.add_argument("--n", type=_positive, default=20, help="how many points (default: 20)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--csv", action="store_true", help="print CSV: a header of the names, one row per point")
+    p.set_defaults(run=cmd_suggest)
 
     p = sub.add_parser("app", help="start the dashboard")
     p.add_argument("file", nargs="?", help="predictions file to open")
