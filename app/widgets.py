@@ -47,15 +47,24 @@ class Current:
 
 
 @st.cache_data(show_spinner="Reading the predictions file...", max_entries=8)
-def _load(path: str, overrides: tuple[tuple[str, str | None], ...], size: int, mtime: int) -> Predictions:
-    return load_predictions(path, columns=dict(overrides) or None)
+def _load(path: str, overrides: tuple[tuple[str, str | None], ...], size: int, mtime: int,
+          engine: str = "duckdb") -> Predictions:
+    return load_predictions(path, columns=dict(overrides) or None, engine=engine)
+
+
+def engine() -> str:
+    """The engine that reads files in this session: the Data page's choice, at first the server's --engine."""
+    if "engine" not in st.session_state:
+        st.session_state["engine"] = os.environ.get("ERRORSCOPE_ENGINE") or "duckdb"
+    return st.session_state["engine"]
 
 
 def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Predictions:
-    """Read a predictions file once; later calls with the same unchanged file come from the cache."""
+    """Read a predictions file once with the session's engine; later calls with the same unchanged file come from
+    the cache."""
     stat = Path(path).stat() if Path(path).is_file() else None
     return _load(str(path), tuple(sorted((overrides or {}).items())), stat.st_size if stat else -1,
-                 stat.st_mtime_ns if stat else -1)
+                 stat.st_mtime_ns if stat else -1, engine())
 
 
 def db_path() -> Path:

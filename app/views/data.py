@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from importlib.util import find_spec
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,8 @@ from analysis import InputError, file_columns, guess_roles
 from analysis.access import upload_folder, upload_path
 from analysis.columns import ROLES
 from analysis.demo import demo_config
+from analysis.engine import ENGINES
+from analysis.engine.spark import INSTALL
 from app import widgets
 
 st.title("Data")
@@ -58,6 +61,16 @@ def column_form(key: str, names: list[str], roles: dict, submit: str) -> dict | 
 cur = widgets.current()
 
 st.subheader("Open predictions")
+ENGINE_HELP = {"duckdb": "DuckDB, embedded: the fastest on one machine",
+               "spark": "Spark: a local Spark, or the cluster of SPARK_REMOTE (sc://host:15002); "
+                        "a few seconds to start"}
+chosen = st.radio("Engine", ENGINES, index=ENGINES.index(widgets.engine()), horizontal=True,
+                  format_func={"duckdb": "DuckDB", "spark": "Spark"}.get, help=ENGINE_HELP[widgets.engine()])
+if chosen == "spark" and find_spec("pyspark") is None:
+    st.error(f"The Spark engine is not installed: {INSTALL}.", icon=":material/error:")
+elif chosen != widgets.engine():
+    st.session_state["engine"] = chosen  # the open file is read again by the new engine
+    st.rerun()
 source = st.radio("Source", ["Demo data", "File path", "Upload"], horizontal=True, label_visibility="collapsed")
 if source == "Demo data":
     st.caption("Scikit-learn's handwritten digits: a model's predictions on four splits, with images.")
@@ -115,7 +128,7 @@ with left:
                           for split, table in preds.counts.by("split")])
     st.dataframe(facts, hide_index=True, width="content")
     st.caption(f"{preds.rows:,} rows · {len(preds.classes)} classes · "
-               f"{'weighted' if preds.counts.weighted else 'no weight column'}")
+               f"{'weighted' if preds.counts.weighted else 'no weight column'} · read by {preds.engine}")
 
     st.subheader("Columns")
     st.caption("How errorscope read each column. Correct a role if it guessed wrong.")
