@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,6 +64,10 @@ def _pyspark():
         import sqlglot  # noqa: F401
     except ImportError:
         raise ErrorscopeError(INSTALL) from None
+    # pyspark 4.3 warns on every conversion that pandas 3 is not yet fully supported; the conversions used here
+    # (small results to pandas, Arrow tables to Spark) are checked against DuckDB's by the tests
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="pyspark")
 
 
 def session(*, master: str | None = None, conf: Mapping[str, str] | None = None):
@@ -137,7 +142,11 @@ class Spark:
     def __init__(self) -> None:
         base = session()
         self.remote = bool(os.environ.get("SPARK_REMOTE"))
-        self.spark = base if self.remote else base.newSession()
+        try:
+            self.spark = base.newSession()  # its own temporary views; the JVM (or the server) and cache shared
+        except Exception:  # a Spark Connect client before 4.3 has none: share the one session
+            self.spark = base
+        self.own = self.spark is not base
         self.errors = _errors()
         self._tables: dict[tuple[str, bool], str] = {}
         self._cached: list[str] = []
@@ -150,6 +159,9 @@ class Spark:
             self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
         for name in [*self._cached, *self._tables.values()]:
             self.spark.catalog.dropTempView(name)
+        if self.remote and self.own:  # free the server's session (stop() would also stop a local server)
+            self.spark.client.release_session()
+            self.spark.client.close()
 
     def describe(self, path: Path, fmt: str) -> tuple[list[str], list[str]]:
         """The names and types DuckDB reads from the file's header and first rows, or its Parquet schema (Spark's

@@ -64,8 +64,9 @@ st.subheader("Open predictions")
 ENGINE_HELP = {"duckdb": "DuckDB, embedded: the fastest on one machine",
                "spark": "Spark: a local Spark, or the cluster of SPARK_REMOTE (sc://host:15002); "
                         "a few seconds to start"}
+ENGINE_LABELS = {"duckdb": "DuckDB", "spark": "Spark"}
 chosen = st.radio("Engine", ENGINES, index=ENGINES.index(widgets.engine()), horizontal=True,
-                  format_func={"duckdb": "DuckDB", "spark": "Spark"}.get, help=ENGINE_HELP[widgets.engine()])
+                  format_func=ENGINE_LABELS.get, help=ENGINE_HELP[widgets.engine()])
 if chosen == "spark" and find_spec("pyspark") is None:
     st.error(f"The Spark engine is not installed: {INSTALL}.", icon=":material/error:")
 elif chosen != widgets.engine():
@@ -128,7 +129,8 @@ with left:
                           for split, table in preds.counts.by("split")])
     st.dataframe(facts, hide_index=True, width="content")
     st.caption(f"{preds.rows:,} rows · {len(preds.classes)} classes · "
-               f"{'weighted' if preds.counts.weighted else 'no weight column'} · read by {preds.engine}")
+               f"{'weighted' if preds.counts.weighted else 'no weight column'} · "
+               f"read by {ENGINE_LABELS[preds.engine]}")
 
     st.subheader("Columns")
     st.caption("How errorscope read each column. Correct a role if it guessed wrong.")
