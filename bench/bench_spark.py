@@ -36,6 +36,39 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def line(loads: list[dict], fmt: str, engine: str) -> tuple[float, float]:
+    """(fixed seconds, seconds per row) of an engine on a format: the straight line through its smallest and
+    largest file's medians."""
+    points = sorted((e["rows"], e[f"{engine}_s"]) for e in loads if e["format"] == fmt)
+    (n0, t0), (n1, t1) = points[0], points[-1]
+    per_row = (t1 - t0) / (n1 - n0)
+    return t0 - per_row * n0, per_row
+
+
+def break_even(record: dict, machines=(2, 4, 8, 16, 32, 64)) -> list[dict]:
+    """On paper: the rows (and file size) past which Spark on N machines like this one beats DuckDB on one.
+
+    DuckDB on one machine takes ``a_d + b_d n``; Spark on N machines ``S + a_s + b_s n / N``, its per-row work
+    shared by N times the executors (the scan is split by file ranges; what is shuffled is one row per group)
+    and ``S`` its start-up when a process starts it. Spark wins past ``n = (S + a_s - a_d) / (b_d - b_s / N)``,
+    never when ``b_s / N >= b_d``.
+    """
+    out = []
+    for fmt in sorted({e["format"] for e in record["loads"]}):
+        a_d, b_d = line(record["loads"], fmt, "duckdb")
+        a_s, b_s = line(record["loads"], fmt, "spark")
+        per_byte = statistics.median(e["bytes"] / e["rows"] for e in record["loads"] if e["format"] == fmt)
+        for started in (False, True):
+            fixed = a_s + (record["spark_start_s"] if started else 0.0) - a_d
+            for n in machines:
+                gain = b_d - b_s / n
+                rows = fixed / gain if gain > 0 else None
+                out.append({"format": fmt, "machines": n, "with_start": started,
+                            "duckdb_ns_per_row": b_d * 1e9, "spark_ns_per_row": b_s * 1e9,
+                            "rows": rows and max(rows, 0.0), "gib": rows and max(rows, 0.0) * per_byte / 2**30})
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -66,6 +99,8 @@ def main() -> int:
             record["loads"].append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
     spark.stop()
+    if len(args.sizes) > 1:
+        record["break_even"] = break_even(record)
     print(json.dumps(record, indent=2))
     return 0
 

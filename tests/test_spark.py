@@ -144,7 +144,7 @@ def test_spark_connect(demo_path):
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     cmd = [sys.executable, "-m", "analysis.cli", "summary", str(demo_path), "--json"]
     connect = subprocess.run([*cmd, "--engine", "spark", "--spark-remote", "local[2]"], capture_output=True,
-                             text=True, env=env, cwd=ROOT, timeout=300)
+                             text=True, env=env, cwd=ROOT, timeout=900)
     assert connect.returncode == 0, connect.stderr[-2000:]
     duck = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert json.loads(connect.stdout) == json.loads(duck.stdout)

@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.checks import Aggregate
+from analysis.checks import Aggregate, integer_ids
 from analysis.diagnose import first_line
 from analysis.errors import ErrorscopeError, InputError
-from analysis.view import id_sql
+from analysis.view import id_sql, ident
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -212,8 +212,10 @@ class Spark:
         return self._collect(sql)
 
     def duplicate_ids(self, source: Source, groups: Mapping[str, list]) -> int:
+        """Ids counted distinct: integers as they are, other ids normalized to text."""
+        distinct = ident(source.columns.id) if integer_ids(source) else id_sql(source)
         read = self.table(source, numbered=source.columns.id is None)
-        return self._collect(f"SELECT count(*) - count(DISTINCT {id_sql(source)}) AS n FROM {read}")["n"][0]
+        return self._collect(f"SELECT count(*) - count(DISTINCT {distinct}) AS n FROM {read}")["n"][0]
 
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
