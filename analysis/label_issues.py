@@ -84,13 +84,16 @@ def _check(preds: Predictions, split: str, method: str, top: int | None) -> str:
     return check_split(preds, split)
 
 
-def _score_columns(k: int) -> list[str]:
-    """The scores of cleanlab's ``get_label_quality_scores`` as SQL over ``__pg``, ``__other`` and ``__p*``."""
+def _score_sql(score: str, k: int) -> str:
+    """A score of cleanlab's ``get_label_quality_scores`` (or ``ensemble``, their mean) as SQL over ``__pg``,
+    ``__other`` and ``__p*``."""
     ent = " + ".join(f"(CASE WHEN __p{j} = 0 THEN 0.0 ELSE __p{j} * ln(__p{j}) END)" for j in range(k))
     entropy = f"(-({ent}) / {math.log(k)!r})" if k > 1 else "0.0"
     weighted = f"({entropy} / greatest(__pg, {confident.EPSILON!r}))"
-    return ["__pg AS __self_confidence", "(__pg - __other + 1) / 2 AS __normalized_margin",
-            f"ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}) AS __confidence_weighted_entropy"]
+    scores = {"self_confidence": "__pg", "normalized_margin": "((__pg - __other + 1) / 2)",
+              "confidence_weighted_entropy": f"(ln({weighted} + 1) / greatest({weighted}, {confident.EPSILON!r}))"}
+    scores["ensemble"] = f"(({' + '.join(scores.values())}) / 3)"
+    return scores[score]
 
 
 def _split_filter(engine, preds: Predictions, split: str) -> str:
@@ -130,15 +133,14 @@ def _work_sql(preds: Predictions) -> str:
     """A table of the split's labeled rows, computed once from the one copy of the split (``__label_raw``), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
-    ``__other`` (the highest probability of another class), ``suggested``, ``__wrong`` (the prediction is not the
-    given label), ``__issue`` (the given label is not the argmax once raised by 1e-6) and the scores."""
+    ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
+    ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
     clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
-    suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(source))
     first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
     raised = f"__pg + {confident.EPSILON!r}"
     issue = f"(__other > {raised} OR (__other = {raised} AND {first_other} < __given))"
@@ -147,12 +149,10 @@ def _work_sql(preds: Predictions) -> str:
     else:
         ps = prob_exprs(source)
         pred, join = argmax_sql(ps, class_literals(source)), ""
-    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {', '.join(_score_columns(k))}, "
-            f"(__self_confidence + __normalized_margin + __confidence_weighted_entropy) / 3 AS __ensemble "
-            f"FROM (SELECT *, {suggested} AS __suggested, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.*, g.__index AS __given, "
+    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {issue} AS __issue FROM "
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.__row, g.__index AS __given, "
             f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {_RAW} r "
-            f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL)))")
+            f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
 
 
 def _class_stats(engine, k: int) -> pd.DataFrame:
@@ -232,9 +232,11 @@ def _top(engine, preds: Predictions, method: str, top: int | None, include_corre
     """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone)."""
     score, flag_first = RANKINGS[method]
     order = ("flagged DESC, " if flag_first else "") + "score, __row"
-    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT s.__row, s.__suggested AS suggested, s.__{score} AS score, "
-                 f"f.__row IS NOT NULL AS flagged FROM {_SPLIT} s LEFT JOIN {_FLAGGED} f ON f.__row = s.__row "
-                 + ("" if include_correct else "WHERE s.__wrong ")
+    k = len(preds.source.probs)
+    suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source))
+    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, {_score_sql(score, k)} AS "
+                 f"score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
+                 + ("" if include_correct else "WHERE __wrong ")
                  + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
     rows = view_sql(preds.source, f"(SELECT * FROM {_RAW} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
