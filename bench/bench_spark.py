@@ -83,7 +83,8 @@ def main() -> int:
     record["spark_first_query_s"] = timed(lambda: spark.session().sql("SELECT 1").collect())
     record["loads"] = []
     for rows in args.sizes:
-        csv_path, pq_path = gen.generate(rows, csv="csv" in args.formats, parquet="parquet" in args.formats)
+        gen.generate(rows, csv="csv" in args.formats, parquet="parquet" in args.formats)
+        csv_path, pq_path = gen.paths(rows)
         for fmt, path in (("parquet", pq_path), ("csv", csv_path)):
             if fmt not in args.formats:
                 continue
