@@ -148,3 +148,4 @@ def test_spark_connect(demo_path):
     assert connect.returncode == 0, connect.stderr[-2000:]
     duck = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert json.loads(connect.stdout) == json.loads(duck.stdout)
+

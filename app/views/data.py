@@ -61,9 +61,10 @@ def column_form(key: str, names: list[str], roles: dict, submit: str) -> dict | 
 cur = widgets.current()
 
 st.subheader("Open predictions")
+source = st.radio("Source", ["Demo data", "File path", "Upload"], horizontal=True, label_visibility="collapsed")
 ENGINE_HELP = {"duckdb": "DuckDB, embedded: the fastest on one machine",
                "spark": "Spark: a local Spark, or the cluster of SPARK_REMOTE (sc://host:15002); "
-                        "a few seconds to start"}
+                        "slower to start (a Java VM), for files past one machine"}
 ENGINE_LABELS = {"duckdb": "DuckDB", "spark": "Spark"}
 chosen = st.radio("Engine", ENGINES, index=ENGINES.index(widgets.engine()), horizontal=True,
                   format_func=ENGINE_LABELS.get, help=ENGINE_HELP[widgets.engine()])
@@ -72,7 +73,6 @@ if chosen == "spark" and find_spec("pyspark") is None:
 elif chosen != widgets.engine():
     st.session_state["engine"] = chosen  # the open file is read again by the new engine
     st.rerun()
-source = st.radio("Source", ["Demo data", "File path", "Upload"], horizontal=True, label_visibility="collapsed")
 if source == "Demo data":
     st.caption("Scikit-learn's handwritten digits: a model's predictions on four splits, with images.")
     if st.button("Open the demo", type="primary"):
