@@ -2,18 +2,24 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+APP_STAMP := $(VENV)/.installed-app
 STAMP := $(VENV)/.installed
+PORT ?= 8501
 
 .PHONY: demo test bench bench-large screenshots lint clean
 
-$(STAMP): pyproject.toml
+$(APP_STAMP): pyproject.toml  # what the app needs, and nothing more
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP): $(APP_STAMP)  # the test tools and the reference libraries, only for the tests
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(STAMP)  ## serve the dashboard on the demo data at http://127.0.0.1:8501
-	$(BIN)/errorscope demo
+demo: $(APP_STAMP)  ## serve the dashboard on the demo data at http://127.0.0.1:8501 (another port: make demo PORT=8600)
+	$(BIN)/errorscope demo --port $(PORT)
 
 test: $(STAMP)  ## the whole test suite (browser tests need /usr/bin/chromium)
 	$(BIN)/python -m pytest

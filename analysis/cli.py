@@ -210,9 +210,9 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     reviewed = result.reviewed_errors
     lines = [f"{args.predictions} [{result.split}]: {result.errors:,} errors ({percent(result.error_rate)} "
              f"error), {reviewed:,} of them reviewed in dataset {args.dataset!r}", ""]
-    width = max([len(c.category) for c in result.categories] + [len("mislabeled"), len("category")]) + 2
+    width = max([len(c.category) for c in result.categories] + [len("unexplained"), len("category")]) + 2
     lines.append(f"{'category':<{width}}{'count':>7}{'share':>9}{'95% interval':>20}{'ceiling':>10}")
-    for c in [*result.categories, result.mislabeled]:
+    for c in result.rows:
         interval = f"{percent(c.share_low)}-{percent(c.share_high)}"
         lines.append(f"{c.category:<{width}}{c.count:>7,}{percent(c.share):>9}{interval:>20}"
                      f"{percent(c.ceiling):>10}")
@@ -227,6 +227,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
 
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
            human: float | None = None, data_root: str | None = None, image_hosts: Sequence[str] = (),
+           media: str | None = None, media_pattern: str | None = None, texts: str | None = None,
            engine: str = "duckdb") -> int:
     """Start the dashboard (blocks until it stops); the uploads of this run are deleted when it stops."""
     import shutil
@@ -250,6 +251,10 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
         env["ERRORSCOPE_DATASET"] = dataset
     if human is not None:
         env["ERRORSCOPE_HUMAN_ERROR"] = str(human)
+    if media is not None:
+        env["ERRORSCOPE_MEDIA"], env["ERRORSCOPE_MEDIA_PATTERN"] = str(Path(media).resolve()), media_pattern
+    if texts is not None:
+        env["ERRORSCOPE_TEXTS"] = str(Path(texts).resolve())
     # -P: a module in the working folder (say a click.py) must not shadow the ones streamlit imports
     cmd = [sys.executable, "-P", "-m", "streamlit", "run", str(APP_SCRIPT), "--server.headless", "true",
            "--client.toolbarMode", "minimal", "--client.showErrorDetails", "none",
@@ -271,9 +276,19 @@ def cmd_app(args: argparse.Namespace) -> int:
         from analysis.load import file_columns
 
         detect_columns(file_columns(args.file), source=args.file)
+    if args.media is not None:
+        from analysis.images import check_media_pattern
+
+        check_media_pattern(args.media_pattern)
+        if not Path(args.media).is_dir():
+            raise ErrorscopeError(f"--media {args.media}: no such folder")
+    if args.texts is not None:
+        from analysis.texts import read_texts
+
+        read_texts(args.texts, [])
     return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
                   human=args.human_error, data_root=args.data_root, image_hosts=args.allow_image_host,
-                  engine=args.engine)
+                  media=args.media, media_pattern=args.media_pattern, texts=args.texts, engine=args.engine)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -342,10 +357,20 @@ def _tags_parser(sub) -> None:
     t.set_defaults(run=cmd_tags_export)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("errorscope")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from analysis.rankings import DEFAULT_METHOD, METHODS
 
     parser = _Parser(prog="errorscope", description="Error analysis for classifiers.")
+    parser.add_argument("--version", action="version", version=f"errorscope {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("summary", help="per-split metrics and the bias/variance gaps of a predictions file")
@@ -388,6 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="predictions file to open")
     p.add_argument("--dataset", help="dataset name for tags (default: the file's name)")
     p.add_argument("--human-error", type=fraction, help="human-level error, a fraction or percentage")
+    p.add_argument("--media", metavar="DIR", help="folder of the examples' images, for a file without an image "
+                   "column (each named by --media-pattern)")
+    p.add_argument("--media-pattern", default="{id}.png", help="an image's name in --media, {id} for the "
+                   "example's id (default: {id}.png)")
+    p.add_argument("--texts", metavar="FILE", help="a CSV or Parquet file of the examples' texts (columns id and "
+                   "text), for a file without a text column")
     _server_options(p)
     p.set_defaults(run=cmd_app)
 

@@ -10,9 +10,12 @@ import functools
 import io
 import os
 import re
+import string
 from collections.abc import Collection
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from analysis.errors import ErrorscopeError
 
 #: Local images up to this size are inlined as they are; larger ones are shrunk to a thumbnail.
 MAX_IMAGE_BYTES = 512 * 1024
@@ -178,3 +181,33 @@ def _local(folder: Path, relative: Path) -> str | None:
         return None if kind is None else _safe_raster(target, kind, size)
     except OSError:
         return None
+
+
+def media_name(pattern: str, example_id: object) -> str:
+    """The path, relative to a media folder, of an example's image: ``pattern`` with ``{id}`` replaced.
+
+    For files without an ``image`` column whose images are named after the ids (``errorscope app FILE --media DIR
+    --media-pattern '{id}.png'``); the path is then read by :func:`resolve_image`'s rules, so it cannot leave the
+    folder. The pattern holds ``{id}`` and nothing else in braces (``{{`` and ``}}`` for braces).
+
+    >>> media_name("{id}.png", 7), media_name("img/{id}_x.jpg", "a b")
+    ('7.png', 'img/a b_x.jpg')
+    """
+    return check_media_pattern(pattern).format(id=example_id)
+
+
+def check_media_pattern(pattern: str) -> str:
+    """``pattern`` when it names each image by ``{id}`` alone; else ErrorscopeError saying how to write it.
+
+    >>> check_media_pattern("{id}.png")
+    '{id}.png'
+    """
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(pattern)
+                  if name is not None]
+    except ValueError:
+        fields = [("", "", None)]
+    if not fields or any(f != ("id", "", None) for f in fields):
+        raise ErrorscopeError(f"media pattern {pattern!r}: write {{id}} where the example's id goes and nothing "
+                              "else in braces, as in '{id}.png'")
+    return pattern

@@ -9,7 +9,9 @@ queries over the same file (:mod:`analysis.view`). Nothing is half-loaded: any p
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,7 +91,7 @@ def check_split(preds: Predictions, split: str) -> str:
 
 
 def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | None] | None = None,
-                     engine: str = "duckdb") -> Predictions:
+                     engine: str = "duckdb", progress: Callable[[float], None] | None = None) -> Predictions:
     """Read and validate a predictions file.
 
     Parameters
@@ -100,6 +102,9 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
         Role -> column name (or None) for roles whose column the names do not reveal, e.g. ``{"y_true": "gold"}``.
     engine : str
         The engine that reads the file (:data:`analysis.engine.ENGINES`).
+    progress : callable, optional
+        Called about every 0.2 s, from another thread, with how far the engine is through the file (0 to 1), when
+        the engine can tell (DuckDB after its first 2 s of a query).
 
     Returns
     -------
@@ -112,10 +117,52 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     """
     path = Path(path)
     fmt = file_format(path)
-    with open_engine(engine) as eng:
+    with open_engine(engine) as eng, _watching(eng, progress):
         source = make_source(path, fmt, *_schema(eng, path, fmt), columns)
         counts = _scan(eng, source)
     return Predictions(source, counts, engine)
+
+
+@contextmanager
+def _watching(eng: Engine, progress: Callable[[float], None] | None):
+    """Report the engine's progress to ``progress`` from a thread while the body runs."""
+    measure = getattr(eng, "progress", None)
+    if progress is None or measure is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.2):
+            value = measure()
+            if value is not None:
+                progress(value)
+
+    thread = threading.Thread(target=watch, daemon=True, name="errorscope-progress")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def estimated_rows(path: str | os.PathLike) -> int | None:
+    """About how many rows a predictions file has, without reading it: a Parquet file's row count from its footer;
+    a CSV's size over the mean length of its first lines (None when it cannot tell)."""
+    path = Path(path)
+    try:
+        if file_format(path) == "parquet":
+            import duckdb
+
+            with duckdb.connect() as con:
+                return int(con.execute("SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(path)]).fetchone()[0])
+        with path.open("rb") as fh:
+            head = fh.read(1 << 20)
+        lines = head.count(b"\n")
+        return max(0, round(path.stat().st_size / (len(head) / lines)) - 1) if lines > 1 else None
+    except Exception:  # an estimate only: the load itself says what is wrong with a file
+        return None
 
 
 def _schema(eng: Engine, path: Path, fmt: str) -> tuple[list[str], list[str]]:

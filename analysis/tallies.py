@@ -116,6 +116,9 @@ class Tallies:
         Every category of the dataset, by count (largest first), ties by name.
     mislabeled : CategoryTally
         The same numbers for the examples whose label is wrong.
+    unexplained : CategoryTally
+        The same numbers for the reviewed mistakes that no category explains: no category ticked and not
+        mislabeled (named ``unexplained``). A large share says a cause is missing from the categories.
     reviewed_correct : int
         Reviewed examples predicted right in this split.
     mislabeled_among_correct : int
@@ -130,6 +133,7 @@ class Tallies:
     mislabeled: CategoryTally
     reviewed_correct: int
     mislabeled_among_correct: int
+    unexplained: CategoryTally
 
     def to_dict(self) -> dict:
         """The JSON shape of ``errorscope tallies --json``."""
@@ -144,11 +148,18 @@ class Tallies:
             "mislabeled": mislabeled,
             "reviewed_correct": self.reviewed_correct,
             "mislabeled_among_correct": self.mislabeled_among_correct,
+            "unexplained": {k: v for k, v in asdict(self.unexplained).items() if k != "category"},
         }
 
+    @property
+    def rows(self) -> list[CategoryTally]:
+        """The categories, then the mislabeled and the unexplained rows."""
+        return [*self.categories, self.mislabeled, self.unexplained]
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per category, then one named ``mislabeled``; columns as :class:`CategoryTally`."""
-        rows = [asdict(c) for c in [*self.categories, self.mislabeled]]
+        """One row per category, then one named ``mislabeled`` and one ``unexplained``; columns as
+        :class:`CategoryTally`."""
+        rows = [asdict(c) for c in self.rows]
         columns = ["category", "count", "share", "share_low", "share_high", "ceiling"]
         return pd.DataFrame(rows, columns=columns)
 
@@ -174,8 +185,10 @@ def tally_splits(preds: Predictions, store: TagStore, dataset: str, splits: Sequ
     splits = [check_split(preds, split) for split in splits]
     categories, frame = _reviewed_tags(store, dataset)
     sums = ", ".join(f"count(*) FILTER (WHERE t.c{i}) AS c{i}" for i in range(len(categories)))
+    explained = " OR ".join(["t.mislabeled", *(f"t.c{i}" for i in range(len(categories)))])
     sql = ("SELECT p.split, p.y_true = p.y_pred AS correct, count(*) AS n, "
-           f"count(*) FILTER (WHERE t.mislabeled) AS mislabeled{', ' + sums if sums else ''} "
+           f"count(*) FILTER (WHERE t.mislabeled) AS mislabeled, count(*) FILTER (WHERE NOT ({explained})) "
+           f"AS unexplained{', ' + sums if sums else ''} "
            "FROM (SELECT id, split, y_true, y_pred FROM preds) p JOIN __tags t ON t.id = p.id "
            f"WHERE p.y_true IS NOT NULL AND p.split IN ({', '.join('?' * len(splits))}) GROUP BY ALL")
     groups = preds.query(sql, list(splits), frames={"__tags": frame})
@@ -200,6 +213,8 @@ def tally_splits(preds: Predictions, store: TagStore, dataset: str, splits: Sequ
             mislabeled=CategoryTally.of("mislabeled", mislabeled, reviewed, rate),
             reviewed_correct=int(right["n"]) if right is not None else 0,
             mislabeled_among_correct=int(right["mislabeled"]) if right is not None else 0,
+            unexplained=CategoryTally.of("unexplained", int(wrong["unexplained"]) if wrong is not None else 0,
+                                         reviewed, rate),
         ))
     return out
 
@@ -240,7 +255,8 @@ def tallies_side_by_side(preds: Predictions, store: TagStore, dataset: str,
     Returns
     -------
     DataFrame
-        Index ``category`` (the categories ordered by their count in the first split, then ``mislabeled``);
+        Index ``category`` (the categories ordered by their count in the first split, then ``mislabeled`` and
+        ``unexplained``);
         for each split the columns ``<split>_count``, ``<split>_share``, ``<split>_share_low``,
         ``<split>_share_high`` and ``<split>_ceiling``. ``frame.attrs["reviewed_errors"]`` and
         ``frame.attrs["error_rate"]`` hold each split's denominators.
@@ -263,7 +279,7 @@ def tallies_side_by_side(preds: Predictions, store: TagStore, dataset: str,
         frame = result.to_frame().set_index("category")
         frames.append(frame.add_prefix(f"{result.split}_"))
     table = pd.concat(frames, axis=1)
-    table = table.loc[[c.category for c in results[0].categories] + ["mislabeled"]]
+    table = table.loc[[c.category for c in results[0].categories] + ["mislabeled", "unexplained"]]
     table.index.name = "category"
     table.attrs["reviewed_errors"] = {r.split: r.reviewed_errors for r in results}
     table.attrs["error_rate"] = {r.split: r.error_rate for r in results}

@@ -17,7 +17,8 @@ from analysis import load_predictions, review_sample  # noqa: E402
 from analysis.demo import demo_config  # noqa: E402
 from analysis.label_issues import label_issues  # noqa: E402
 from analysis.tags import open_store  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, editor, go, select, wait_idle  # noqa: E402
+from tests import many_classes  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, click_matrix_cell, go, wait_idle  # noqa: E402
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
          ("Label issues", "label_issues"), ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
@@ -53,18 +54,48 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": 1440, "height": 1300})
                 for link, name in PAGES:
                     go(page, server, link)
-                    if name == "confusion":  # show the examples of a cell: true 6 (row 6), predicted 1 (column 2)
-                        select(page, editor(page), 2, 6)
+                    if name == "confusion":  # show the examples of a cell: true 6, predicted 1
+                        click_matrix_cell(page, 10, 6, 1)
                         page.locator("[data-testid=stImage]").first.wait_for()
-                    wait_idle(page)
-                    page.wait_for_load_state("networkidle")
-                    for chart in page.locator("[data-testid=stPlotlyChart]").all():  # drawn after the script ran
-                        chart.locator(".main-svg").first.wait_for(state="attached")
-                    page.screenshot(path=str(out / f"{name}.png"))
-                    print(f"docs/{name}.png")
+                    shoot(page, out / f"{name}.png")
+                    if name == "review":  # and one example at a time, as the keys review it
+                        page.get_by_text("One at a time", exact=True).click()
+                        page.get_by_text("Example 1 of").wait_for()
+                        wait_idle(page)
+                        page.get_by_role("button", name="Next").wait_for()
+                        page.keyboard.press("j")
+                        page.get_by_text("Example 2 of").wait_for()
+                        shoot(page, out / "review_one.png")
+                news_matrix(page, Path(tmp), out)
                 browser.close()
         finally:
             server.stop()
+
+
+def shoot(page, path: Path) -> None:
+    """A screenshot once the page and its charts are drawn."""
+    wait_idle(page)
+    page.wait_for_load_state("networkidle")
+    for chart in page.locator("[data-testid=stPlotlyChart]").all():  # drawn after the script ran
+        chart.locator(".main-svg").first.wait_for(state="attached")
+    page.screenshot(path=str(path))
+    print(f"docs/{path.name}")
+
+
+def news_matrix(page, tmp: Path, out: Path) -> None:
+    """The confusion matrix of a 20 Newsgroups-like file (synthetic predictions), grouped by name prefix."""
+    path = many_classes.write(tmp / "newsgroups.csv", many_classes.NEWSGROUPS, 4000)
+    server = Server(["app", str(path)], tmp / "news.db", tmp).start()
+    try:
+        go(page, server, "Confusion matrix")
+        page.get_by_test_id("stSelectbox").filter(has_text="Order classes").locator("input").click()
+        page.get_by_role("option", name="grouped by name prefix").click()
+        wait_idle(page)
+        page.get_by_text("Hover a cell").wait_for()
+        page.mouse.move(0, 0)
+        shoot(page, out / "confusion_20.png")
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

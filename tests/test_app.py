@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analysis import confusion_matrix, gaps_from_counts, load_predictions, per_class
 from analysis.tags import open_store
+from tests import many_classes
 from tests.conftest import ROOT
+from tests.many_classes import HUNDRED, NEWSGROUPS
 
 MAIN = str(ROOT / "app" / "main.py")
 
@@ -106,13 +112,70 @@ def test_data_page_bad_path_keeps_the_open_file(app, tmp_path):
     assert "digits-demo" in [t.value for t in at.sidebar.text]
 
 
+def heatmap_of(at) -> dict:
+    """The confusion page's figure as plotly JSON: a heatmap, and a square marker per cell for clicks."""
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def cells_of(figure: dict) -> dict[tuple[str, str], tuple[str, str]]:
+    """(true, predicted) -> (the value written in the cell, the value on hover)."""
+    written = [text for row in figure["data"][0]["text"] for text in row]
+    return {(t, p): (text, hover) for (t, p, _, hover), text in zip(figure["data"][1]["customdata"], written,
+                                                                    strict=True)}
+
+
 def test_confusion(app, demo_path):
     at = app("confusion")
     assert at.title[0].value == "Confusion matrix"
     m = dev_matrix(demo_path)
-    assert (at.dataframe[0].value.to_numpy() == m).all()
-    pairs = at.dataframe[1].value
+    labels = load_predictions(demo_path).classes
+    cells = cells_of(heatmap_of(at))
+    assert {(t, p): int(hover) for (t, p), (_, hover) in cells.items()} == {
+        (a, b): int(m[i, j]) for i, a in enumerate(labels) for j, b in enumerate(labels)}
+    pairs = at.dataframe[0].value
     assert pairs.iloc[0]["count"] == max(m[i, j] for i in range(len(m)) for j in range(len(m)) if i != j)
+
+
+def test_normalized_percentages_are_written_whole_in_cells_that_fit_them(app, demo_path):
+    """The test split as shares of the true class, weighted: each cell shows its share to 0.1 %, in a font
+    small enough that the longest value fits the cell (the grid cut "13.7%" to "3.7%")."""
+    at = app("confusion")
+    at.selectbox(key="cm_split").set_value("test")
+    at.selectbox(key="cm_norm").set_value("Share of true class (recall)")
+    at.toggle(key="cm_weighted").set_value(True).run()
+    preds = load_predictions(demo_path)
+    shares = confusion_matrix(preds.counts.where(split="test"), weighted=True, normalize="true").matrix
+    figure = heatmap_of(at)
+    cells = cells_of(figure)
+    for i, a in enumerate(preds.classes):
+        for j, b in enumerate(preds.classes):
+            written, hover = cells[(a, b)]
+            assert hover == f"{100 * shares[i, j]:.1f}%"
+            assert written == hover or (written == "" and i != j and shares[i, j] == 0)
+    assert any(t.startswith("1") and len(t) == 5 for t, _ in cells.values())  # a two-digit share such as 13.7%
+    font = figure["data"][0]["textfont"]["size"]
+    cell_px = figure["data"][1]["marker"]["size"]
+    assert figure["data"][0]["texttemplate"] == "%{text}"
+    assert 8 <= font and 0.62 * font * max(len(t) for t, _ in cells.values()) <= cell_px
+
+
+@pytest.mark.parametrize("classes, rows", [(NEWSGROUPS, 4000), (HUNDRED, 20_000)], ids=["20 classes", "100"])
+def test_the_matrix_fits_the_page_with_every_class(app, tmp_path, monkeypatch, classes, rows):
+    """Every class is a row and a column of a plot of at most 640 px a side (the page's main area at 1400 px is
+    about 1,000 px beside the sidebar; the browser test measures it); names whole on hover; ordering by prefix
+    draws the family blocks."""
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(many_classes.write(tmp_path / "many.csv", classes, rows)))
+    at = app("confusion")
+    figure = heatmap_of(at)
+    assert figure["data"][1]["marker"]["size"] * len(classes) <= 640
+    assert {t for t, _ in cells_of(figure)} == set(classes) == {p for _, p in cells_of(figure)}
+    assert len(figure["data"][1]["customdata"]) == len(classes) ** 2
+    if len(classes) == 20:
+        assert all(text for text, _ in cells_of(figure).values() if text != "")  # values written at 20
+        at.selectbox(key="cm_order").set_value("prefix").run()
+        assert len(heatmap_of(at)["layout"]["shapes"]) == 2 * 6  # alt|comp|misc|rec|sci|soc|talk
+    else:
+        assert "hover a cell to read it" in " ".join(c.value for c in at.main.caption)
 
 
 def test_a_cell_picked_in_another_file_is_not_shown(app):
@@ -395,3 +458,87 @@ def test_data_page_engine_choice_reads_the_open_file_with_spark(app, spark_sessi
     assert not at.exception, [e.message for e in at.exception]
     assert any("read by Spark" in c.value for c in at.caption)
     assert at.dataframe[0].value.equals(before)
+
+
+def test_after_a_failed_open_the_column_role_form_shows_once(app, tmp_path):
+    path = tmp_path / "gold.csv"
+    path.write_text("key,gold,guess\n1,cat,cat\n2,cat,dog\n")
+    at = app("data")
+    at.radio[0].set_value("File path").run()
+    at.text_input[0].input(str(path))
+    at.button[0].click().run()
+    assert "no true-label column" in at.error[0].value.replace("\\", "")
+    assert [s.label for s in at.selectbox].count("y_true") == 1  # the failed file's form, not also the open one's
+    assert [b.label for b in at.button].count("Apply") == 0
+
+
+def test_images_from_a_media_folder_named_by_id(app, tmp_path, monkeypatch, demo_path):
+    """A file without an image column shows the images of a folder, each named by the pattern; a name that
+    would leave the folder shows nothing; a pattern with anything but {id} is refused with a message."""
+    frame = pd.read_csv(demo_path).drop(columns=["image"])
+    dev = frame.index[frame["split"] == "dev"]
+    frame.loc[dev[:2], "id"] = ["../outside", "d_missing"]
+    path = tmp_path / "noimages.csv"
+    frame.to_csv(path, index=False)
+    media = tmp_path / "pictures"
+    media.mkdir()
+    for image in (demo_path.parent / "images").glob("*.png"):
+        shutil.copy(image, media / image.name)
+    shutil.copy(next(media.glob("*.png")), tmp_path / "outside.png")  # outside the folder: never shown
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(path))
+    at = app("data")
+    assert "image" not in at.dataframe[0].value  # the file facts, before
+    fields = {t.label: t for t in at.text_input}
+    fields["Name of an image"].input("{id.__class__}.png")
+    fields["Folder of the images"].input("pictures")
+    next(b for b in at.button if b.label == "Show these images").click().run()
+    assert "write {id} where the example's id goes" in at.error[0].value.replace("\\", "")
+    fields = {t.label: t for t in at.text_input}
+    fields["Name of an image"].input("{id}.png")
+    fields["Folder of the images"].input("pictures")
+    next(b for b in at.button if b.label == "Show these images").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.switch_page("views/review.py").run()
+    at.number_input(key="rv_correct").set_value(500).run()  # the whole dev split: its mistakes and the rest
+    sheet = at.dataframe[0].value.set_index("id")
+    assert len(sheet) == len(dev)
+    assert sheet.loc[["../outside", "d_missing"], "image"].isna().all()
+    shown = sheet["image"].dropna()
+    assert len(shown) == len(dev) - 2 and shown.str.startswith("data:image/png;base64,").all()
+
+
+def test_review_these_from_a_confusion_cell_opens_the_review_page_on_its_mistakes(app, demo_path):
+    at = app("confusion")
+    m = dev_matrix(demo_path)
+    labels = load_predictions(demo_path).classes
+    i, j = max(((a, b) for a in range(len(m)) for b in range(len(m)) if a != b), key=lambda c: m[c])
+    at.session_state["cm_cell"] = ("dev", labels[i], labels[j])
+    at.run()
+    next(b for b in at.button if b.label.startswith("Review and tag these")).click().run()
+    assert at.title[0].value == "Review mistakes"
+    sheet = at.dataframe[0].value
+    assert len(sheet) == m[i, j]
+    assert set(sheet["true"]) == {labels[i]} and set(sheet["predicted"]) == {labels[j]}
+
+
+def test_texts_from_a_second_file_joined_on_id(app, tmp_path, monkeypatch):
+    """A file without a text column shows the texts of a second file, matched by id, in the review grid."""
+    frame = many_classes.predictions(many_classes.NEWSGROUPS, 400)
+    frame.drop(columns=["text"]).to_csv(tmp_path / "preds.csv", index=False)
+    texts = frame[["id", "text"]].iloc[1:]  # the first example has no text
+    texts.to_parquet(tmp_path / "texts.parquet")
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(tmp_path / "preds.csv"))
+    at = app("data")
+    field = next(t for t in at.text_input if t.label == "File of the texts")
+    field.input("preds.csv")  # no text column: refused, nothing changes
+    next(b for b in at.button if b.label == "Show these texts").click().run()
+    assert "a texts file needs the columns id and text; it lacks text" in at.error[0].value.replace("\\", "")
+    field = next(t for t in at.text_input if t.label == "File of the texts")
+    field.input("texts.parquet")
+    next(b for b in at.button if b.label == "Show these texts").click().run()
+    assert not at.error, at.error[0].value
+    at.switch_page("views/review.py").run()
+    sheet = at.dataframe[0].value.set_index("id")
+    expected = frame.set_index("id")["text"].reindex(sheet.index)
+    expected[expected.index == frame["id"].iloc[0]] = None
+    assert sheet["text"].tolist() == expected.tolist()

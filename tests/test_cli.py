@@ -17,6 +17,7 @@ from sklearn import metrics as skm
 
 from analysis import load_predictions, summarize
 from analysis.gaps import advice_for
+from tests.conftest import ROOT
 
 ERRORSCOPE = shutil.which("errorscope", path=str(Path(sys.executable).parent)) or "errorscope"
 
@@ -219,3 +220,39 @@ def test_engine_spark_without_pyspark_says_how_to_install(demo_path, monkeypatch
     err = capsys.readouterr().err
     assert err == ("error: the Spark engine needs pyspark: pip install 'errorscope[spark]' (and Java 17 or later, "
                    "e.g. apt-get install openjdk-17-jre-headless)\n")
+
+
+def test_version():
+    from importlib.metadata import version
+
+    assert run("--version").stdout.strip() == f"errorscope {version('errorscope')}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--media-pattern", "{id.__class__}.png"], "error: media pattern '{id.__class__}.png': write {id}"),
+    (["--media-pattern", "{name}.png"], "error: media pattern '{name}.png': write {id}"),
+    ([], "no such folder"),
+])
+def test_app_refuses_a_bad_media_folder_or_pattern_before_serving(tmp_path, demo_path, args, message):
+    folder = tmp_path / ("missing" if not args else "")
+    proc = run("app", demo_path, "--media", folder, *args, "--port", "1", ok=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+
+
+def test_make_demo_installs_only_the_app_and_takes_a_port(tmp_path):
+    """``make -n`` prints what a fresh checkout would run: the app without its test extra, on the port given."""
+    proc = subprocess.run(["make", "-n", "-C", str(ROOT), "demo", "PORT=8600", f"VENV={tmp_path / 'venv'}"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    installs = [line for line in proc.stdout.splitlines() if "pip install" in line and "upgrade" not in line]
+    assert installs == [f"{tmp_path / 'venv'}/bin/python -m pip install --quiet -e ."]
+    assert f"{tmp_path / 'venv'}/bin/errorscope demo --port 8600" in proc.stdout
+    test = subprocess.run(["make", "-n", "-C", str(ROOT), "test", f"VENV={tmp_path / 'venv'}"],
+                          capture_output=True, text=True, timeout=60)
+    assert "pip install --quiet -e '.[test]'" in test.stdout
+
+
+def test_app_refuses_a_texts_file_without_id_and_text_before_serving(demo_path):
+    proc = run("app", demo_path, "--texts", demo_path, "--port", "1", ok=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert "a texts file needs the columns id and text; it lacks text" in proc.stderr

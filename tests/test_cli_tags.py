@@ -156,9 +156,9 @@ def test_tallies_csv_and_table(files, capsys):
     assert main(["tallies", str(preds), "--db", str(db), "--dataset", DATASET, "--csv"]) == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert frame.columns.tolist() == ["category", "count", "share", "share_low", "share_high", "ceiling"]
-    assert frame["category"].tolist() == ["blurry", "dark", "mislabeled"]
-    assert frame["count"].tolist() == [2, 1, 1]
-    assert frame["ceiling"].tolist() == pytest.approx([0.6, 0.3, 0.3])
+    assert frame["category"].tolist() == ["blurry", "dark", "mislabeled", "unexplained"]
+    assert frame["count"].tolist() == [2, 1, 1, 0]
+    assert frame["ceiling"].tolist() == pytest.approx([0.6, 0.3, 0.3, 0.0])
 
     assert main(["tallies", str(preds), "--db", str(db), "--dataset", DATASET, "--split", "test"]) == 0
     text = capsys.readouterr().out
@@ -170,13 +170,14 @@ def test_tallies_csv_and_table(files, capsys):
     assert lines[3].split() == ["blurry", "2", "100.00%", "34.24%-100.00%", "60.00%"]
     assert lines[4].split() == ["dark", "1", "50.00%", "9.45%-90.55%", "30.00%"]
     assert lines[5].split() == ["mislabeled", "1", "50.00%", "9.45%-90.55%", "30.00%"]
+    assert lines[6].split() == ["unexplained", "0", "0.00%", "0.00%-65.76%", "0.00%"]
     assert "reviewed correct predictions: 1, mislabeled among them: 1" in lines[-1]
 
     with open_store(db) as store:  # a category name a spreadsheet would run as a formula
         store.rename_category(DATASET, "dark", "=HYPERLINK(\"http://x\")")
     assert main(["tallies", str(preds), "--db", str(db), "--dataset", DATASET, "--csv"]) == 0
     frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
-    assert frame["category"].tolist() == ["blurry", "'=HYPERLINK(\"http://x\")", "mislabeled"]
+    assert frame["category"].tolist() == ["blurry", "'=HYPERLINK(\"http://x\")", "mislabeled", "unexplained"]
 
 
 def test_export_to_a_file_and_default_db_from_the_environment(files, tmp_path, capsys, monkeypatch):

@@ -15,7 +15,7 @@ from PIL import Image
 
 from analysis import ErrorscopeError, load_predictions
 from analysis.images import MAX_IMAGE_BYTES, placeholder, resolve_image
-from analysis.review import count_mistakes, examples, review_sample, tagged_ids
+from analysis.review import count_mistakes, examples, review_sample, split_rows, tagged_ids
 
 # 10 mistakes (cat 6, dog 3, bird 1), 5 correct, 1 unlabeled in dev; 2 mistakes in test
 ROWS = [
@@ -324,3 +324,21 @@ def test_parquet_gives_the_same_samples_and_examples_as_csv(tmp_path, demo_path)
     cell = {"split": "dev", "true_class": "8", "pred_class": "1", "limit": 2, "offset": 1}
     pd.testing.assert_frame_equal(examples(a, **cell), examples(b, **cell), check_dtype=False)
     assert len(examples(b, **cell)) == 2
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"seed": 7}, {"stratify": True}, {"correct": 40}, {"stratify": True, "correct": 25},
+    {"true_class": "3"}, {"pred_class": "8", "n": 5}, {"ids": ["d0005", "d0010", "d0100"]},
+], ids=lambda o: ",".join(o) or "plain")
+def test_a_sample_from_the_split_rows_in_memory_is_the_sample_from_the_file(demo_path, options):
+    """The app keeps the split's rows and draws every sample from them: the same rows as a read of the file."""
+    preds = load_predictions(demo_path)
+    rows = split_rows(preds, "dev")
+    assert len(rows) == preds.counts.where(split="dev").labeled().rows
+    excluded = rows["id"].iloc[::3].tolist()
+    for extra in ({}, {"exclude_ids": excluded}):
+        expected = review_sample(preds, split="dev", **options, **extra)
+        got = review_sample(preds, split="dev", rows=rows, **options, **extra)
+        pd.testing.assert_frame_equal(got, expected)
+    with pytest.raises(ErrorscopeError, match="must be the 'test' split's rows"):
+        review_sample(preds, split="test", rows=rows)

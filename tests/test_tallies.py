@@ -88,6 +88,17 @@ def test_tallies_by_hand(preds, tagged):
     assert result.mislabeled == CategoryTally("mislabeled", 1, 1 / 3, *wilson_interval(1, 3),
                                               ceiling=pytest.approx(4 / 21))
     assert (result.reviewed_correct, result.mislabeled_among_correct) == (2, 1)
+    # a5 is reviewed with no category and a right label: no category explains it
+    assert result.unexplained == CategoryTally("unexplained", 1, 1 / 3, *wilson_interval(1, 3),
+                                               ceiling=pytest.approx(4 / 21))
+    assert result.to_frame()["category"].tolist() == ["blurry", "dark", "occluded", "mislabeled", "unexplained"]
+
+
+def test_unexplained_without_categories_counts_every_reviewed_mistake_not_mislabeled(preds, store):
+    store.edit("pets", "a1", reviewed=True)
+    store.edit("pets", "a3", mislabeled=True)
+    result = tally(preds, store, "pets")
+    assert (result.reviewed_errors, result.unexplained.count, result.mislabeled.count) == (2, 1, 1)
 
 
 def test_tallies_of_another_split_and_aliases(preds, tagged):
@@ -119,7 +130,7 @@ def test_ties_sort_by_name(preds, store):
 def test_to_dict_has_the_json_shape(preds, tagged):
     data = tally(preds, tagged, "pets").to_dict()
     assert list(data) == ["split", "errors", "error_rate", "reviewed_errors", "categories", "mislabeled",
-                          "reviewed_correct", "mislabeled_among_correct"]
+                          "reviewed_correct", "mislabeled_among_correct", "unexplained"]
     assert data["categories"][0] == {"category": "blurry", "count": 2, "share": pytest.approx(2 / 3),
                                      "share_low": pytest.approx(0.2077, abs=5e-5),
                                      "share_high": pytest.approx(0.9385, abs=5e-5),
@@ -130,10 +141,10 @@ def test_to_dict_has_the_json_shape(preds, tagged):
 
 def test_side_by_side(preds, tagged):
     table = tallies_side_by_side(preds, tagged, "pets")
-    assert table.index.tolist() == ["blurry", "dark", "occluded", "mislabeled"]
-    assert table["dev_count"].tolist() == [2, 1, 0, 1]
-    assert table["test_count"].tolist() == [0, 0, 1, 0]
-    assert table["test_ceiling"].tolist() == [0.0, 0.0, 0.5, 0.0]
+    assert table.index.tolist() == ["blurry", "dark", "occluded", "mislabeled", "unexplained"]
+    assert table["dev_count"].tolist() == [2, 1, 0, 1, 1]
+    assert table["test_count"].tolist() == [0, 0, 1, 0, 0]
+    assert table["test_ceiling"].tolist() == [0.0, 0.0, 0.5, 0.0, 0.0]
     assert table.loc["blurry", "dev_share"] == pytest.approx(2 / 3)
     assert table.attrs["reviewed_errors"] == {"dev": 3, "test": 1}
     only_dev = tallies_side_by_side(preds, tagged, "pets", splits=("dev", "train"))  # no train: left out

@@ -35,6 +35,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     spill = os.path.join(tempfile.gettempdir(), "errorscope-duckdb")
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill})
     con.execute("SET parquet_metadata_cache = true")  # the queries of one load read a Parquet footer once
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false; "  # for query_progress()
+                "SET progress_bar_time = 200")
     return con
 
 
@@ -122,6 +124,12 @@ class DuckDB:
 
     def fetch(self, sql: str) -> dict[str, list]:
         return _columns(self.con.execute(sql))
+
+    def progress(self) -> float | None:
+        """How far the running query is, 0 to 1, as DuckDB estimates it (None when unknown); called from another
+        thread while the query runs."""
+        value = self.con.query_progress()
+        return min(value / 100, 1.0) if value >= 0 else None
 
     def duplicate_ids(self, source: Source, groups: Mapping[str, list]) -> int:
         if "id_hash" in groups and self._ids_are_a_range(groups):

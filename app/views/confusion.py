@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from analysis import confusion_matrix, most_confused
+from analysis import ErrorscopeError, confusion_matrix, most_confused
+from analysis.class_order import ORDERS, order_classes, parse_hierarchy
 from app import widgets
+from app.heatmap import heatmap, value_font
 
 cur = widgets.require()
 preds = cur.preds
@@ -15,10 +16,10 @@ st.title("Confusion matrix")
 
 NORMALIZE = {"Counts": None, "Share of true class (recall)": "true", "Share of predicted class (precision)": "pred",
              "Share of all": "all"}
-c1, c2, c3 = st.columns([1, 2, 1])
+c1, c2, c3, c4 = st.columns([2, 3, 3, 1.6], vertical_alignment="bottom")
 split = widgets.pick_split(preds, key="cm_split", where=c1)
 norm_label = c2.selectbox("Show", list(NORMALIZE), key="cm_norm")
-weighted = c3.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_weighted",
+weighted = c4.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_weighted",
                      help="Sum example weights instead of counting examples" if preds.counts.weighted
                      else "The file has no weight column")
 normalize = NORMALIZE[norm_label]
@@ -39,27 +40,24 @@ def _fmt(v: float) -> str:
     return f"{v:,.1f}" if weighted else f"{int(v):,}"
 
 
-#: A sequential blue scale (ColorBrewer "Blues"), readable with the common colour-vision deficiencies.
-BLUES = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
-
-
-def styled_matrix():
-    """The matrix as a table, rows true and columns predicted, mistakes shaded by count and the diagonal grey.
-
-    A table rather than a chart: it draws at once, and a click on a cell reports the cell.
-    """
-    frame = pd.DataFrame(conf.matrix, index=pd.Index(labels, name="true \\ pred"), columns=labels)
-    off = ~np.eye(k, dtype=bool)
-    top = conf.matrix[off].max() if k > 1 else 0
-
-    def colours(_):
-        css = np.full((k, k), "background-color: #D9D9D9; color: black", dtype=object)
-        for i, j in zip(*np.nonzero(off), strict=True):
-            shade = int(round(8 * conf.matrix[i, j] / top)) if top else 0
-            css[i, j] = f"background-color: {BLUES[shade]}; color: {'white' if shade >= 5 else 'black'}"
-        return pd.DataFrame(css, index=frame.index, columns=frame.columns)
-
-    return frame.style.apply(colours, axis=None).format(_fmt)
+ORDER_LABELS = {"name": "by name", "error": "by error (worst class first)", "prefix": "grouped by name prefix",
+                "hierarchy": "grouped by a hierarchy"}
+by = c3.selectbox("Order classes", ORDERS, format_func=ORDER_LABELS.get, key="cm_order",
+                  help="Grouping puts blocks of classes confused among themselves (comp.* newsgroups, the animals "
+                       "of CIFAR-10) on the diagonal")
+hierarchy = None
+if by == "hierarchy":
+    typed = st.text_area("Hierarchy: one line per group, `group: class, class, ...`", key="cm_hierarchy",
+                         placeholder="animal: cat, dog, horse\nvehicle: car, truck, ship")
+    try:
+        hierarchy = parse_hierarchy(typed, labels)
+    except ErrorscopeError as exc:
+        st.error(widgets.plain(exc), icon=":material/error:")
+    if not hierarchy:
+        by = "name"
+order = order_classes(labels, counts, by=by, hierarchy=hierarchy)
+place = [labels.index(c) for c in order.classes]
+shown = conf.matrix[np.ix_(place, place)]
 
 
 def pick(source: str, cell: tuple[str, str, str]) -> None:
@@ -73,17 +71,23 @@ def pick(source: str, cell: tuple[str, str, str]) -> None:
         st.session_state["cm_cell"] = cell
 
 
-left, right = st.columns([3, 2], gap="large")
+wide = k > 12  # beyond a dozen classes the matrix takes the page's width and the pairs go below it
+left, right = (st.container(), st.container()) if wide else st.columns([3, 2], gap="large")
 with left:
     st.caption("Rows are true classes, columns predicted ones; grey cells are correct predictions, the darker "
-               "the blue, the more mistakes. Click a cell to see its examples.")
-    width = min(90, max(40, 8 * max(len(label) for label in labels) + 20))
-    event = st.dataframe(styled_matrix(), on_select="rerun", selection_mode="single-cell", key=f"cm_{split}_{k}",
-                         width="content", column_config={c: st.column_config.Column(c, width=width) for c in labels})
-    cells = event.selection.cells if event and event.selection else []
-    if cells:
-        row, column = cells[0]
-        pick("cm_last_click", (split, labels[int(row)], str(column)))
+               "the blue, the more mistakes" + (f" ({norm_label.lower()})" if normalize else "")
+               + ". Hover a cell for its class names and counts; click it to see its examples.")
+    side = 640 if wide else 440  # px: the page's width at 1400 px, or its left column
+    figure = heatmap(shown, counts[np.ix_(place, place)], order.classes, _fmt, boundaries=order.boundaries,
+                     side=side)
+    if value_font(k, [_fmt(v) for v in shown.ravel()], side) is None:
+        st.caption(f"At {k} classes the values are too small to write in the cells: hover a cell to read it.")
+    event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key=f"cm_{split}_{k}_{by}",
+                            config={"displayModeBar": False})
+    points = event.selection.points if event and event.selection else []
+    if points:
+        true_picked, pred_picked = points[0]["customdata"][:2]
+        pick("cm_last_click", (split, str(true_picked), str(pred_picked)))
 
 with right:
     st.subheader("Most confused pairs")
@@ -91,13 +95,16 @@ with right:
     if pairs.empty:
         st.success("No mistakes in this split.")
     else:
-        pairs = pairs.assign(share_of_errors=100 * pairs["share_of_errors"])
+        pairs = pairs.assign(share_of_errors=100 * pairs["share_of_errors"],
+                             pair=[f"{t} → {p}" for t, p in zip(pairs["true"], pairs["predicted"], strict=True)])
+        # one column for the pair, so that the counts fit beside the matrix at 1400 px even with long names
         chosen = st.dataframe(pairs, hide_index=True, on_select="rerun", selection_mode="single-row",
-                              key=f"pairs_{split}", column_config={
-                                  "true": st.column_config.TextColumn("true"),
-                                  "predicted": st.column_config.TextColumn("predicted"),
-                                  "count": st.column_config.NumberColumn("mistakes"),
-                                  "share_of_errors": st.column_config.NumberColumn("% of mistakes", format="%.1f"),
+                              key=f"pairs_{split}", column_order=["pair", "count", "share_of_errors"],
+                              column_config={
+                                  "pair": st.column_config.TextColumn("true → predicted"),
+                                  "count": st.column_config.NumberColumn("mistakes", width="small"),
+                                  "share_of_errors": st.column_config.NumberColumn(
+                                      "%", format="%.1f", width="small", help="share of the split's mistakes"),
                               })
         rows = chosen.selection.rows if chosen and chosen.selection else []
         if rows:
@@ -117,4 +124,7 @@ st.caption(f"{n:,} {kind} in the {widgets.SPLIT_LABELS[split]} split, most confi
 if n == 0:
     st.info("No examples in this cell.")
     st.stop()
+if true_class != pred_class:
+    widgets.review_button(f"Review and tag these {n:,} mistakes", key="cm_review", split=split,
+                          true_class=true_class, pred_class=pred_class)
 widgets.show_cell(cur, split=split, true_class=true_class, pred_class=pred_class, total=n)

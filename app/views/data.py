@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analysis import InputError, file_columns, guess_roles
+from analysis import ErrorscopeError, InputError, file_columns, guess_roles
 from analysis.access import upload_folder, upload_path
 from analysis.columns import ROLES
 from analysis.demo import demo_config
@@ -29,12 +29,12 @@ UPLOAD_LIMIT_MB = int(st.get_option("server.maxUploadSize"))
 
 
 def _open(path: str | Path, *, dataset: str | None = None, overrides: dict | None = None,
-          human: float | None = None) -> None:
+          human: float | None = None, media: tuple[str, str] | None = None, texts: str | None = None) -> None:
     """Open a file (its human-level error unknown unless given) and run the app again, so that the sidebar and the
     address name it; on bad input keep the open one and say why."""
     try:
-        widgets.open_file(path, dataset=dataset, overrides=overrides, human=human)
-    except InputError as exc:
+        widgets.open_file(path, dataset=dataset, overrides=overrides, human=human, media=media, texts=texts)
+    except ErrorscopeError as exc:
         st.session_state["load_error"] = str(exc)
         st.session_state["failed_file"] = (str(path), overrides or {})
         return
@@ -56,6 +56,44 @@ def column_form(key: str, names: list[str], roles: dict, submit: str) -> dict | 
         if st.form_submit_button(submit, type="primary"):
             return {r: c for r, c in chosen.items() if c != roles[r]}
     return None
+
+
+def media_form(cur: widgets.Current) -> None:
+    """The images of a file without an image column: a folder of files named after the ids."""
+    st.subheader("Images")
+    st.caption("The file has no image column. If its images are files named after the example ids, say where.")
+    folder, pattern = cur.media or ("", "{id}.png")
+    with st.form("media_folder", border=False):
+        typed = st.text_input("Folder of the images", value=folder, placeholder="images/",
+                              help=f"Under {widgets.data_root()} (the server's --data-root)")
+        typed_pattern = st.text_input("Name of an image", value=pattern, help="{id} stands for the example's id")
+        if st.form_submit_button("Show these images") and typed.strip():
+            try:
+                media = (str(widgets.openable(typed.strip())), typed_pattern)
+            except ErrorscopeError as exc:
+                st.session_state["load_error"] = str(exc)
+                st.rerun()
+            _open(cur.preds.path, dataset=cur.dataset, overrides=st.session_state.get("overrides"),
+                  human=cur.human, media=media, texts=cur.texts)
+            st.rerun()  # reached when it failed: show why
+
+
+def texts_form(cur: widgets.Current) -> None:
+    """The texts of a file without a text column: a second file with id and text columns."""
+    st.subheader("Texts")
+    st.caption("The file has no text column. If the texts are in another file (columns id and text), say which.")
+    with st.form("texts_file", border=False):
+        typed = st.text_input("File of the texts", value=cur.texts or "", placeholder="texts.parquet",
+                              help=f"Under {widgets.data_root()}; joined to the predictions on id")
+        if st.form_submit_button("Show these texts") and typed.strip():
+            try:
+                texts = str(widgets.openable(typed.strip()))
+            except ErrorscopeError as exc:
+                st.session_state["load_error"] = str(exc)
+                st.rerun()
+            _open(cur.preds.path, dataset=cur.dataset, overrides=st.session_state.get("overrides"),
+                  human=cur.human, media=cur.media, texts=texts)
+            st.rerun()  # reached when it failed: show why
 
 
 cur = widgets.current()
@@ -97,6 +135,7 @@ else:
             shutil.copyfileobj(upload, fh, 1 << 20)  # in chunks: no second copy of the upload in memory
         _open(target)
 
+mapping_failed = False  # the column-role form of a file that failed to open: then the only one shown
 if st.session_state.get("load_error"):
     st.error(widgets.plain(st.session_state["load_error"]), icon=":material/error:")
     if cur is not None:
@@ -107,6 +146,7 @@ if st.session_state.get("load_error"):
     except InputError:
         names = []  # not even the header could be read: nothing to map
     if names:
+        mapping_failed = True
         st.caption(f"If a column has a name errorscope does not know, say which it is "
                    f"({widgets.plain(Path(failed).name)}):")
         changed = column_form("failed_columns", names, guess_roles(names, tried), "Open with these columns")
@@ -136,14 +176,21 @@ with left:
     st.caption("How errorscope read each column. Correct a role if it guessed wrong.")
     names = list(preds.names)
     roles = preds.columns.role_columns()
-    changed = column_form("columns", names, roles, "Apply")
-    if changed:
-        _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed},
-              human=cur.human)
-        st.rerun()  # reached when it failed: show why
+    if mapping_failed:
+        st.caption("Say which column is which for the file that failed, above; this file's roles are kept.")
+    else:
+        changed = column_form("columns", names, roles, "Apply")
+        if changed:
+            _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed},
+                  human=cur.human, media=cur.media, texts=cur.texts)
+            st.rerun()  # reached when it failed: show why
     probs = ", ".join(preds.columns.probs.values()) or "none"
     st.caption(f"Probability columns: {widgets.plain(probs)}")
     st.caption(f"Metadata columns: {widgets.plain(', '.join(preds.columns.metadata) or 'none')}")
+    if not preds.columns.image:
+        media_form(cur)
+    if not preds.columns.text:
+        texts_form(cur)
 
 with right:
     st.subheader("Dataset name")

@@ -116,10 +116,10 @@ else:
                 text=f"Reviewed {int(queue['reviewed'].sum())} of {len(queue)} in the queue")
     picture, about = st.columns([1, 2], gap="large")
     with picture:
-        image = widgets.image_of(cur, row["image"]) if preds.columns.image else None
+        image = widgets.picture(cur, row)
         if image is not None:
             st.image(image, width=260)
-        elif preds.columns.image:
+        elif widgets.has_pictures(cur):
             st.caption(":material/broken_image: image not found or outside the data folder")
         if preds.columns.text and isinstance(row.get("text"), str):
             st.text(row["text"])

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import TagError
-from analysis.review import review_sample, tagged_ids
+from analysis.review import review_sample, split_rows, tagged_ids
 from app import widgets
 
 cur = widgets.require()
@@ -18,17 +18,22 @@ preds = cur.preds
 store = widgets.store()
 dataset = cur.dataset
 st.title("Review mistakes")
-#: The "Tagged with" choice of examples marked mislabeled (categories are strings, so this cannot clash).
-MISLABELED = ("mislabeled",)
+MISLABELED = widgets.MISLABELED
+
+@st.cache_resource(show_spinner="Reading the split (once: the next samples come from memory)...", max_entries=4)
+def _split_rows(key: str, _preds, split: str):
+    return split_rows(_preds, split)
+
 
 @st.cache_data(show_spinner="Drawing the sample...", max_entries=32)
 def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pred_class, ids, exclude):
     return review_sample(_preds, split=split, n=n, seed=seed, stratify=stratify, correct=correct,
                          true_class=true_class, pred_class=pred_class, ids=list(ids) if ids is not None else None,
-                         exclude_ids=list(exclude))
+                         exclude_ids=list(exclude), rows=_split_rows(key, _preds, split))
 
 
 # --- the sample -------------------------------------------------------------------------------------------
+widgets.apply_review_request()  # "review these" from another page: its filters, set before the widgets exist
 with st.sidebar:
     st.subheader("Sample")
     split = widgets.pick_split(preds, key="rv_split")
@@ -45,8 +50,7 @@ with st.sidebar:
                               key="rv_pred")
     categories = store.categories(dataset)
     category = st.selectbox("Tagged with", [None, *categories, MISLABELED], key="rv_cat",
-                            format_func=lambda c: "any" if c is None else "mislabeled (a label error)"
-                            if c == MISLABELED else c)
+                            format_func=lambda c: "any" if c is None else widgets.category_name(c))
     unreviewed = st.checkbox("Only not yet reviewed", key="rv_unreviewed")
 
 # the tags are read only for what this run shows: a filter by category, and the sample's own rows
@@ -58,6 +62,7 @@ else:
 exclude = tuple(sorted(tagged_ids(store, dataset, reviewed=True))) if unreviewed else ()
 sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids,
                  exclude)
+sample = widgets.with_texts(cur, sample)
 tags = store.tags(dataset, sample["id"].tolist()).set_index("id").reindex(sample["id"])  # NaN: never tagged
 
 # --- categories -------------------------------------------------------------------------------------------
@@ -107,9 +112,9 @@ if sample.empty:
 # --- the sheet: built from the database on every run --------------------------------------------------------
 ids_shown = sample["id"].tolist()
 sheet = pd.DataFrame({"id": ids_shown})
-if preds.columns.image:
-    sheet["image"] = [widgets.image_uri(cur, v) for v in sample["image"]]
-if preds.columns.text:
+if widgets.has_pictures(cur):
+    sheet["image"] = [widgets.picture_uri(cur, row) for _, row in sample.iterrows()]
+if widgets.has_text(cur):
     sheet["text"] = sample["text"].to_numpy()
 sheet["true"] = sample["y_true"].to_numpy()
 sheet["predicted"] = sample["y_pred"].to_numpy()
@@ -129,6 +134,10 @@ for c in meta:
 
 reviewed = int(sheet["reviewed"].sum())
 st.progress(reviewed / len(sheet), text=f"Reviewed {reviewed} of {len(sheet)} sampled examples")
+if st.session_state.get("tag_message"):
+    st.toast(widgets.plain(st.session_state.pop("tag_message")))
+mode = st.segmented_control("View", ["Grid", "One at a time"], default="Grid", key="rv_mode",
+                            help="The grid for bulk work; one at a time, with keys, for a fast review") or "Grid"
 
 editor_key = f"sheet|{dataset}|{split}|{hash(tuple(ids_shown))}|{'/'.join(categories)}"
 
@@ -157,6 +166,79 @@ def save() -> None:
         st.session_state["tag_error"] = str(exc)
 
 
+def _edit(example: str, **fields) -> None:
+    try:
+        store.edit(dataset, example, **fields)
+    except TagError as exc:
+        st.session_state["tag_error"] = str(exc)
+
+
+def _ticked(value: object) -> bool:
+    return bool(pd.notna(value) and value)
+
+
+def _move(key: str, to: int) -> None:
+    st.session_state[key] = max(0, min(to, len(ids_shown) - 1))
+
+
+def _undo() -> None:
+    what = store.undo(dataset)
+    st.session_state["tag_message"] = f"Undone: {what}" if what else "Nothing to undo"
+
+
+def one_at_a_time(sample: pd.DataFrame, tags: pd.DataFrame, categories: list[str], meta: list[str]) -> None:
+    """One example, large, with keys: 1-9 toggle a category, M mislabeled, J/K next and previous, U undo."""
+    key = f"rv_pos|{editor_key}"
+    pos = min(int(st.session_state.get(key, 0)), len(ids_shown) - 1)
+    row, saved = sample.iloc[pos], tags.iloc[pos]
+    example = str(row["id"])
+    where, what = st.columns([3, 2], gap="large")
+    with where:
+        st.caption(f"Example {pos + 1} of {len(ids_shown)} · id **{widgets.plain(example)}**"
+                   + (" · a correct prediction" if row["correct"] else "")
+                   + (" · reviewed" if _ticked(saved["reviewed"]) else ""))
+        if widgets.has_pictures(cur):
+            picture = widgets.picture(cur, row)
+            if picture is None:
+                st.caption(":material/broken_image: image not found or outside the data folder")
+            else:
+                st.image(picture, width=360)
+        if widgets.has_text(cur) and isinstance(row.get("text"), str):
+            st.text(row["text"])
+        if meta:
+            st.dataframe(pd.DataFrame({"column": meta, "value": [str(row[c]) for c in meta]}), hide_index=True)
+    with what:
+        given, predicted = st.columns(2)
+        given.metric("True label", widgets.plain(row["y_true"]))
+        predicted.metric("Predicted", widgets.plain(row["y_pred"]),
+                         help=None if pd.isna(row.get("confidence")) else f"confidence {row['confidence']:.3f}")
+        for i, c in enumerate(categories[:9], start=1):
+            on = _ticked(saved[c])
+            st.button(f"{c}", key=f"rv_cat_{i}", shortcut=str(i), type="primary" if on else "secondary",
+                      icon=":material/check_box:" if on else ":material/check_box_outline_blank:",
+                      on_click=_edit, args=(example,), kwargs={"categories": {c: not on}}, width="stretch")
+        if not categories:
+            st.caption("Add error categories above: keys 1-9 then tick them.")
+        mislabeled = _ticked(saved["mislabeled"])
+        st.button("mislabeled (the ground truth is wrong)", key="rv_mislabeled", shortcut="M",
+                  type="primary" if mislabeled else "secondary", width="stretch",
+                  icon=":material/check_box:" if mislabeled else ":material/check_box_outline_blank:",
+                  on_click=_edit, args=(example,), kwargs={"mislabeled": not mislabeled})
+        labels = [None, *preds.classes]
+        fixed = saved["corrected_label"] if isinstance(saved["corrected_label"], str) else None
+        fix_key = f"rv_fix|{example}|{fixed}"
+        st.selectbox("Corrected label (ticks mislabeled)", labels, index=labels.index(fixed) if fixed in labels
+                     else 0, format_func=lambda v: "none" if v is None else v, key=fix_key,
+                     on_change=lambda: _edit(example, corrected_label=st.session_state[fix_key]))
+        back, forward, undo = st.columns(3)
+        back.button("Back", key="rv_prev", shortcut="K", icon=":material/arrow_back:", disabled=pos == 0,
+                    on_click=_move, args=(key, pos - 1), width="stretch")
+        forward.button("Next", key="rv_next", shortcut="J", icon=":material/arrow_forward:",
+                       disabled=pos == len(ids_shown) - 1, on_click=_move, args=(key, pos + 1), width="stretch")
+        undo.button("Undo", key="rv_undo", shortcut="U", icon=":material/undo:", on_click=_undo, width="stretch")
+        st.caption("Keys: **1-9** toggle a category · **M** mislabeled · **J** next · **K** previous · **U** undo")
+
+
 config = {
     "id": st.column_config.TextColumn("id", disabled=True, pinned=True),
     "image": st.column_config.ImageColumn("image", width="small"),
@@ -176,6 +258,9 @@ for c in categories:
 for c in meta:
     config[f"meta:{c}"] = st.column_config.Column(c, disabled=True)
 
+if mode == "One at a time":
+    one_at_a_time(sample, tags, categories, meta)
+    st.stop()
 st.data_editor(sheet, key=editor_key, on_change=save, hide_index=True, column_config=config,
                height=min(38 + 35 * len(sheet), 600), row_height=widgets.ROW_PX)
 if not categories:
@@ -187,20 +272,17 @@ with look:
     chosen = st.selectbox("Look closer at", ids_shown, key=f"closer_{split}")
     row = sample.loc[sample["id"] == chosen].iloc[0]
     a, b = st.columns([1, 2])
-    if preds.columns.image:
-        picture = widgets.image_of(cur, row["image"])
+    if widgets.has_pictures(cur):
+        picture = widgets.picture(cur, row)
         if picture is not None:
             a.image(picture, width=240)
     with b:
         st.caption(f"**{widgets.plain(row['id'])}** — true {widgets.plain(row['y_true'])}, "
                    f"predicted {widgets.plain(row['y_pred'])}")
-        if preds.columns.text and isinstance(row.get("text"), str):
+        if widgets.has_text(cur) and isinstance(row.get("text"), str):
             st.text(row["text"])
         details = {c: row[c] for c in meta}
         if details:
             st.dataframe(pd.DataFrame([details]), hide_index=True)
 with undo:
-    if st.button("Undo last edit", icon=":material/undo:"):
-        what = store.undo(dataset)
-        st.toast(f"Undone: {widgets.plain(what)}" if what else "Nothing to undo")
-        st.rerun()
+    st.button("Undo last edit", icon=":material/undo:", on_click=_undo)

@@ -25,12 +25,13 @@ with st.spinner("Counting tags..."):
 
 
 def chart(t) -> go.Figure:
-    rows = [*t.categories, t.mislabeled]
+    rows = t.rows
     names = [widgets.chart_text(r.category) for r in rows]
     share = [100 * r.share for r in rows]
     fig = go.Figure(go.Bar(
         y=names, x=share, orientation="h",
-        marker_color=[widgets.ORANGE if r is t.mislabeled else widgets.BLUE for r in rows],
+        marker_color=[widgets.ORANGE if r is t.mislabeled else widgets.GREY if r is t.unexplained else widgets.BLUE
+                      for r in rows],
         error_x=dict(type="data", symmetric=False, array=[100 * (r.share_high - r.share) for r in rows],
                      arrayminus=[100 * (r.share - r.share_low) for r in rows], color="#444", thickness=1.2),
         hovertemplate="%{y}: %{x:.1f}% of reviewed mistakes<extra></extra>",
@@ -56,10 +57,16 @@ for col, t in zip(st.columns(len(results), gap="large"), results, strict=True):
             continue
         if t.reviewed_errors == 0:
             st.info(f"No mistake of the {name} split is reviewed yet: tag some on the Review page.")
+            widgets.review_button("Review the mistakes", key=f"tally_start_{t.split}", split=t.split)
             continue
         if not t.categories:
             st.caption("No error categories yet: add them on the Review page.")
         st.plotly_chart(chart(t), config={"displayModeBar": False}, key=f"tally_chart_{t.split}")
+        which, go_review = st.columns([2, 1], vertical_alignment="bottom")
+        chosen = which.selectbox("Examples tagged", [*(c.category for c in t.categories), widgets.MISLABELED],
+                                 key=f"tally_pick_{t.split}", format_func=widgets.category_name)
+        with go_review:
+            widgets.review_button(key=f"tally_review_{t.split}", split=t.split, category=chosen)
         table = t.to_frame()
         fractions = ["share", "share_low", "share_high", "ceiling"]
         table[fractions] = 100 * table[fractions]

@@ -218,3 +218,13 @@ def type_into(page, grid, column: int, row: int, text: str) -> None:
     page.keyboard.press("Enter")
     page.locator("textarea").first.fill(text)
     page.keyboard.press("Enter")
+
+
+def click_matrix_cell(page, k: int, true: int, pred: int) -> None:
+    """Click the cell (row ``true``, column ``pred``) of the confusion page's k x k heatmap, at its centre."""
+    area = page.locator(".js-plotly-plot .nsewdrag").first
+    area.wait_for()
+    box = settled_box(area)
+    page.mouse.move(box["x"] + (pred + 0.5) * box["width"] / k, box["y"] + (true + 0.5) * box["height"] / k)
+    page.mouse.down()
+    page.mouse.up()

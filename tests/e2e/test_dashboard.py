@@ -13,9 +13,9 @@ from analysis.tags import open_store
 from tests.conftest import DEMO
 from tests.e2e.conftest import (
     GRID,
-    ROW_PX,
     Server,
     cell,
+    click_matrix_cell,
     editor,
     go,
     header_index,
@@ -63,12 +63,8 @@ def test_confusion_matrix_click_through_to_examples(page, demo_server):
     preds = load_predictions(DEMO / "digits.csv")
     m = confusion_matrix(preds.counts.where(split="dev")).matrix
     labels, last = preds.classes, len(preds.classes) - 1
-    # the matrix is as wide as its columns, so the last column's cells sit just inside its right edge
     true = next(i for i in range(last) if m[i, last] > 0)
-    grid = editor(page)
-    assert cell(grid, 0, true) == labels[true] and cell(grid, last + 1, true) == str(m[true, last])
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + box["width"] - 20, box["y"] + ROW_PX * (true + 1) + ROW_PX // 2)
+    click_matrix_cell(page, len(labels), true, last)
     page.get_by_role("heading", name=f"True {labels[true]}, predicted {labels[last]}").wait_for()
     images = page.locator("[data-testid=stImage] img")
     poll(lambda: images.count() == m[true, last], what=f"{m[true, last]} example images")

@@ -1,0 +1,39 @@
+"""Progress while a large file is read: the engine's fraction through the pass, and the rows a file holds."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from analysis import load_predictions
+from analysis.load import estimated_rows
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory):
+    """1.5 million rows (about 1 s to read here), written by DuckDB in well under a second."""
+    rows = 1_500_000
+    folder = tmp_path_factory.mktemp("large")
+    rows_sql = (f"SELECT i AS id, hash(i) % 10 AS y_true, hash(i + {rows}) % 10 AS y_pred "
+                f"FROM range({rows}) t(i)")
+    with duckdb.connect() as con:
+        for name in ("large.csv", "large.parquet"):
+            con.execute(f"COPY ({rows_sql}) TO '{folder / name}'")
+    return folder, rows
+
+
+def test_a_long_read_reports_its_progress_between_0_and_1(large):
+    folder, rows = large
+    seen: list[float] = []
+    preds = load_predictions(folder / "large.csv", progress=seen.append)
+    assert preds.rows == rows
+    assert seen and all(0.0 <= f <= 1.0 for f in seen) and max(seen) > 0
+
+
+def test_estimated_rows(large, demo_path, write):
+    folder, rows = large
+    assert estimated_rows(folder / "large.parquet") == rows  # the footer's count: exact
+    assert estimated_rows(folder / "large.csv") == pytest.approx(rows, rel=0.2)  # ids grow longer down the file
+    assert estimated_rows(demo_path) == pytest.approx(1797, rel=0.1)
+    assert estimated_rows(write("one.csv", "id,y_true,y_pred\n")) is None  # no row to measure
+    assert estimated_rows(folder / "missing.csv") is None
