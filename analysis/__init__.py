@@ -24,6 +24,8 @@ _EXPORTS = {
     "fixes": ["corrected_counts", "fixes_explained"],
     "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
+    "slices": ["Slice", "Slices", "error_by_slice", "find_slices"],
+    "filters": ["Predicate", "filter_sql", "parse_filter"],
     "summary": ["summarize"],
     "tags": ["SQLiteTagStore", "TagStore", "default_db_path", "open_store"],
     "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"],
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
+    from analysis.filters import Predicate, filter_sql, parse_filter  # noqa: F401
     from analysis.fixes import corrected_counts, fixes_explained  # noqa: F401
     from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
     from analysis.images import resolve_image  # noqa: F401
@@ -68,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
     from analysis.registry import METRICS, Metric, measure  # noqa: F401
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
+    from analysis.slices import Slice, Slices, error_by_slice, find_slices  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401

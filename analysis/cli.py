@@ -141,6 +141,34 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def cmd_slices(args: argparse.Namespace) -> None:
+    from analysis.registry import percent
+    from analysis.slices import find_slices
+
+    preds = _load(args.file)
+    columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
+    if os.path.getsize(args.file) >= PROGRESS_BYTES:
+        print(f"errorscope: finding slices of up to {args.max_predicates} values...", file=sys.stderr, flush=True)
+    found = find_slices(preds, args.split, columns, max_predicates=args.max_predicates,
+                        min_support=args.min_support, alpha=args.alpha, top=args.top)
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, allow_nan=False))
+        return
+    if args.csv:
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(found.to_frame()))  # values are user text: no formulas
+        return
+    lines = [f"{args.file} [{found.split}]: {found.rows:,} labeled rows, {percent(found.error_rate)} error; "
+             f"slices of at least {found.min_support:,} rows, alpha {found.alpha:g}", ""]
+    if found.slices:
+        lines += found.to_frame().to_string(index=False, float_format=lambda v: f"{v:.4g}").splitlines()
+    else:
+        lines.append("no slice has a higher error than the split's at this size; try a lower --min-support")
+    lines += [f"left out: {c} ({why})" for c, why in found.skipped.items()]
+    print("\n".join(lines))
+
+
 def _open_store(db: str | None, *, dataset: str | None = None):
     """The tag store; with ``dataset``, it must exist and know that dataset (a typo would give empty output)."""
     from analysis.tags import default_db_path, open_store
@@ -398,6 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
     _format_options(p)
     _engine_options(p)
     p.set_defaults(run=cmd_label_issues)
+
+    p = sub.add_parser("slices", help="the slices (conjunctions of metadata values) where the model errs most")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--split", default="dev", help="split to slice (default: dev)")
+    p.add_argument("--columns", help="comma-separated columns to slice by (default: all)")
+    p.add_argument("--max-predicates", type=_positive, default=3, help="values per slice, 1 to 3 (default: 3)")
+    p.add_argument("--min-support", type=_positive, help="fewest rows in a slice (default: 1%% of the split)")
+    p.add_argument("--alpha", type=float, default=0.95, help="weight of error against size (default: 0.95)")
+    p.add_argument("--top", type=_positive, default=10, help="how many slices (default: 10)")
+    _format_options(p)
+    p.set_defaults(run=cmd_slices)
 
     _tags_parser(sub)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analysis.errors import ErrorscopeError
+from analysis.filters import FilterSQL
 from analysis.load import Predictions, check_split
 from analysis.metrics import error_count
 from analysis.normalize import label_text, natural_key
@@ -122,7 +123,8 @@ def split_rows(preds: Predictions, split: str = "dev") -> pd.DataFrame:
 def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed: int = 0,
                   stratify: bool = False, correct: int = 0, true_class: object = None,
                   pred_class: object = None, ids: Iterable[object] | None = None,
-                  exclude_ids: Iterable[object] | None = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+                  exclude_ids: Iterable[object] | None = None, rows: pd.DataFrame | None = None,
+                  where: FilterSQL | None = None) -> pd.DataFrame:
     """A reproducible random sample of the mistakes of a split, to review and tag.
 
     Parameters
@@ -149,6 +151,8 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
     rows : DataFrame, optional
         The split's rows as :func:`split_rows` returns them: the sample is drawn from them, in memory, and the
         file is not read. The same sample as without them.
+    where : FilterSQL, optional
+        Only rows of a slice (:func:`analysis.filters.filter_sql`).
 
     Returns
     -------
@@ -167,7 +171,7 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
     correct = _count(correct, "correct")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ErrorscopeError(f"seed must be a whole number, got {seed!r}")
-    where, params, frames = _filters(preds, split, true_class, pred_class, ids, exclude_ids)
+    where, params, frames = _filters(preds, split, true_class, pred_class, ids, exclude_ids, where)
     table = "preds"
     if rows is not None:
         if len(rows) and set(rows["split"].unique()) != {split}:
@@ -191,12 +195,16 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
 
 
 def _filters(preds: Predictions, split: str, true_class: object, pred_class: object,
-             ids: Iterable[object] | None, exclude_ids: Iterable[object] | None
+             ids: Iterable[object] | None, exclude_ids: Iterable[object] | None, slice_: FilterSQL | None = None
              ) -> tuple[list[str], list[object], dict[str, pd.DataFrame]]:
     """The conditions on the view for a sample, their parameters and the id tables they join."""
     where = ["split = ?", "y_true IS NOT NULL"]
     params: list[object] = [split]
     frames: dict[str, pd.DataFrame] = {}
+    if slice_ is not None:
+        where.append(f"({slice_.where})")
+        params += slice_.params
+        frames |= slice_.frames
     if true_class is not None:
         where.append("y_true = ?")
         params.append(_class(preds, true_class, "true_class"))
@@ -236,7 +244,7 @@ def _stratified(preds: Predictions, base: str, params: list[object], frames: dic
 
 
 def examples(preds: Predictions, *, split: str | None = None, true_class: object, pred_class: object,
-             limit: int = 50, offset: int = 0) -> pd.DataFrame:
+             limit: int = 50, offset: int = 0, where: FilterSQL | None = None) -> pd.DataFrame:
     """The rows of one confusion-matrix cell, one page at a time, most confident first.
 
     Parameters
@@ -247,21 +255,26 @@ def examples(preds: Predictions, *, split: str | None = None, true_class: object
         The cell: rows with this true and this predicted class.
     limit, offset : int
         The page: at most ``limit`` rows after skipping ``offset``. The cell's size is the matrix's count.
+    where : FilterSQL, optional
+        Only rows of a slice (:func:`analysis.filters.filter_sql`).
 
     Returns
     -------
     DataFrame
         The view's columns, by confidence (highest first; file order without ``p_*`` columns or on ties).
     """
-    where, params = ["y_true = ?", "y_pred = ?"], [_class(preds, true_class, "true_class"),
+    conds, params = ["y_true = ?", "y_pred = ?"], [_class(preds, true_class, "true_class"),
                                                    _class(preds, pred_class, "pred_class")]
     if split is not None:
-        where.append("split = ?")
+        conds.append("split = ?")
         params.append(check_split(preds, split))
+    if where is not None:
+        conds.append(f"({where.where})")
+        params += where.params
     limit = _count(limit, "limit")
     offset = _count(offset, "offset")
-    return preds.query(f"SELECT * FROM preds WHERE {' AND '.join(where)} ORDER BY confidence DESC NULLS LAST, row "
-                       "LIMIT ? OFFSET ?", [*params, limit, offset])
+    return preds.query(f"SELECT * FROM preds WHERE {' AND '.join(conds)} ORDER BY confidence DESC NULLS LAST, row "
+                       "LIMIT ? OFFSET ?", [*params, limit, offset], frames=where.frames if where else None)
 
 
 def tagged_ids(store: TagStore, dataset: str, *, category: str | None = None, reviewed: bool | None = None,

@@ -9,7 +9,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run app/main.py` from a checkout
 
-from app import widgets  # noqa: E402
+from app import slice_filter, widgets  # noqa: E402
 
 # a local icon: a Material icon as the page's icon is fetched from fonts.gstatic.com, and nothing may leave the server
 st.set_page_config(page_title="errorscope", page_icon=str(Path(__file__).with_name("icon.png")), layout="wide")
@@ -21,6 +21,7 @@ pages = [
     st.Page("views/confusion.py", title="Confusion matrix", icon=":material/grid_on:"),
     st.Page("views/review.py", title="Review", icon=":material/checklist:"),
     st.Page("views/label_issues.py", title="Label issues", icon=":material/label_off:"),
+    st.Page("views/slices.py", title="Slices", icon=":material/pie_chart:"),
     st.Page("views/tallies.py", title="Tallies", icon=":material/bar_chart:"),
     st.Page("views/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
 ]
@@ -32,6 +33,7 @@ with st.sidebar:
         st.caption("Dataset")
         st.text(cur.dataset)
         st.caption(f"{widgets.plain(cur.preds.path.name)} · {cur.preds.rows:,} rows · {len(cur.preds.classes)} classes")
+slice_filter.banner(cur)  # at the top of every page
 widgets.keep_in_address()  # on every page: a change of page clears the address's query parameters
 
 widgets.timed_page(page)

@@ -216,6 +216,8 @@ def keep_in_address() -> None:
             wanted["media"], wanted["media_pattern"] = state["media"]
         if state.get("texts"):
             wanted["texts"] = state["texts"]
+    if state.get("slice"):  # the slice filter (app.slice_filter) stays across pages and reloads
+        wanted["slice"] = state["slice"]
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
@@ -335,8 +337,9 @@ GALLERY_COLUMNS = 6
 
 @st.cache_data(show_spinner="Finding the examples...", max_entries=64)
 def _cell_examples(key: str, _preds: Predictions, split: str, true_class: str, pred_class: str,
-                   limit: int, offset: int):
-    return examples(_preds, split=split, true_class=true_class, pred_class=pred_class, limit=limit, offset=offset)
+                   limit: int, offset: int, _where=None):
+    return examples(_preds, split=split, true_class=true_class, pred_class=pred_class, limit=limit, offset=offset,
+                    where=_where)
 
 
 @st.cache_data(show_spinner=False, max_entries=2_500)  # images up to 512 KiB are inlined: keep the cache bounded
@@ -443,12 +446,15 @@ def show_examples(cur: Current, frame) -> None:
     })
 
 
-def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, total: int) -> None:
-    """The examples of one confusion cell, a page at a time."""
+def show_cell(cur: Current, *, split: str, true_class: str, pred_class: str, total: int, where=None,
+              where_key: str = "") -> None:
+    """The examples of one confusion cell (within a slice, ``where``, identified by ``where_key``), a page at a
+    time."""
     pages = -(-total // PAGE_SIZE)
     page = 1
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1,
                                key=f"page_{split}_{true_class}_{pred_class}")
-    frame = _cell_examples(cur.key, cur.preds, split, true_class, pred_class, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    frame = _cell_examples(cur.key + where_key, cur.preds, split, true_class, pred_class, PAGE_SIZE,
+                           (page - 1) * PAGE_SIZE, where)
     show_examples(cur, with_texts(cur, frame))

@@ -21,7 +21,8 @@ from tests import many_classes  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, click_matrix_cell, go, wait_idle  # noqa: E402
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
-         ("Label issues", "label_issues"), ("Tallies", "tallies"), ("Gaps", "gaps"), ("Data", "data")]
+         ("Label issues", "label_issues"), ("Slices", "slices"), ("Tallies", "tallies"), ("Gaps", "gaps"),
+         ("Data", "data")]
 
 
 def seed_tags(db: Path) -> None:

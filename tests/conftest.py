@@ -11,13 +11,13 @@ LABEL_ERRORS = ROOT.parent / "shared" / "benchmarks" / "label-errors"
 DEMO = ROOT / "demo_data"
 
 
-def _benchmark(name: str) -> Path:
-    path = LABEL_ERRORS / name
+def _benchmark(name: str, folder: Path = LABEL_ERRORS) -> Path:
+    path = folder / name
     if not path.is_file():
         if os.environ.get("ERRORSCOPE_REQUIRE_BENCHMARKS") == "1":
-            pytest.fail(f"the real benchmark file {name} is missing from {LABEL_ERRORS}")
+            pytest.fail(f"the real benchmark file {name} is missing from {folder}")
         pytest.skip(f"the real benchmark file {name} is not here (expected beside the project in "
-                    "shared/benchmarks/label-errors/)")
+                    f"shared/benchmarks/{folder.name}/)")
     return path
 
 
@@ -29,6 +29,11 @@ def mnist_path() -> Path:
 @pytest.fixture
 def imdb_path() -> Path:
     return _benchmark("imdb_test_predictions.csv")
+
+
+@pytest.fixture(scope="session")
+def adult_path() -> Path:
+    return _benchmark("adult_predictions.parquet", LABEL_ERRORS.parent / "adult")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import streamlit as st
 
 from analysis import ErrorscopeError, confusion_matrix, most_confused
 from analysis.class_order import ORDERS, order_classes, parse_hierarchy
-from app import widgets
+from app import slice_filter, widgets
 from app.heatmap import heatmap, value_font
 
 cur = widgets.require()
@@ -23,7 +23,7 @@ weighted = c4.toggle("Weighted", disabled=not preds.counts.weighted, key="cm_wei
                      help="Sum example weights instead of counting examples" if preds.counts.weighted
                      else "The file has no weight column")
 normalize = NORMALIZE[norm_label]
-table = preds.counts.where(split=split)
+table = slice_filter.counts(cur).where(split=split)  # the slice chosen on the Slices page, if any
 conf = confusion_matrix(table, weighted=weighted, normalize=normalize)
 counts = table.matrix()
 labels = [str(c) for c in conf.labels]
@@ -127,4 +127,6 @@ if n == 0:
 if true_class != pred_class:
     widgets.review_button(f"Review and tag these {n:,} mistakes", key="cm_review", split=split,
                           true_class=true_class, pred_class=pred_class)
-widgets.show_cell(cur, split=split, true_class=true_class, pred_class=pred_class, total=n)
+in_slice = slice_filter.where(cur)
+widgets.show_cell(cur, split=split, true_class=true_class, pred_class=pred_class, total=n, where=in_slice,
+                  where_key=slice_filter.cache_key(in_slice))

@@ -12,7 +12,7 @@ import streamlit as st
 
 from analysis import TagError
 from analysis.label_issues import DEFAULT_METHOD, METHODS, label_issues
-from app import widgets
+from app import slice_filter, widgets
 
 cur = widgets.require()
 preds = cur.preds
@@ -48,6 +48,7 @@ with st.sidebar:
 def with_tags(result) -> pd.DataFrame:
     """The queue with what the tag store holds of each example."""
     queue = result.issues
+    queue = queue[queue["id"].isin(slice_filter.keep_ids(cur, queue["id"].tolist()))]  # the slice's, if any
     tags = store.tags(dataset, queue["id"].tolist()).set_index("id").reindex(queue["id"])  # NaN: never tagged
     return queue.assign(reviewed=tags["reviewed"].eq(True).to_numpy(),
                         mislabeled=tags["mislabeled"].eq(True).to_numpy(),

@@ -9,10 +9,10 @@ import streamlit as st
 from analysis import per_class
 from analysis.fixes import COMPARED, fixes_explained
 from analysis.registry import FORMATS, METRICS, Metric, shown_for
-from app import widgets
+from app import slice_filter, widgets
 
 cur = widgets.require()
-counts = cur.preds.counts
+counts = slice_filter.counts(cur)  # the rows of the slice chosen on the Slices page, if any
 
 st.title("Overview")
 shown = shown_for(counts)

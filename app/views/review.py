@@ -11,7 +11,7 @@ import streamlit as st
 
 from analysis import TagError
 from analysis.review import review_sample, split_rows, tagged_ids
-from app import widgets
+from app import slice_filter, widgets
 
 cur = widgets.require()
 preds = cur.preds
@@ -26,10 +26,11 @@ def _split_rows(key: str, _preds, split: str):
 
 
 @st.cache_data(show_spinner="Drawing the sample...", max_entries=32)
-def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pred_class, ids, exclude):
+def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pred_class, ids, exclude,
+            slice_key: str = "", _where=None):
     return review_sample(_preds, split=split, n=n, seed=seed, stratify=stratify, correct=correct,
                          true_class=true_class, pred_class=pred_class, ids=list(ids) if ids is not None else None,
-                         exclude_ids=list(exclude), rows=_split_rows(key, _preds, split))
+                         exclude_ids=list(exclude), rows=_split_rows(key, _preds, split), where=_where)
 
 
 # --- the sample -------------------------------------------------------------------------------------------
@@ -60,8 +61,9 @@ else:
     ids = tuple(sorted(tagged_ids(store, dataset, category=category))) if category is not None else None
 # not yet reviewed: drawn among the others, so the sample keeps its size as the review goes on
 exclude = tuple(sorted(tagged_ids(store, dataset, reviewed=True))) if unreviewed else ()
+in_slice = slice_filter.where(cur)  # the slice chosen on the Slices page, if any
 sample = _sample(cur.key, preds, split, int(n), int(seed), stratify, int(correct), true_class, pred_class, ids,
-                 exclude)
+                 exclude, slice_filter.cache_key(in_slice), in_slice)
 sample = widgets.with_texts(cur, sample)
 tags = store.tags(dataset, sample["id"].tolist()).set_index("id").reindex(sample["id"])  # NaN: never tagged
 
@@ -103,7 +105,7 @@ if st.session_state.get("tag_error"):
 if sample.empty:
     if not preds.counts.where(split=split).labeled().rows:
         st.info(f"The {widgets.SPLIT_LABELS[split]} split has no labeled examples to review.")
-    elif true_class or pred_class or category or unreviewed:
+    elif true_class or pred_class or category or unreviewed or in_slice:
         st.info("No mistakes match these filters. Loosen them in the sidebar.")
     else:
         st.success(f"No mistakes in the {widgets.SPLIT_LABELS[split]} split: nothing to review.")
@@ -162,6 +164,7 @@ def save() -> None:
                 fields["reviewed"] = bool(edit["reviewed"])
             if fields:
                 store.edit(dataset, example, **fields)
+            st.session_state[f"closer_{split}"] = example  # the closer look follows the row last edited
     except TagError as exc:
         st.session_state["tag_error"] = str(exc)
 
@@ -269,7 +272,10 @@ if not categories:
 # --- a closer look, and undo --------------------------------------------------------------------------------
 look, undo = st.columns([4, 1])
 with look:
-    chosen = st.selectbox("Look closer at", ids_shown, key=f"closer_{split}")
+    if st.session_state.get(f"closer_{split}") not in ids_shown:
+        st.session_state.pop(f"closer_{split}", None)
+    chosen = st.selectbox("Look closer at", ids_shown, key=f"closer_{split}",
+                          help="Follows the row you last edited in the grid")
     row = sample.loc[sample["id"] == chosen].iloc[0]
     a, b = st.columns([1, 2])
     if widgets.has_pictures(cur):
