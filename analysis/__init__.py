@@ -24,10 +24,15 @@ _EXPORTS = {
     "fixes": ["corrected_counts", "fixes_explained"],
     "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
+    "shift": ["ColumnShift", "DomainCheck", "Shift", "shift_columns"],  # the function: analysis.shift.shift
+    "splits": ["SplitAdvice", "dev_size_needed", "rule_of_thumb", "split_advice"],
     "slices": ["Slice", "Slices", "error_by_slice", "find_slices"],
     "filters": ["Predicate", "filter_sql", "parse_filter"],
     "summary": ["summarize"],
     "tags": ["SQLiteTagStore", "TagStore", "default_db_path", "open_store"],
+    "tasks": ["TaskSet", "load_tasks"],
+    "masked": ["summarize_tasks", "task_scores"],
+    "multilabel": ["multilabel_issues"],
     "tallies": ["CategoryTally", "Tallies", "tallies_side_by_side", "tally", "tally_splits", "wilson_interval"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -58,6 +63,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.images import resolve_image  # noqa: F401
     from analysis.label_issues import DEFAULT_METHOD, METHODS, LabelIssues, label_issues  # noqa: F401
     from analysis.load import Predictions, file_columns, load_predictions  # noqa: F401
+    from analysis.masked import summarize_tasks, task_scores  # noqa: F401
     from analysis.metrics import (  # noqa: F401
         Confusion,
         accuracy,
@@ -68,10 +74,14 @@ if TYPE_CHECKING:  # for type checkers and editors
         most_confused,
         per_class,
     )
+    from analysis.multilabel import multilabel_issues  # noqa: F401
     from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
     from analysis.registry import METRICS, Metric, measure  # noqa: F401
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
+    from analysis.shift import ColumnShift, DomainCheck, Shift, shift_columns  # noqa: F401
     from analysis.slices import Slice, Slices, error_by_slice, find_slices  # noqa: F401
+    from analysis.splits import SplitAdvice, dev_size_needed, rule_of_thumb, split_advice  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401
+    from analysis.tasks import TaskSet, load_tasks  # noqa: F401

@@ -47,17 +47,28 @@ def _positive(text: str) -> int:
     return value
 
 
-def _load(path: str, engine: str = "duckdb"):
+def _load(path: str, task: str | None = None, *, every_task: bool = False, engine: str = "duckdb"):
+    """The file's predictions; for a multi-task file, those of ``task`` (or, with ``every_task``, the TaskSet)."""
     from analysis.load import load_predictions
+    from analysis.tasks import file_layout, load_tasks
 
+    multi = file_layout(path).kind != "single"
+    if task is not None and not multi:
+        raise ErrorscopeError(f"{path}: one task only (no task column, no wide task columns); drop --task")
+    if multi and task is None and not every_task:
+        raise ErrorscopeError(f"{path} holds several tasks; pick one with --task (see 'errorscope summary {path}')")
     size = os.path.getsize(path) if os.path.isfile(path) else 0
+    read = ((lambda: load_tasks(path, task=task, engine=engine)) if multi
+            else (lambda: load_predictions(path, engine=engine)))
     if size < PROGRESS_BYTES:
-        return load_predictions(path, engine=engine)
-    print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB) with {engine}...", file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    preds = load_predictions(path, engine=engine)
-    print(f"errorscope: {preds.rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-    return preds
+        loaded = read()
+    else:
+        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB) with {engine}...", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        loaded = read()
+        rows = loaded.counts.rows
+        print(f"errorscope: {rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return loaded.task(task) if multi and task is not None else loaded
 
 
 def _metrics_table(counts) -> list[str]:
@@ -76,8 +87,11 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from analysis.gaps import LABELS, meaning_of
     from analysis.registry import percent
     from analysis.summary import summarize
+    from analysis.tasks import TaskSet
 
-    preds = _load(args.file, args.engine)
+    preds = _load(args.file, args.task, every_task=True, engine=args.engine)
+    if isinstance(preds, TaskSet):
+        return _tasks_summary(preds, args)
     summary = summarize(preds, human=args.human_error)
     if args.json:
         print(json.dumps(summary, indent=2, allow_nan=False))
@@ -96,11 +110,41 @@ def cmd_summary(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def _tasks_summary(tasks, args: argparse.Namespace) -> None:
+    """A multi-task file's summary: the tasks side by side (JSON: :func:`analysis.masked.summarize_tasks`)."""
+    from analysis.masked import summarize_tasks, task_rows
+    from analysis.registry import FORMATS, percent
+
+    summary = summarize_tasks(tasks, human=args.human_error)
+    if args.json:
+        print(json.dumps(summary, indent=2, allow_nan=False))
+        return
+    rows = task_rows(summary)
+    splits = list(rows[0]["errors"])
+    ratio = FORMATS["ratio"].text
+    cells = [["task", "labeled", "coverage", *(f"{s} error" for s in splits), "AUROC", "avg precision", "log loss"]]
+    cells += [[r["task"], f"{r['labeled']:,}", percent(r["coverage"]),
+               *(e if isinstance(e, str) else percent(e) for e in r["errors"].values()), ratio(r["auroc"]),
+               ratio(r["average_precision"]), ratio(r["log_loss"])] for r in rows]
+    macro, micro = summary["macro"], summary["micro"]
+    cells.append(["macro", "", "", *[""] * len(splits), ratio(macro["auroc"]), ratio(macro["average_precision"]),
+                  ratio(macro["log_loss"])])
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    lines = [f"{summary['file']}: {summary['examples']:,} examples, {len(summary['tasks'])} tasks, "
+             f"{tasks.counts.labeled().rows:,} labeled pairs", ""]
+    lines += [f"{row[0]:<{widths[0]}}" + "".join(f"{c:>{w + 2}}" for c, w in zip(row[1:], widths[1:], strict=True))
+              for row in cells]
+    lines += ["", f"error over every labeled pair (micro): {percent(micro['error_rate'])}; mean over tasks (macro): "
+              f"{percent(macro['error_rate'])}", f"masked loss J (log loss summed over labeled pairs / examples): "
+              f"{ratio(summary['masked_loss'])}", "one task's metrics, gaps and confusion: --task TASK"]
+    print("\n".join(lines))
+
+
 def cmd_confusion(args: argparse.Namespace) -> None:
     from analysis.load import check_split
     from analysis.metrics import confusion_matrix
 
-    preds = _load(args.file, args.engine)
+    preds = _load(args.file, args.task, engine=args.engine)
     table = preds.counts if args.split is None else preds.counts.where(split=check_split(preds, args.split))
     conf = confusion_matrix(table, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
@@ -119,8 +163,11 @@ def cmd_confusion(args: argparse.Namespace) -> None:
 
 def cmd_label_issues(args: argparse.Namespace) -> None:
     from analysis.label_issues import label_issues
+    from analysis.tasks import TaskSet
 
-    preds = _load(args.file, args.engine)
+    preds = _load(args.file, args.task, every_task=True, engine=args.engine)
+    if isinstance(preds, TaskSet):
+        return _multilabel_issues(preds, args)
     found = label_issues(preds, split=args.split, method=args.method, top=args.top)
     shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
     if args.json:
@@ -139,6 +186,118 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
              "likely wrong)", ""]
     lines += shown.to_string(index=False, float_format=lambda v: f"{v:.4g}").splitlines()
     print("\n".join(lines))
+
+
+def _multilabel_issues(tasks, args: argparse.Namespace) -> None:
+    """A multi-task file's examples ranked by cleanlab's multi-label score over their labeled tasks."""
+    from analysis.multilabel import multilabel_issues
+
+    ranked = multilabel_issues(tasks, split=args.split).head(args.top)
+    if args.json:
+        issues = [{"id": r.id, "score": float(r.score), "labeled": int(r.labeled), "worst": r.worst,
+                   "worst_score": float(r.worst_score)} for r in ranked.itertuples()]
+        print(json.dumps({"split": args.split, "method": "multilabel self_confidence", "issues": issues}, indent=2))
+        return
+    if args.csv:
+        from analysis.export import sheet_csv
+
+        sys.stdout.write(sheet_csv(ranked))
+        return
+    print(f"{args.file} [{args.split}]: examples ranked by the multi-label score over their labeled tasks (lower = "
+          f"more likely wrong; one task's queue: --task TASK)\n")
+    print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_splits(args: argparse.Namespace) -> None:
+    import math
+
+    from analysis.gaps import LABELS
+    from analysis.registry import percent
+    from analysis.splits import dev_size_needed, split_advice
+
+    preds = _load(args.file)
+    advice = split_advice(preds.counts, human=args.human_error)
+    out, needed = advice.to_dict(), None
+    if args.difference is not None:
+        dev = next((s for s in advice.splits if s.split == "dev"), None)
+        error = dev.error_rate if dev else advice.splits[0].error_rate
+        examples = math.ceil(dev_size_needed(args.difference, error=error, alpha=1 - args.confidence,
+                                             power=args.power))
+        needed = out["dev_size_needed"] = {"difference": args.difference, "error": error,
+                                           "confidence": args.confidence, "power": args.power, "examples": examples}
+    if args.json:
+        print(json.dumps(out, indent=2, allow_nan=False))
+        return
+    lines = [f"{args.file}: {preds.rows:,} rows", "", f"{'split':<10}{'labeled':>9}{'errors':>8}{'error':>9}"
+             f"{'95% interval':>18}"]
+    lines += [f"{s.split:<10}{s.rows:>9,}{s.errors:>8,}{percent(s.error_rate):>9}"
+              f"{percent(s.low) + '-' + percent(s.high):>18}" for s in advice.splits]
+    lines += ["", f"{'gap':<16}{'between':>22}{'size':>10}{'detectable':>12}{'p-value':>10}  verdict"]
+    for g in advice.gaps:
+        verdict = "real" if g.real else "within the noise"
+        lines.append(f"{LABELS[g.gap].lower():<16}{LABELS[g.low] + ' -> ' + LABELS[g.high]:>22}"
+                     f"{100 * g.value:>+9.2f}p{100 * g.smallest:>11.2f}p{g.p_value:>10.3g}  {verdict}")
+    rule = advice.rule
+    lines += ["", "detectable: the smallest gap the two splits' sizes tell from zero (95% confidence)",
+              f"rule of thumb for {rule['rows']:,} rows: " + ", ".join(
+                  f"{k} {100 * v:g}% ({rule['sizes'][k]:,})" for k, v in rule["shares"].items())]
+    if needed:
+        lines.append(f"to tell an error of {percent(needed['error'])} from one {100 * needed['difference']:g} points "
+                     f"away: {needed['examples']:,} examples in each set ({100 * needed['confidence']:g}% "
+                     f"confidence, {100 * needed['power']:g}% power)")
+    print("\n".join(lines))
+
+
+def cmd_shift(args: argparse.Namespace) -> None:
+    from analysis.shift import OUTPUTS, shift
+
+    preds = _load(args.file)
+    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample)
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
+        return
+    verdict = "differ" if found.flagged else "show no difference"
+    lines = [f"{args.file}: {found.a} ({found.rows[found.a]:,} rows) vs {found.b} ({found.rows[found.b]:,} rows): "
+             f"the splits {verdict} (Bonferroni-corrected, family-wise alpha {found.alpha:g})", ""]
+    if found.domain is not None:
+        d = found.domain
+        base = "" if d.baseline_auc is None else f" (with shuffled split labels: {d.baseline_auc:.3f})"
+        lines.append(f"domain classifier AUC {d.auc:.3f}{base}, p = {d.p_value:.3g}, on a sample of "
+                     + ", ".join(f"{n:,} {s}" for s, n in d.sample.items()))
+        if d.importance:
+            lines.append("  relies on: " + ", ".join(f"{c} ({v:.3f})" for c, v in list(d.importance.items())[:5]))
+        lines.append("")
+    width = max([len(c.column) for c in found.columns] + [6]) + 2
+    lines.append(f"{'column':<{width}}{'test':>5}{'distance':>10}{'p-value':>10}  flagged  effect")
+    for c in found.columns:
+        lines.append(f"{c.column:<{width}}{c.test:>5}{c.distance:>10.3f}{c.p_value:>10.3g}  "
+                     f"{'yes' if c.flagged else 'no':<7}  {c.effect_text}")
+    lines += [f"{name}: {reason}" for name, reason in found.skipped.items()]
+    shown = [f"{k} = {v}" for k, v in OUTPUTS.items()]
+    lines += ["", "distance: KS statistic (numbers) or total variation (categories); " + "; ".join(shown)]
+    print("\n".join(lines))
+
+
+def _shift_parsers(sub) -> None:
+    """``errorscope splits`` and ``errorscope shift``."""
+    p = sub.add_parser("splits", help="split sizes, error intervals, and whether each gap is beyond the noise")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
+    p.add_argument("--difference", type=fraction, help="also the dev size that detects this error difference "
+                   "(0.01 or 1%%) at dev's error")
+    p.add_argument("--confidence", type=fraction, default=0.95, help="for --difference (default: 0.95)")
+    p.add_argument("--power", type=fraction, default=0.8, help="for --difference (default: 0.8)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_splits)
+    p = sub.add_parser("shift", help="do two splits come from one distribution? (column tests, domain classifier)")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--a", default="train_dev", help="first split (default: train_dev)")
+    p.add_argument("--b", default="dev", help="second split (default: dev)")
+    p.add_argument("--columns", nargs="+", metavar="COLUMN", help="columns to compare (default: all)")
+    p.add_argument("--sample", type=_positive, default=5_000,
+                   help="rows per split for the domain classifier (default: 5000)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_shift)
 
 
 def cmd_slices(args: argparse.Namespace) -> None:
@@ -188,7 +347,7 @@ def _open_store(db: str | None, *, dataset: str | None = None):
 def cmd_tags_import(args: argparse.Namespace) -> None:
     from analysis.export import import_sheet
 
-    preds = _load(args.predictions, args.engine)
+    preds = _load(args.predictions, args.task, engine=args.engine)
     store = _open_store(args.db)
     try:
         changed = import_sheet(store, args.dataset, preds, args.sheet,
@@ -201,7 +360,7 @@ def cmd_tags_import(args: argparse.Namespace) -> None:
 def cmd_tags_export(args: argparse.Namespace) -> None:
     from analysis.export import export_sheet, write_sheet
 
-    preds = _load(args.predictions, args.engine) if args.predictions else None
+    preds = _load(args.predictions, args.task, engine=args.engine) if args.predictions else None
     store = _open_store(args.db, dataset=args.dataset)
     try:
         sheet = export_sheet(store, args.dataset, preds)
@@ -221,7 +380,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.tallies import tally
 
-    preds = _load(args.predictions, args.engine)
+    preds = _load(args.predictions, args.task, engine=args.engine)
     store = _open_store(args.db, dataset=args.dataset)
     try:
         result = tally(preds, store, args.dataset, split=args.split)
@@ -302,8 +461,11 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.file is not None:  # refuse a missing file or unknown columns here; the app reports the rest
         from analysis.columns import detect_columns
         from analysis.load import file_columns
+        from analysis.tasks import detect_layout
 
-        detect_columns(file_columns(args.file), source=args.file)
+        names = file_columns(args.file)
+        if detect_layout(names, source=args.file).kind == "single":
+            detect_columns(names, source=args.file)
     if args.media is not None:
         from analysis.images import check_media_pattern
 
@@ -359,10 +521,15 @@ def _server_options(parser: argparse.ArgumentParser) -> None:
                         help="a host whose http(s) image URLs the browser may load (repeat for more; default: none)")
 
 
+def _task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--task", help="one task of a multi-task file (README, 'Several tasks')")
+
+
 def _tag_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
     _engine_options(parser)
     parser.add_argument("--dataset", required=True, help="dataset name of the tags")
+    _task_option(parser)
 
 
 def _tags_parser(sub) -> None:
@@ -405,12 +572,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="predictions file (CSV or Parquet)")
     p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _task_option(p)
     _engine_options(p)
     p.set_defaults(run=cmd_summary)
 
     p = sub.add_parser("confusion", help="the confusion matrix (rows true, columns predicted)")
     p.add_argument("file", help="predictions file (CSV or Parquet)")
     p.add_argument("--split", help="one split (default: all rows)")
+    _task_option(p)
     p.add_argument("--weighted", action="store_true", help="sum example weights instead of counting")
     p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
     _format_options(p)
@@ -420,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns)")
     p.add_argument("file", help="predictions file (CSV or Parquet) with out-of-sample p_<class> columns")
     p.add_argument("--split", default="dev", help="split to rank (default: dev)")
+    _task_option(p)
     p.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD,
                    help=f"ranking (default: {DEFAULT_METHOD})")
     p.add_argument("--top", type=_positive, default=20, help="how many examples to list (default: 20)")
@@ -439,6 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_slices)
 
     _tags_parser(sub)
+    _shift_parsers(sub)
 
     p = sub.add_parser("tallies",
                        help="which error category explains what share of a split's reviewed errors")

@@ -181,8 +181,11 @@ def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[st
         return tuple(_schema(eng, path, fmt)[0])
 
 
-def _scan(engine: Engine, source: Source) -> CountTable:
-    """Check the file and build its count table in one grouped scan (plus what the engine runs apart)."""
+def _scan(engine: Engine, source: Source, *, unique_ids: bool = False) -> CountTable:
+    """Check the file and build its count table in one grouped scan (plus what the engine runs apart).
+
+    ``unique_ids``: the ids were found unique already (another task of the same rows), so they are not checked again.
+    """
     _check_numeric(engine, source)
     specs = checks.aggregates(source)
     grouped = engine.grouped(source, specs)
@@ -192,7 +195,7 @@ def _scan(engine: Engine, source: Source) -> CountTable:
     groups = engine.scan(source, sql, [a for a in specs if a not in grouped], raw)
     if not groups["n"]:
         raise InputError(f"{source.path}: the file has a header but no rows; add one row per example")
-    scan = _checked_scan(engine, source, groups, [*specs, *grouped])
+    scan = _checked_scan(engine, source, groups, [*specs, *grouped], unique_ids)
     for check in checks.checks(source):
         failure = check.failure(scan)
         if failure:
@@ -204,8 +207,8 @@ def _scan(engine: Engine, source: Source) -> CountTable:
                                 weighted=source.columns.weight is not None)
 
 
-def _checked_scan(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate]
-                  ) -> checks.Scan:
+def _checked_scan(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],
+                  unique_ids: bool = False) -> checks.Scan:
     """The scan's result with the queries a failing check asks for (the offending rows, the first repeated id)."""
     numbered = checked_sql(source, engine.table(source))
 
@@ -213,7 +216,7 @@ def _checked_scan(engine: Engine, source: Source, groups: dict[str, list], specs
         return engine.fetch(f"SELECT row FROM ({numbered}) WHERE {condition} ORDER BY row LIMIT {SHOWN_ROWS}")["row"]
 
     def first_duplicate() -> tuple[str, int] | None:
-        repeats = engine.duplicate_ids(source, groups)
+        repeats = 0 if unique_ids else engine.duplicate_ids(source, groups)
         if not repeats:
             return None
         first = engine.fetch(f"SELECT id FROM (SELECT id, min(row) AS first FROM ({numbered}) GROUP BY id "

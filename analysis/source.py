@@ -13,9 +13,37 @@ from analysis.columns import ColumnMap, detect_columns
 from analysis.errors import ErrorscopeError, InputError
 from analysis.limits import MAX_COLUMNS, bounded_csv, too_wide
 
+
+def ident(name: str) -> str:
+    """``name`` quoted as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
 #: The type of columns read as text whatever their values look like: labels are text (no type guessed from a
 #: sample), and so are splits, texts and image paths.
 TEXT = "VARCHAR"
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One task's rows of a multi-task file (:mod:`analysis.tasks`): a projection of the file's columns to the
+    columns of a single-task file, and the condition that keeps the task's rows.
+
+    ``columns`` holds (name, SQL expression over the file's columns, the file's column it copies or None); the
+    engine applies the cut after numbering the file's rows, so ``__row`` stays the file's row.
+    """
+
+    task: str
+    columns: tuple[tuple[str, str, str | None], ...]
+    where: str | None = None
+
+    def origin(self, name: str) -> str | None:
+        """The file's column that ``name`` copies (None for a computed column)."""
+        return next((o for n, _, o in self.columns if n == name), None)
+
+    def sql(self, table: str, *, numbered: bool) -> str:
+        """``table`` (the file's rows) cut to this task."""
+        cols = (["__row"] if numbered else []) + [f"{expr} AS {ident(name)}" for name, expr, _ in self.columns]
+        return f"(SELECT {', '.join(cols)} FROM {table}{f' WHERE {self.where}' if self.where else ''})"
 
 
 @dataclass(frozen=True)
@@ -30,6 +58,12 @@ class Source:
     names: tuple[str, ...]
     types: tuple[str, ...]
     columns: ColumnMap
+    cut: Cut | None = None
+
+    @property
+    def task(self) -> str | None:
+        """The task of a multi-task file this source is cut to (None for a single-task file)."""
+        return self.cut.task if self.cut else None
 
     @cached_property
     def typed(self) -> dict[str, str]:
@@ -51,7 +85,9 @@ class Source:
         types = dict.fromkeys(text_columns(self.columns), TEXT)
         if self.format == "csv" and self.columns.id is not None:
             types.setdefault(self.columns.id, self.typed[self.columns.id])
-        return types
+        if self.cut is None:
+            return types
+        return {self.cut.origin(n): t for n, t in types.items() if self.cut.origin(n) is not None}
 
 
 
@@ -118,10 +154,14 @@ def check_names(path: Path, names: Sequence[str]) -> None:
 
 
 def make_source(path: str | os.PathLike, fmt: str, names: list[str], types: list[str],
-                overrides: Mapping[str, str | None] | None = None) -> Source:
-    """The :class:`Source` of a file whose schema an engine has read; CSV label columns become text."""
+                overrides: Mapping[str, str | None] | None = None, cut: Cut | None = None) -> Source:
+    """The :class:`Source` of a file whose schema an engine has read; CSV label columns become text.
+
+    With a ``cut``, ``names`` and ``types`` are those of the cut's columns.
+    """
     path = Path(path)
-    cmap = detect_columns(names, overrides, source=str(path))
+    where = f"{path} [task {cut.task}]" if cut else str(path)
+    cmap = detect_columns(names, overrides, source=where)
     text = set(text_columns(cmap)) if fmt == "csv" else set()
     return Source(path, fmt, tuple(names), tuple(TEXT if n in text else t for n, t in zip(names, types, strict=True)),
-                  cmap)
+                  cmap, cut)

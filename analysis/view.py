@@ -16,15 +16,10 @@ The SQL is kept to what most engines share; labels, ids and splits follow :mod:`
 from __future__ import annotations
 
 from analysis.normalize import label_sql, literal, raw_split_sql, split_sql
-from analysis.source import Source
+from analysis.source import Source, ident
 
 #: Names the view gives its own columns; a metadata column of one of these names is left out of the view.
 RESERVED = ("row", "id", "split", "y_true", "y_pred", "weight", "confidence", "p_given", "text", "image")
-
-
-def ident(name: str) -> str:
-    """``name`` quoted as a SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def prob_exprs(source: Source) -> list[str]:

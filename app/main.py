@@ -24,6 +24,7 @@ pages = [
     st.Page("views/slices.py", title="Slices", icon=":material/pie_chart:"),
     st.Page("views/tallies.py", title="Tallies", icon=":material/bar_chart:"),
     st.Page("views/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
+    st.Page("views/shift.py", title="Shift", icon=":material/compare_arrows:"),
 ]
 page = st.navigation(pages)
 
@@ -33,6 +34,7 @@ with st.sidebar:
         st.caption("Dataset")
         st.text(cur.dataset)
         st.caption(f"{widgets.plain(cur.preds.path.name)} · {cur.preds.rows:,} rows · {len(cur.preds.classes)} classes")
+        widgets.pick_task(cur)
 slice_filter.banner(cur)  # at the top of every page
 widgets.keep_in_address()  # on every page: a change of page clears the address's query parameters
 

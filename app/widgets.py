@@ -24,9 +24,11 @@ from analysis.access import confine
 from analysis.gaps import LABELS, parse_fraction
 from analysis.images import check_media_pattern, media_name, resolve_image
 from analysis.load import estimated_rows
+from analysis.masked import summarize_tasks
 from analysis.normalize import SPLITS
 from analysis.review import examples
 from analysis.tags import TagStore, default_db_path, open_store
+from analysis.tasks import TaskSet, file_layout, load_tasks
 from analysis.texts import read_texts
 
 #: Okabe-Ito colours, distinguishable with the common colour-vision deficiencies.
@@ -47,19 +49,24 @@ class Current:
     human: float | None
     media: tuple[str, str] | None = None
     texts: str | None = None
+    tasks: TaskSet | None = None  # a multi-task file: ``preds`` are those of the task picked in the sidebar
 
     @property
     def key(self) -> str:
-        """Identifies the file's content for caches (path, size, modification time, column roles)."""
+        """Identifies the file's content for caches (path, size, modification time, column roles, task)."""
         stat = self.preds.path.stat()
         roles = sorted(self.preds.columns.role_columns().items())
-        return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{roles}"
+        return f"{self.preds.path}|{stat.st_size}|{stat.st_mtime_ns}|{roles}|{self.preds.source.task}"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _load(path: str, overrides: tuple[tuple[str, str | None], ...], size: int, mtime: int, engine: str = "duckdb",
-          _progress: Callable[[float], None] | None = None) -> Predictions:
-    return load_predictions(path, columns=dict(overrides) or None, progress=_progress, engine=engine)
+def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime: int, engine: str = "duckdb",
+          _progress: Callable[[float], None] | None = None) -> Predictions | TaskSet:
+    columns = dict(overrides)
+    labels = columns.pop("tasks", None)  # a wide file's task label columns, named on the Data page
+    if file_layout(path, columns, labels).kind == "single":
+        return load_predictions(path, columns=columns or None, progress=_progress, engine=engine)
+    return load_tasks(path, columns=columns, labels=labels, engine=engine)
 
 
 def engine() -> str:
@@ -69,9 +76,9 @@ def engine() -> str:
     return st.session_state["engine"]
 
 
-def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Predictions:
-    """Read a predictions file once with the session's engine; later calls with the same unchanged file come from
-    the cache.
+def load(path: str | Path, overrides: dict[str, object] | None = None) -> Predictions | TaskSet:
+    """Read a predictions file (one task or several) once with the session's engine; later calls with the same
+    unchanged file come from the cache.
 
     The read runs in a thread; when it takes more than half a second (a large file, not from the cache), a
     progress bar shows the rows the file holds, how far the engine is and the time taken.
@@ -82,7 +89,7 @@ def load(path: str | Path, overrides: dict[str, str | None] | None = None) -> Pr
     state = {"done": 0.0}
     context = get_script_run_ctx()
 
-    def work() -> Predictions:
+    def work() -> Predictions | TaskSet:
         add_script_run_ctx(threading.current_thread(), context)  # the cache needs the session's context
         return _load(*args, _progress=lambda fraction: state.update(done=fraction))
 
@@ -128,9 +135,9 @@ def _env_human() -> float | None:
         return None
 
 
-def open_file(path: str | Path, *, dataset: str | None = None, overrides: dict[str, str | None] | None = None,
+def open_file(path: str | Path, *, dataset: str | None = None, overrides: dict[str, object] | None = None,
               human: float | None = None, media: tuple[str, str] | None = None,
-              texts: str | None = None) -> Predictions:
+              texts: str | None = None) -> Predictions | TaskSet:
     """Make ``path`` the open data set with its human-level error (unknown unless given) and its media folder and
     pattern (none unless given); on bad input raise InputError and leave the open one as it was."""
     if media is not None:
@@ -204,7 +211,7 @@ def _opened(state) -> tuple:
 
 
 def keep_in_address() -> None:
-    """Name the open file in the page's address (``?file=&dataset=&human=``), so that a reload reopens it; the
+    """Name the open file in the page's address (``?file=&dataset=&human=&task=``), so that a reload reopens it; the
     file given at start, under its given name and human-level error, needs no address."""
     state = st.session_state
     wanted = {}
@@ -216,6 +223,8 @@ def keep_in_address() -> None:
             wanted["media"], wanted["media_pattern"] = state["media"]
         if state.get("texts"):
             wanted["texts"] = state["texts"]
+    if state.get("file") and state.get("task"):  # a multi-task file's picked task
+        wanted["task"] = state["task"]
     if state.get("slice"):  # the slice filter (app.slice_filter) stays across pages and reloads
         wanted["slice"] = state["slice"]
     if st.query_params.to_dict() != wanted:
@@ -230,11 +239,35 @@ def current() -> Current | None:
     if not state.get("file"):
         return None
     try:
-        preds = load(state["file"], state.get("overrides"))
+        loaded = load(state["file"], state.get("overrides"))
     except InputError as exc:  # the file changed on disk since it was opened
         state["load_error"] = str(exc)
         return None
-    return Current(preds, state["dataset"], state.get("human"), state.get("media"), state.get("texts"))
+    opened = (state["dataset"], state.get("human"), state.get("media"), state.get("texts"))
+    if not isinstance(loaded, TaskSet):
+        state.pop("task", None)
+        return Current(loaded, *opened)
+    if state.get("task") not in loaded.names:  # before the sidebar's picker (key "task") is drawn
+        asked = st.query_params.get("task")
+        state["task"] = asked if asked in loaded.names else loaded.names[0]
+    return Current(loaded.task(state["task"]), *opened, loaded)
+
+
+@st.cache_data(show_spinner="Measuring every task...", max_entries=8)
+def _tasks_summary(key: str, _tasks: TaskSet, human: float | None) -> dict:
+    return summarize_tasks(_tasks, human=human)
+
+
+def tasks_summary(cur: Current) -> dict:
+    """The summary of every task of the open multi-task file (:func:`analysis.masked.summarize_tasks`)."""
+    return _tasks_summary(cur.key.rsplit("|", 1)[0], cur.tasks, cur.human)
+
+
+def pick_task(cur: Current, where=st) -> None:
+    """The task chooser of a multi-task file (every page shows the picked task); nothing for a single task."""
+    if cur.tasks is not None:
+        where.selectbox("Task", cur.tasks.names, key="task",
+                        help="A multi-task file: every page shows this task's labeled examples.")
 
 
 def pick_split(preds: Predictions, *, key: str, where=st) -> str:

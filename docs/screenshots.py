@@ -22,7 +22,7 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, click_matrix_cel
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
          ("Label issues", "label_issues"), ("Slices", "slices"), ("Tallies", "tallies"), ("Gaps", "gaps"),
-         ("Data", "data")]
+         ("Shift", "shift"), ("Data", "data")]
 
 
 def seed_tags(db: Path) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LABEL_ERRORS = ROOT.parent / "shared" / "benchmarks" / "label-errors"
+TOX21 = ROOT.parent / "shared" / "benchmarks" / "tox21"
 DEMO = ROOT / "demo_data"
 
 

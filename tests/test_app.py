@@ -352,7 +352,7 @@ def test_user_text_never_becomes_a_link(app, tmp_path):
     at.text_input[0].input(str(path))
     at.button[0].click().run()
     at.run()
-    for page in ("data", "overview", "confusion", "review"):
+    for page in ("data", "overview", "confusion", "review", "shift"):
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, [e.message for e in at.exception]
         texts = _markdown_texts(at)

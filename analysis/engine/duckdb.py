@@ -94,11 +94,11 @@ class DuckDB:
 
     def table(self, source: Source, *, numbered: bool = True) -> str:
         read = reader_sql(source.path, source.format, numbered=numbered, types=source.read_types())
-        if not numbered:
-            return read
-        if source.format == "parquet":
-            return f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
-        return f"(SELECT *, row_number() OVER () AS __row FROM {read})"
+        if numbered and source.format == "parquet":
+            read = f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
+        elif numbered:
+            read = f"(SELECT *, row_number() OVER () AS __row FROM {read})"
+        return source.cut.sql(read, numbered=numbered) if source.cut else read
 
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain

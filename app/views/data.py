@@ -58,6 +58,25 @@ def column_form(key: str, names: list[str], roles: dict, submit: str) -> dict | 
     return None
 
 
+def task_form(path: str | Path, names: list[str], old: dict, **opened) -> None:
+    """Name the tasks of a file whose names do not follow the convention: a long file's task column, or a wide
+    file's task label columns (each with a p_<task> or pred_<task> column)."""
+    with st.expander("Several tasks? Name the task columns"):
+        with st.form("tasks_form", border=False):
+            options = [None, *names]
+            task = st.selectbox("Task column (long file: one row per example and task)", options,
+                                index=options.index(old.get("task")) if old.get("task") in names else 0,
+                                format_func=lambda v: "(none)" if v is None else v)
+            labels = st.multiselect("Task label columns (wide file: one column per task)", names,
+                                    default=[n for n in old.get("tasks", ()) if n in names])
+            if st.form_submit_button("Open with these tasks"):
+                overrides = {k: v for k, v in old.items() if k not in ("task", "tasks")}
+                overrides |= {"task": task} if task else {}
+                overrides |= {"tasks": tuple(labels)} if labels else {}
+                _open(path, overrides=overrides, **opened)
+                st.rerun()  # reached when it failed: show why
+
+
 def media_form(cur: widgets.Current) -> None:
     """The images of a file without an image column: a folder of files named after the ids."""
     st.subheader("Images")
@@ -149,7 +168,9 @@ if st.session_state.get("load_error"):
         mapping_failed = True
         st.caption(f"If a column has a name errorscope does not know, say which it is "
                    f"({widgets.plain(Path(failed).name)}):")
-        changed = column_form("failed_columns", names, guess_roles(names, tried), "Open with these columns")
+        roles = guess_roles(names, {r: c for r, c in tried.items() if r in ROLES})
+        changed = column_form("failed_columns", names, roles, "Open with these columns")
+        task_form(failed, names, tried)
         if changed is not None:
             _open(failed, overrides={**tried, **changed})
             st.rerun()  # reached when it failed again: show why
@@ -172,20 +193,33 @@ with left:
                f"{'weighted' if preds.counts.weighted else 'no weight column'} · "
                f"read by {ENGINE_LABELS[preds.engine]}")
 
+    if cur.tasks is not None:
+        st.subheader("Tasks")
+        st.caption(f"A {cur.tasks.layout} multi-task file: {len(cur.tasks.names)} tasks, "
+                   f"{cur.tasks.examples:,} examples. Pick the task to analyse in the sidebar.")
     st.subheader("Columns")
     st.caption("How errorscope read each column. Correct a role if it guessed wrong.")
+    if not mapping_failed:  # the failed file's forms, above, are then the only ones
+        task_form(preds.path, list(file_columns(preds.path)), st.session_state.get("overrides", {}),
+                  dataset=cur.dataset, human=cur.human, media=cur.media, texts=cur.texts)
     names = list(preds.names)
     roles = preds.columns.role_columns()
     if mapping_failed:
         st.caption("Say which column is which for the file that failed, above; this file's roles are kept.")
-    else:
+    elif cur.tasks is None:  # a task's roles come from the file's layout: the "Several tasks?" form names them
         changed = column_form("columns", names, roles, "Apply")
         if changed:
             _open(preds.path, dataset=cur.dataset, overrides={**st.session_state.get("overrides", {}), **changed},
                   human=cur.human, media=cur.media, texts=cur.texts)
             st.rerun()  # reached when it failed: show why
-    probs = ", ".join(preds.columns.probs.values()) or "none"
-    st.caption(f"Probability columns: {widgets.plain(probs)}")
+    cut = preds.source.cut
+    if cut is not None:  # a task's columns as the file names them
+        read = {role: col for role, col in preds.columns.role_columns().items() if col}
+        read |= {f"p_{c}": col for c, col in preds.columns.probs.items()}
+        st.caption(f"Task {widgets.plain(cut.task)} reads: " + widgets.plain(", ".join(
+            f"{role} from {cut.origin(col) or '1 - the probability of class 1'}" for role, col in read.items())))
+    else:
+        st.caption(f"Probability columns: {widgets.plain(', '.join(preds.columns.probs.values()) or 'none')}")
     st.caption(f"Metadata columns: {widgets.plain(', '.join(preds.columns.metadata) or 'none')}")
     if not preds.columns.image:
         media_form(cur)

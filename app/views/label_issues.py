@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analysis import TagError
+from analysis import ErrorscopeError, TagError
 from analysis.label_issues import DEFAULT_METHOD, METHODS, label_issues
+from analysis.multilabel import multilabel_issues
 from app import slice_filter, widgets
 
 cur = widgets.require()
@@ -27,6 +28,28 @@ if not preds.columns.probs:
     st.stop()
 
 METHOD_LABELS = {m: m.replace("_", " ") for m in METHODS}
+
+
+@st.cache_data(show_spinner="Scoring every task...", max_entries=8)
+def _multilabel(key: str, _tasks, split: str) -> pd.DataFrame:
+    return multilabel_issues(_tasks, split=split)
+
+
+if cur.tasks is not None:
+    with st.expander(f"Across all {len(cur.tasks.names)} tasks: examples ranked by the multi-label score"):
+        st.caption("Each task scored one-vs-rest (the probability given to the example's label), the tasks "
+                   "without a label left out, then averaged as cleanlab's multi-label score does. Below, the "
+                   f"queue of task {widgets.plain(preds.source.task)} alone.")
+        try:
+            ranked = _multilabel(cur.key.rsplit("|", 1)[0], cur.tasks, widgets.pick_split(preds, key="ml_split"))
+        except ErrorscopeError as exc:
+            st.info(widgets.plain(exc))
+        else:
+            st.dataframe(ranked.head(200), hide_index=True, column_config={
+                "score": st.column_config.NumberColumn("score", format="%.4f", help="lower = more likely wrong"),
+                "labeled": st.column_config.NumberColumn("labeled tasks"),
+                "worst": st.column_config.TextColumn("least believed task"),
+                "worst_score": st.column_config.NumberColumn("its score", format="%.4f")})
 
 
 @st.cache_data(show_spinner="Ranking the examples...", max_entries=16)

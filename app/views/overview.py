@@ -8,6 +8,7 @@ import streamlit as st
 
 from analysis import per_class
 from analysis.fixes import COMPARED, fixes_explained
+from analysis.masked import task_rows
 from analysis.registry import FORMATS, METRICS, Metric, shown_for
 from app import slice_filter, widgets
 
@@ -15,6 +16,40 @@ cur = widgets.require()
 counts = slice_filter.counts(cur)  # the rows of the slice chosen on the Slices page, if any
 
 st.title("Overview")
+
+
+def tasks_side_by_side() -> None:
+    """A multi-task file: each task's coverage and scores on its labeled examples, and the masked loss."""
+    summary = widgets.tasks_summary(cur)
+    rows = task_rows(summary)
+    pct = FORMATS["percent"].text
+    table = pd.DataFrame([{"task": r["task"], "labeled": r["labeled"], "coverage (%)": 100 * r["coverage"],
+                           **{f"{widgets.SPLIT_LABELS[s]} error": e if isinstance(e, str) else pct(e)
+                              for s, e in r["errors"].items()},
+                           "AUROC": r["auroc"], "average precision": r["average_precision"],
+                           "log loss": r["log_loss"]} for r in rows])
+    st.subheader(f"Tasks ({len(rows)})")
+    st.caption("Each task is measured on the examples where its label exists; a blank label is missing, never "
+               "counted as a negative. Pick a task in the sidebar to see its confusion matrix, examples and label "
+               "issues.")
+    macro, micro = summary["macro"], summary["micro"]
+    a, b, c, d = st.columns(4)
+    a.metric("Labeled pairs", f"{cur.tasks.counts.labeled().rows:,}", border=True,
+             help=f"(example, task) pairs with a label, of {cur.tasks.counts.rows:,}")
+    b.metric("Error, micro", pct(micro["error_rate"]), border=True, help="over every labeled pair")
+    c.metric("Mean AUROC, macro", FORMATS["ratio"].text(macro["auroc"]), border=True,
+             help="mean over the tasks that have both classes labeled and probabilities")
+    d.metric("Masked loss J", FORMATS["ratio"].text(summary["masked_loss"]), border=True,
+             help="log loss summed over the labeled (example, task) pairs, divided by the examples")
+    st.dataframe(table, hide_index=True, height=min(widgets.ROW_PX * (len(rows) + 1) + 3, 720), column_config={
+        "coverage (%)": st.column_config.ProgressColumn("coverage (%)", min_value=0, max_value=100, format="%.1f",
+                                                        help="labeled examples of the task, of its rows"),
+        **{k: st.column_config.NumberColumn(k, format="%.4f") for k in ("AUROC", "average precision", "log loss")}})
+    st.subheader(f"Task {widgets.plain(cur.preds.source.task)}")
+
+
+if cur.tasks is not None:
+    tasks_side_by_side()
 shown = shown_for(counts)
 # the rates and ratios: a count of mistakes would not compare across splits of different sizes
 PICKS = {m.label[:1].upper() + m.label[1:]: m for m in shown if m.is_score and m.format != "count"}

@@ -1,0 +1,182 @@
+"""Masked metrics of a multi-task file: each task measured on the examples where its label exists, then across tasks.
+
+The cost of the multi-task method sums the loss only over the labeled (example, task) pairs,
+``J = 1/m sum_i sum_j L(p_j(i), y_j(i))`` over the pairs where ``y_j(i)`` exists, ``m`` the number of examples
+(:func:`masked_loss`). Per task, the count-table metrics (:mod:`analysis.registry`) already leave unlabeled rows
+out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), from one
+query per task of its rows' probabilities. Averages over tasks (macro) skip the tasks without labels instead of
+counting them as 0; micro pools every labeled pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from analysis.counts import CountTable
+from analysis.engine import open_engine
+from analysis.load import Predictions
+from analysis.metrics import per_class
+from analysis.normalize import label_text
+from analysis.registry import Value, measure
+from analysis.summary import summarize
+from analysis.tasks import TaskSet
+from analysis.view import ident, prob_exprs
+
+#: Probabilities are clipped to [EPS, 1 - EPS] before the log, as scikit-learn's ``log_loss`` does for doubles.
+EPS = float(np.finfo(np.float64).eps)
+#: What a task's metric of a split without labels shows (never a 0).
+NO_LABELS = "no labels"
+#: The metrics averaged over tasks (macro) and pooled over labeled pairs (micro, the count-table ones).
+ACROSS = ("error_rate", "accuracy", "macro_f1")
+
+
+@dataclass(frozen=True)
+class TaskScores:
+    """One task's labeled count and coverage, and its scores over the labeled rows (None where they cannot be
+    computed: AUROC and average precision need a binary task with probabilities and both classes labeled)."""
+
+    task: str
+    rows: int
+    labeled: int
+    coverage: float | None
+    auroc: float | None
+    average_precision: float | None
+    log_loss: float | None
+    loss_sum: float | None
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        del out["task"], out["loss_sum"]
+        return out
+
+
+def _labeled_probabilities(preds: Predictions) -> tuple[np.ndarray, np.ndarray]:
+    """The labeled rows' ``p_*`` columns (a row per example, a column per class in the file's order) and the column
+    of each row's given label (-1 for a class without one). Labels are read as written and normalized in Python on
+    their few distinct values, by the same rule as in SQL."""
+    import pandas as pd
+
+    source = preds.source
+    cols = [f"{ident(source.columns.y_true)} AS __t", *(f"{e} AS __p{i}" for i, e in enumerate(prob_exprs(source)))]
+    with open_engine(preds.engine) as engine:
+        frame = engine.frame(f"SELECT {', '.join(cols)} FROM {engine.table(source, numbered=False)}")
+    codes, raw = pd.factorize(frame.pop("__t"))
+    column = {c: i for i, (c, _) in enumerate(source.probs)}
+    labels = [label_text(v) for v in raw]
+    given = np.array([-2 if v is None else column.get(v, -1) for v in labels] + [-2])[codes]  # code -1: missing
+    labeled = given != -2
+    return frame.to_numpy(float)[labeled], given[labeled]
+
+
+def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None:
+    """AUROC and average precision of scores ``p`` for the labels ``pos`` (booleans), ties as scikit-learn's
+    ``roc_auc_score`` and ``average_precision_score`` treat them; None without both classes.
+
+    >>> ranking_scores(np.array([False, False, True, True]), np.array([0.1, 0.4, 0.35, 0.8]))
+    (0.75, 0.8333333333333333)
+    """
+    positives = int(pos.sum())
+    negatives = len(pos) - positives
+    if not positives or not negatives:
+        return None
+    order = np.argsort(p)  # the order within a run of equal scores does not matter
+    sorted_p, sorted_pos = p[order], pos[order]
+    last = np.r_[sorted_p[1:] != sorted_p[:-1], True]  # the last row of each run of equal scores
+    tp_upto, fp_upto = np.cumsum(sorted_pos)[last], np.cumsum(~sorted_pos)[last]
+    tp, fp = np.diff(tp_upto, prepend=0), np.diff(fp_upto, prepend=0)
+    auroc = float(np.sum(tp * (fp_upto - fp + fp / 2)) / (positives * negatives))
+    tp_above = positives - tp_upto + tp  # at or above each score
+    n_above = len(pos) - (tp_upto + fp_upto) + tp + fp
+    return auroc, float(np.sum(tp * tp_above / n_above) / positives)
+
+
+def positive_class(preds: Predictions) -> str | None:
+    """The positive class of a binary task with probabilities (the second in natural order), else None."""
+    classes = preds.classes
+    if len(classes) != 2 or set(classes) - set(preds.columns.probs):
+        return None
+    return classes[1]
+
+
+def task_scores(preds: Predictions) -> TaskScores:
+    """The masked scores of one task (``preds``, one task's predictions or a single-task file)."""
+    labeled = preds.counts.labeled().rows
+    task = preds.source.task or ""
+    coverage = labeled / preds.rows if preds.rows else None
+    if not preds.columns.probs or not labeled:
+        return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
+    positive = positive_class(preds)
+    probs, column = _labeled_probabilities(preds)
+    given = np.where(column >= 0, probs[np.arange(len(column)), column], np.nan)
+    given = given[~np.isnan(given)]
+    loss = float(-np.log(np.clip(given, EPS, 1 - EPS)).sum()) if len(given) else None
+    ranks = None
+    if positive is not None:
+        at = [c for c, _ in preds.source.probs].index(positive)
+        keep = ~np.isnan(probs[:, at])
+        ranks = ranking_scores(column[keep] == at, probs[keep, at])
+    auroc, ap = ranks or (None, None)
+    return TaskScores(task, preds.rows, labeled, coverage, auroc, ap,
+                      loss / len(given) if loss is not None else None, loss)
+
+
+def positive_scores(counts: CountTable, positive: str | None) -> dict[str, float | None]:
+    """Precision, recall and F1 of the ``positive`` class (scikit-learn's binary average), None without it or
+    without labels; on a table pooling binary tasks, scikit-learn's multi-label ``average="micro"``."""
+    table = per_class(counts)
+    if positive is None or positive not in table.index or not counts.labeled().rows:
+        return dict.fromkeys(("precision", "recall", "f1"))
+    return {k: float(table.loc[positive, k]) for k in ("precision", "recall", "f1")}
+
+
+def masked_loss(scores: list[TaskScores], examples: int) -> float | None:
+    """The method's ``J``: the log loss summed over the labeled (example, task) pairs, divided by the examples."""
+    sums = [s.loss_sum for s in scores if s.loss_sum is not None]
+    return sum(sums) / examples if sums and examples else None
+
+
+def macro(values: list[Value]) -> float | None:
+    """The mean over the tasks that have a value (a task without labels is left out, not counted as 0)."""
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
+
+
+def summarize_tasks(tasks: TaskSet, *, human: float | None = None) -> dict:
+    """The summary of a multi-task file: the pooled summary of every labeled pair, and ``tasks`` (per task its
+    ``labeled``, ``coverage``, ``auroc``, ``average_precision``, ``log_loss``, ``splits`` and ``gaps``),
+    ``masked_loss``, ``macro`` and ``micro``."""
+    first = next(iter(tasks.tasks.values()))
+    pooled = Predictions(first.source, tasks.counts, first.engine)
+    out = summarize(pooled, human=human)
+    out["examples"] = tasks.examples
+    scores = [task_scores(p) for p in tasks.tasks.values()]
+    per_task = {}
+    for s, (name, preds) in zip(scores, tasks.tasks.items(), strict=True):
+        single = summarize(preds, human=human)
+        per_task[name] = {**s.to_dict(), **positive_scores(preds.counts, positive_class(preds)),
+                          "splits": single["splits"], "gaps": single["gaps"]}
+    out["tasks"] = per_task
+    out["masked_loss"] = masked_loss(scores, tasks.examples)
+    names = (*ACROSS, "precision", "recall", "f1", "auroc", "average_precision", "log_loss")
+    values = [per_task[n] | measure(p.counts, ACROSS) for n, p in tasks.tasks.items()]
+    out["macro"] = {k: macro([v[k] for v in values]) for k in names}
+    positives = {positive_class(p) for p in tasks.tasks.values()}
+    shared = positives.pop() if len(positives) == 1 else None
+    out["micro"] = measure(tasks.counts, ACROSS) | positive_scores(tasks.counts, shared)
+    return out
+
+
+def task_rows(summary: dict) -> list[dict]:
+    """The tasks side by side, from :func:`summarize_tasks`: per task its ``labeled`` count, ``coverage``, the error
+    of each split (:data:`NO_LABELS` where the task has no label in it), ``auroc``, ``average_precision`` and
+    ``log_loss`` (None where they cannot be computed)."""
+    splits = list(dict.fromkeys(s for t in summary["tasks"].values() for s in t["splits"]))
+    rows = []
+    for name, t in summary["tasks"].items():
+        errors = {s: t["splits"][s]["error_rate"] if t["splits"].get(s, {}).get("labeled") else NO_LABELS
+                  for s in splits}
+        rows.append({"task": name, "labeled": t["labeled"], "coverage": t["coverage"], "errors": errors,
+                     **{k: t[k] for k in ("auroc", "average_precision", "log_loss")}})
+    return rows
