@@ -412,6 +412,103 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from analysis.compare import CELLS, compare_predictions, per_class, report, significance
+    from analysis.registry import percent
+
+    a, b = _load(args.a), _load(args.b)
+    cmp = compare_predictions(a, b, shared=args.shared)
+    result = report(cmp, splits=[args.split] if args.split else None, metric=args.metric)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+        return
+    lines = [f"A: {args.a}", f"B: {args.b}"]
+    if cmp.only_a or cmp.only_b:
+        lines.append(f"on the shared ids only: {cmp.only_a:,} only in A and {cmp.only_b:,} only in B left out")
+    for split, r in result["splits"].items():
+        d, m, t = r["difference"], r["mcnemar"], r["table"]
+        lines += ["", f"[{split}] {r['rows']:,} examples: error A {percent(r['a']['error_rate'])}, "
+                  f"B {percent(r['b']['error_rate'])}"]
+        if d["value"] is not None:
+            lines.append(f"  {d['metric']} B - A: {100 * d['value']:+.2f} points, 95% paired bootstrap interval "
+                         f"{100 * d['low']:+.2f} to {100 * d['high']:+.2f}")
+        lines.append("  " + "  ".join(f"{CELLS[c]}: {t[c]:,}" for c in CELLS))
+        exact = "-" if m["exact_p_value"] is None else f"{m['exact_p_value']:.3g}"
+        chi = "-" if m["statistic"] is None else f"{m['statistic']:.3f} (p = {m['p_value']:.3g})"
+        lines.append(f"  McNemar: chi-squared {chi}, exact p = {exact}: {significance(m['exact_p_value'])}")
+        worse = per_class(cmp, split)
+        worse = worse[worse["difference"] < 0].head(3)
+        if len(worse):
+            lines.append("  B worse on class " + ", ".join(f"{r['class']} ({100 * r['difference']:+.1f} points)"
+                                                         for r in worse.to_dict("records")))
+    print("\n".join(lines))
+
+
+def cmd_runs(args: argparse.Namespace) -> None:
+    from analysis.runs import parse_objective, parse_threshold, read_runs, runs_report
+
+    frame = read_runs(args.file)
+    objective = parse_objective(args.optimize)
+    thresholds = [parse_threshold(t) for t in args.satisfy]
+    overrides = dict(_pair(s, "--scale", "PARAM=linear|log|log1m") for s in args.scale)
+    params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
+    result = runs_report(frame, objective, thresholds, params=params, scale_overrides=overrides)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+        return
+    lines = [f"{args.file}: {result['runs']:,} runs; optimizing {objective.metric} ({objective.direction})"
+             + (f" subject to {', '.join(result['thresholds'])}" if thresholds else ""),
+             f"feasible: {result['feasible']:,} of {result['runs']:,}"]
+    best = result["best"]
+    if best is None:
+        lines.append("no run meets every threshold: loosen one, or run more")
+    else:
+        lines.append("best: " + ", ".join(f"{k}={v}" for k, v in best.items()))
+    behind = sorted(result["behind"].items(), key=lambda kv: kv[1])[1:6]
+    if behind:
+        lines.append("next feasible runs, behind the best by: " + ", ".join(f"{k} {v:.4g}" for k, v in behind))
+    if result["excluded"]:
+        shown = result["excluded"][:5]
+        lines.append(f"excluded: {len(result['excluded']):,} runs, e.g. "
+                     + "; ".join(f"{e['run_id']} ({', '.join(e['failed'])})" for e in shown))
+    lines.append("scales: " + ", ".join(f"{p} {s}" for p, s in result["scales"].items()))
+    if result["importance"]:
+        lines.append("importance: " + ", ".join(f"{p} {100 * v:.0f}%" for p, v in
+                                                sorted(result["importance"].items(), key=lambda kv: -kv[1])))
+    if result["next_ranges"]:
+        ranges = " ".join(f"--param {r}" for r in result["next_ranges"])
+        lines.append(f"next, finer search: errorscope suggest {ranges}")
+    print("\n".join(lines))
+
+
+def _pair(text: str, option: str, form: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ErrorscopeError(f"cannot read {option} {text!r}; write {form}")
+    return name.strip(), value.strip()
+
+
+def cmd_suggest(args: argparse.Namespace) -> None:
+    from analysis.sampler import narrow, parse_param, points_frame, sample
+
+    params = [parse_param(p) for p in args.param]
+    if args.from_runs:
+        from analysis.runs import choose, next_ranges, parse_objective, parse_threshold, read_runs
+
+        if not args.optimize:
+            raise ErrorscopeError("--from-runs needs --optimize METRIC:min|max to find the promising runs")
+        frame = read_runs(args.from_runs)
+        choice = choose(frame, parse_objective(args.optimize), [parse_threshold(t) for t in args.satisfy])
+        known = [p for p in params if p.name in frame.columns]
+        ranges = next_ranges(frame, choice, {p.name: p.scale for p in known})
+        params = narrow(params, {r.param: (r.low, r.high) for r in ranges})
+    frame = points_frame(sample(params, args.n, seed=args.seed))
+    if args.csv:
+        sys.stdout.write(frame.to_csv(index=False, float_format="%.6g"))
+        return
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+
+
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
            human: float | None = None, data_root: str | None = None, image_hosts: Sequence[str] = (),
            media: str | None = None, media_pattern: str | None = None, texts: str | None = None,
@@ -618,6 +715,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="dev", help="split to tally (default: dev)")
     _format_options(p)
     p.set_defaults(run=cmd_tallies)
+
+    p = sub.add_parser("compare", help="two models' predictions of the same examples: differences and their "
+                       "significance")
+    p.add_argument("a", help="predictions of model A, the baseline (CSV or Parquet)")
+    p.add_argument("b", help="predictions of model B of the same examples (same ids)")
+    p.add_argument("--split", help="one split (default: every split)")
+    p.add_argument("--metric", choices=["accuracy", "error_rate", "macro_f1"], default="accuracy",
+                   help="the metric whose difference B - A gets an interval (default: accuracy)")
+    p.add_argument("--shared", action="store_true", help="compare on the ids both files hold when they differ")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_compare)
+
+    p = sub.add_parser("runs", help="the best run meeting every threshold, scales and importance of hyperparameters")
+    p.add_argument("file", help="runs table (CSV or Parquet, one row per run), or a folder with params.csv")
+    p.add_argument("--optimize", required=True, metavar="METRIC:min|max",
+                   help="the optimizing metric, a column or an expression of columns (dev_error:min)")
+    p.add_argument("--satisfy", action="append", default=[], metavar="METRIC<=X",
+                   help="a satisficing threshold (latency_ms<=100); repeat for more")
+    p.add_argument("--params", help="the hyperparameter columns, comma-separated (default: the non-metric columns)")
+    p.add_argument("--scale", action="append", default=[], metavar="PARAM=SCALE",
+                   help="a hyperparameter's scale: linear, log or log1m (default: detected)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_runs)
+
+    p = sub.add_parser("suggest", help="random points for the next runs, each parameter on its scale")
+    p.add_argument("--param", action="append", required=True, metavar="NAME=KIND:LOW:HIGH",
+                   help="kind: float, log, 1-log, int or int-log (lr=log:1e-4:1); repeat for each parameter")
+    p.add_argument("--from-runs", metavar="FILE", help="narrow to the promising region of this runs table")
+    p.add_argument("--optimize", metavar="METRIC:min|max", help="with --from-runs: the optimizing metric")
+    p.add_argument("--satisfy", action="append", default=[], metavar="METRIC<=X",
+                   help="with --from-runs: a satisficing threshold")
+    p.add_argument("--n", type=_positive, default=20, help="how many points (default: 20)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--csv", action="store_true", help="print CSV: a header of the names, one row per point")
+    p.set_defaults(run=cmd_suggest)
 
     p = sub.add_parser("app", help="start the dashboard")
     p.add_argument("file", nargs="?", help="predictions file to open")

@@ -449,6 +449,8 @@ def with_texts(cur: Current, frame):
 
 def _details(row) -> str:
     parts = [f"true {row['y_true']}", f"pred {row['y_pred']}"]
+    if "y_pred_b" in row:  # a comparison's rows: model B's prediction too
+        parts[1] = f"A {row['y_pred']}, B {row['y_pred_b']}"
     if row.get("confidence") is not None and row["confidence"] == row["confidence"]:
         parts.append(f"conf {row['confidence']:.2f}")
     return " · ".join(parts)
@@ -471,7 +473,8 @@ def show_examples(cur: Current, frame) -> None:
                     st.image(shown, width="stretch")
                 st.caption(f"**{plain(row['id'])}**  \n{plain(_details(row))}")
         return
-    shown = ["id", "y_true", "y_pred", "confidence"] + (["text"] if has_text(cur) else [])
+    shown = ["id", "y_true", "y_pred", "confidence"] + [c for c in ("y_pred_b", "confidence_b") if c in frame]
+    shown += ["text"] if has_text(cur) else []
     shown += [c for c in frame.columns if c in preds.columns.metadata]
     st.dataframe(frame[shown], hide_index=True, column_config={
         "text": st.column_config.TextColumn("text", width="large"),
