@@ -47,7 +47,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def _load(path: str, task: str | None = None, *, every_task: bool = False):
+def _load(path: str, task: str | None = None, *, every_task: bool = False, engine: str = "duckdb"):
     """The file's predictions; for a multi-task file, those of ``task`` (or, with ``every_task``, the TaskSet)."""
     from analysis.load import load_predictions
     from analysis.tasks import file_layout, load_tasks
@@ -58,11 +58,12 @@ def _load(path: str, task: str | None = None, *, every_task: bool = False):
     if multi and task is None and not every_task:
         raise ErrorscopeError(f"{path} holds several tasks; pick one with --task (see 'errorscope summary {path}')")
     size = os.path.getsize(path) if os.path.isfile(path) else 0
-    read = (lambda: load_tasks(path, task=task)) if multi else (lambda: load_predictions(path))
+    read = ((lambda: load_tasks(path, task=task, engine=engine)) if multi
+            else (lambda: load_predictions(path, engine=engine)))
     if size < PROGRESS_BYTES:
         loaded = read()
     else:
-        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB)...", file=sys.stderr, flush=True)
+        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB) with {engine}...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         loaded = read()
         rows = loaded.counts.rows
@@ -88,7 +89,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from analysis.summary import summarize
     from analysis.tasks import TaskSet
 
-    preds = _load(args.file, args.task, every_task=True)
+    preds = _load(args.file, args.task, every_task=True, engine=args.engine)
     if isinstance(preds, TaskSet):
         return _tasks_summary(preds, args)
     summary = summarize(preds, human=args.human_error)
@@ -143,7 +144,7 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     from analysis.load import check_split
     from analysis.metrics import confusion_matrix
 
-    preds = _load(args.file, args.task)
+    preds = _load(args.file, args.task, engine=args.engine)
     table = preds.counts if args.split is None else preds.counts.where(split=check_split(preds, args.split))
     conf = confusion_matrix(table, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
@@ -164,7 +165,7 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
     from analysis.label_issues import label_issues
     from analysis.tasks import TaskSet
 
-    preds = _load(args.file, args.task, every_task=True)
+    preds = _load(args.file, args.task, every_task=True, engine=args.engine)
     if isinstance(preds, TaskSet):
         return _multilabel_issues(preds, args)
     found = label_issues(preds, split=args.split, method=args.method, top=args.top)
@@ -345,7 +346,7 @@ def _open_store(db: str | None, *, dataset: str | None = None):
 def cmd_tags_import(args: argparse.Namespace) -> None:
     from analysis.export import import_sheet
 
-    preds = _load(args.predictions, args.task)
+    preds = _load(args.predictions, args.task, engine=args.engine)
     store = _open_store(args.db)
     try:
         changed = import_sheet(store, args.dataset, preds, args.sheet,
@@ -358,7 +359,7 @@ def cmd_tags_import(args: argparse.Namespace) -> None:
 def cmd_tags_export(args: argparse.Namespace) -> None:
     from analysis.export import export_sheet, write_sheet
 
-    preds = _load(args.predictions, args.task) if args.predictions else None
+    preds = _load(args.predictions, args.task, engine=args.engine) if args.predictions else None
     store = _open_store(args.db, dataset=args.dataset)
     try:
         sheet = export_sheet(store, args.dataset, preds)
@@ -378,7 +379,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.tallies import tally
 
-    preds = _load(args.predictions, args.task)
+    preds = _load(args.predictions, args.task, engine=args.engine)
     store = _open_store(args.db, dataset=args.dataset)
     try:
         result = tally(preds, store, args.dataset, split=args.split)
@@ -509,7 +510,8 @@ def cmd_suggest(args: argparse.Namespace) -> None:
 
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
            human: float | None = None, data_root: str | None = None, image_hosts: Sequence[str] = (),
-           media: str | None = None, media_pattern: str | None = None, texts: str | None = None) -> int:
+           media: str | None = None, media_pattern: str | None = None, texts: str | None = None,
+           engine: str = "duckdb") -> int:
     """Start the dashboard (blocks until it stops); the uploads of this run are deleted when it stops."""
     import shutil
     import signal
@@ -522,6 +524,7 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
     env = dict(os.environ)
     env["ERRORSCOPE_DATA_ROOT"] = str(Path(data_root or os.getcwd()).resolve())
     env["ERRORSCOPE_IMAGE_HOSTS"] = ",".join(image_hosts)
+    env["ERRORSCOPE_ENGINE"] = engine  # the Data page's choice at start
     uploads = tempfile.mkdtemp(prefix="errorscope-uploads-")
     env["ERRORSCOPE_UPLOAD_DIR"] = uploads
     if file is not None:
@@ -572,7 +575,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         read_texts(args.texts, [])
     return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
                   human=args.human_error, data_root=args.data_root, image_hosts=args.allow_image_host,
-                  media=args.media, media_pattern=args.media_pattern, texts=args.texts)
+                  media=args.media, media_pattern=args.media_pattern, texts=args.texts, engine=args.engine)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -580,7 +583,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = demo_config()
     return _serve(config["path"], db=args.db, host=args.host, port=args.port, dataset=config["dataset"],
-                  human=config["human_error"], data_root=args.data_root, image_hosts=args.allow_image_host)
+                  human=config["human_error"], data_root=args.data_root, image_hosts=args.allow_image_host,
+                  engine=args.engine)
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    from analysis.engine import ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default=os.environ.get("ERRORSCOPE_ENGINE", "duckdb"),
+                        help="engine that reads the file (default: $ERRORSCOPE_ENGINE or duckdb; spark needs "
+                             "pip install 'errorscope[spark]')")
+    parser.add_argument("--spark-remote", metavar="URL",
+                        help="a Spark Connect server for --engine spark, e.g. sc://host:15002 (default: "
+                             "$SPARK_REMOTE, else a local Spark)")
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -596,6 +611,7 @@ def _format_options(parser: argparse.ArgumentParser) -> None:
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
+    _engine_options(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
     parser.add_argument("--data-root", help="the folder whose files the app may open (default: the working folder)")
@@ -609,6 +625,7 @@ def _task_option(parser: argparse.ArgumentParser) -> None:
 
 def _tag_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
+    _engine_options(parser)
     parser.add_argument("--dataset", required=True, help="dataset name of the tags")
     _task_option(parser)
 
@@ -654,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
     p.add_argument("--json", action="store_true", help="print JSON")
     _task_option(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_summary)
 
     p = sub.add_parser("confusion", help="the confusion matrix (rows true, columns predicted)")
@@ -663,6 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weighted", action="store_true", help="sum example weights instead of counting")
     p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
     _format_options(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_confusion)
 
     p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns)")
@@ -673,6 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"ranking (default: {DEFAULT_METHOD})")
     p.add_argument("--top", type=_positive, default=20, help="how many examples to list (default: 20)")
     _format_options(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_label_issues)
 
     p = sub.add_parser("slices", help="the slices (conjunctions of metadata values) where the model errs most")
@@ -753,6 +773,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "spark_remote", None):  # read by the Spark engine, here and in the app's server
+        os.environ["SPARK_REMOTE"] = args.spark_remote
     try:
         return args.run(args) or 0
     except ErrorscopeError as exc:

@@ -60,25 +60,32 @@ class Current:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime: int,
+def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime: int, engine: str = "duckdb",
           _progress: Callable[[float], None] | None = None) -> Predictions | TaskSet:
     columns = dict(overrides)
     labels = columns.pop("tasks", None)  # a wide file's task label columns, named on the Data page
     if file_layout(path, columns, labels).kind == "single":
-        return load_predictions(path, columns=columns or None, progress=_progress)
-    return load_tasks(path, columns=columns, labels=labels)
+        return load_predictions(path, columns=columns or None, progress=_progress, engine=engine)
+    return load_tasks(path, columns=columns, labels=labels, engine=engine)
+
+
+def engine() -> str:
+    """The engine that reads files in this session: the Data page's choice, at first the server's --engine."""
+    if "engine" not in st.session_state:
+        st.session_state["engine"] = os.environ.get("ERRORSCOPE_ENGINE") or "duckdb"
+    return st.session_state["engine"]
 
 
 def load(path: str | Path, overrides: dict[str, object] | None = None) -> Predictions | TaskSet:
-    """Read a predictions file (one task or several) once; later calls with the same unchanged file come from the
-    cache.
+    """Read a predictions file (one task or several) once with the session's engine; later calls with the same
+    unchanged file come from the cache.
 
     The read runs in a thread; when it takes more than half a second (a large file, not from the cache), a
     progress bar shows the rows the file holds, how far the engine is and the time taken.
     """
     stat = Path(path).stat() if Path(path).is_file() else None
     args = (str(path), tuple(sorted((overrides or {}).items())), stat.st_size if stat else -1,
-            stat.st_mtime_ns if stat else -1)
+            stat.st_mtime_ns if stat else -1, engine())
     state = {"done": 0.0}
     context = get_script_run_ctx()
 

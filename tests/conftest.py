@@ -147,3 +147,28 @@ def new_store(tmp_path, store_backend):
 @pytest.fixture
 def store(new_store):
     return new_store()
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """The one local Spark session of a test run (local[2]), which every Spark engine opened in the run shares.
+
+    Skipped without pyspark or Java, failing instead when ERRORSCOPE_REQUIRE_SPARK=1 (as CI sets it).
+    """
+    import shutil
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing = "pyspark is not installed (pip install 'errorscope[spark]')"
+    else:
+        missing = None if shutil.which("java") else "Java is not installed (apt-get install openjdk-17-jre-headless)"
+    if missing:
+        if os.environ.get("ERRORSCOPE_REQUIRE_SPARK") == "1":
+            pytest.fail(f"the Spark tests are required but {missing}")
+        pytest.skip(f"Spark tests skipped: {missing}")
+    from analysis.engine import spark
+
+    os.environ.pop("SPARK_REMOTE", None)  # a local Spark, whatever the shell says
+    yield spark.session(master="local[2]", conf={"spark.sql.files.maxPartitionBytes": "4m"})
+    spark.stop()
