@@ -27,9 +27,10 @@ test: $(STAMP)  ## the whole test suite (browser tests need /usr/bin/chromium)
 lint: $(STAMP)
 	$(BIN)/ruff check analysis app tests bench demo_data docs
 
-bench: $(STAMP)  ## benchmarks on synthetic 1M and 10M-row files; writes bench/RESULTS.md and bench/DASHBOARD.md
+bench: $(STAMP)  ## benchmarks on synthetic 1M and 10M-row files; writes bench/RESULTS.md, DASHBOARD.md, COMPARE.md
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/bench_compare.py
 
 bench-large: $(STAMP)  ## adds a 100M-row Parquet file
 	$(BIN)/python bench/run.py --large

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 _EXPORTS = {
     "columns": ["ColumnMap", "detect_columns", "guess_roles"],
+    "compare": ["Comparison", "compare_predictions", "mcnemar", "paired_bootstrap"],
     "counts": ["CountTable"],
     "errors": ["ErrorscopeError", "InputError", "TagError"],
     "export": ["export_sheet", "import_sheet", "sheet_csv", "write_sheet"],
@@ -24,8 +25,12 @@ _EXPORTS = {
     "fixes": ["corrected_counts", "fixes_explained"],
     "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
+    "shift": ["ColumnShift", "DomainCheck", "Shift", "shift_columns"],  # the function: analysis.shift.shift
+    "splits": ["SplitAdvice", "dev_size_needed", "rule_of_thumb", "split_advice"],
     "slices": ["Slice", "Slices", "error_by_slice", "find_slices"],
     "filters": ["Predicate", "filter_sql", "parse_filter"],
+    "runs": ["choose", "parse_objective", "parse_threshold", "read_runs", "runs_report"],
+    "sampler": ["parse_param", "sample"],
     "summary": ["summarize"],
     "tags": ["SQLiteTagStore", "TagStore", "default_db_path", "open_store"],
     "tasks": ["TaskSet", "load_tasks"],
@@ -52,6 +57,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and editors
     from analysis.columns import ColumnMap, detect_columns, guess_roles  # noqa: F401
+    from analysis.compare import Comparison, compare_predictions, mcnemar, paired_bootstrap  # noqa: F401
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401
@@ -76,7 +82,11 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.normalize import SPLITS, label_text, natural_key, split_name  # noqa: F401
     from analysis.registry import METRICS, Metric, measure  # noqa: F401
     from analysis.review import count_mistakes, examples, review_sample, tagged_ids  # noqa: F401
+    from analysis.runs import choose, parse_objective, parse_threshold, read_runs, runs_report  # noqa: F401
+    from analysis.sampler import parse_param, sample  # noqa: F401
+    from analysis.shift import ColumnShift, DomainCheck, Shift, shift_columns  # noqa: F401
     from analysis.slices import Slice, Slices, error_by_slice, find_slices  # noqa: F401
+    from analysis.splits import SplitAdvice, dev_size_needed, rule_of_thumb, split_advice  # noqa: F401
     from analysis.summary import summarize  # noqa: F401
     from analysis.tags import SQLiteTagStore, TagStore, default_db_path, open_store  # noqa: F401
     from analysis.tallies import CategoryTally, Tallies, tallies_side_by_side, tally, tally_splits, wilson_interval  # noqa: F401

@@ -47,7 +47,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def _load(path: str, task: str | None = None, *, every_task: bool = False):
+def _load(path: str, task: str | None = None, *, every_task: bool = False, engine: str = "duckdb"):
     """The file's predictions; for a multi-task file, those of ``task`` (or, with ``every_task``, the TaskSet)."""
     from analysis.load import load_predictions
     from analysis.tasks import file_layout, load_tasks
@@ -58,11 +58,12 @@ def _load(path: str, task: str | None = None, *, every_task: bool = False):
     if multi and task is None and not every_task:
         raise ErrorscopeError(f"{path} holds several tasks; pick one with --task (see 'errorscope summary {path}')")
     size = os.path.getsize(path) if os.path.isfile(path) else 0
-    read = (lambda: load_tasks(path, task=task)) if multi else (lambda: load_predictions(path))
+    read = ((lambda: load_tasks(path, task=task, engine=engine)) if multi
+            else (lambda: load_predictions(path, engine=engine)))
     if size < PROGRESS_BYTES:
         loaded = read()
     else:
-        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB)...", file=sys.stderr, flush=True)
+        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB) with {engine}...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         loaded = read()
         rows = loaded.counts.rows
@@ -88,7 +89,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from analysis.summary import summarize
     from analysis.tasks import TaskSet
 
-    preds = _load(args.file, args.task, every_task=True)
+    preds = _load(args.file, args.task, every_task=True, engine=args.engine)
     if isinstance(preds, TaskSet):
         return _tasks_summary(preds, args)
     summary = summarize(preds, human=args.human_error)
@@ -143,7 +144,7 @@ def cmd_confusion(args: argparse.Namespace) -> None:
     from analysis.load import check_split
     from analysis.metrics import confusion_matrix
 
-    preds = _load(args.file, args.task)
+    preds = _load(args.file, args.task, engine=args.engine)
     table = preds.counts if args.split is None else preds.counts.where(split=check_split(preds, args.split))
     conf = confusion_matrix(table, weighted=args.weighted, normalize=args.normalize)
     integral = not args.weighted and args.normalize is None
@@ -164,7 +165,7 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
     from analysis.label_issues import label_issues
     from analysis.tasks import TaskSet
 
-    preds = _load(args.file, args.task, every_task=True)
+    preds = _load(args.file, args.task, every_task=True, engine=args.engine)
     if isinstance(preds, TaskSet):
         return _multilabel_issues(preds, args)
     found = label_issues(preds, split=args.split, method=args.method, top=args.top)
@@ -207,6 +208,98 @@ def _multilabel_issues(tasks, args: argparse.Namespace) -> None:
     print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
+def cmd_splits(args: argparse.Namespace) -> None:
+    import math
+
+    from analysis.gaps import LABELS
+    from analysis.registry import percent
+    from analysis.splits import dev_size_needed, split_advice
+
+    preds = _load(args.file)
+    advice = split_advice(preds.counts, human=args.human_error)
+    out, needed = advice.to_dict(), None
+    if args.difference is not None:
+        dev = next((s for s in advice.splits if s.split == "dev"), None)
+        error = dev.error_rate if dev else advice.splits[0].error_rate
+        examples = math.ceil(dev_size_needed(args.difference, error=error, alpha=1 - args.confidence,
+                                             power=args.power))
+        needed = out["dev_size_needed"] = {"difference": args.difference, "error": error,
+                                           "confidence": args.confidence, "power": args.power, "examples": examples}
+    if args.json:
+        print(json.dumps(out, indent=2, allow_nan=False))
+        return
+    lines = [f"{args.file}: {preds.rows:,} rows", "", f"{'split':<10}{'labeled':>9}{'errors':>8}{'error':>9}"
+             f"{'95% interval':>18}"]
+    lines += [f"{s.split:<10}{s.rows:>9,}{s.errors:>8,}{percent(s.error_rate):>9}"
+              f"{percent(s.low) + '-' + percent(s.high):>18}" for s in advice.splits]
+    lines += ["", f"{'gap':<16}{'between':>22}{'size':>10}{'detectable':>12}{'p-value':>10}  verdict"]
+    for g in advice.gaps:
+        verdict = "real" if g.real else "within the noise"
+        lines.append(f"{LABELS[g.gap].lower():<16}{LABELS[g.low] + ' -> ' + LABELS[g.high]:>22}"
+                     f"{100 * g.value:>+9.2f}p{100 * g.smallest:>11.2f}p{g.p_value:>10.3g}  {verdict}")
+    rule = advice.rule
+    lines += ["", "detectable: the smallest gap the two splits' sizes tell from zero (95% confidence)",
+              f"rule of thumb for {rule['rows']:,} rows: " + ", ".join(
+                  f"{k} {100 * v:g}% ({rule['sizes'][k]:,})" for k, v in rule["shares"].items())]
+    if needed:
+        lines.append(f"to tell an error of {percent(needed['error'])} from one {100 * needed['difference']:g} points "
+                     f"away: {needed['examples']:,} examples in each set ({100 * needed['confidence']:g}% "
+                     f"confidence, {100 * needed['power']:g}% power)")
+    print("\n".join(lines))
+
+
+def cmd_shift(args: argparse.Namespace) -> None:
+    from analysis.shift import OUTPUTS, shift
+
+    preds = _load(args.file)
+    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample)
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
+        return
+    verdict = "differ" if found.flagged else "show no difference"
+    lines = [f"{args.file}: {found.a} ({found.rows[found.a]:,} rows) vs {found.b} ({found.rows[found.b]:,} rows): "
+             f"the splits {verdict} (Bonferroni-corrected, family-wise alpha {found.alpha:g})", ""]
+    if found.domain is not None:
+        d = found.domain
+        base = "" if d.baseline_auc is None else f" (with shuffled split labels: {d.baseline_auc:.3f})"
+        lines.append(f"domain classifier AUC {d.auc:.3f}{base}, p = {d.p_value:.3g}, on a sample of "
+                     + ", ".join(f"{n:,} {s}" for s, n in d.sample.items()))
+        if d.importance:
+            lines.append("  relies on: " + ", ".join(f"{c} ({v:.3f})" for c, v in list(d.importance.items())[:5]))
+        lines.append("")
+    width = max([len(c.column) for c in found.columns] + [6]) + 2
+    lines.append(f"{'column':<{width}}{'test':>5}{'distance':>10}{'p-value':>10}  flagged  effect")
+    for c in found.columns:
+        lines.append(f"{c.column:<{width}}{c.test:>5}{c.distance:>10.3f}{c.p_value:>10.3g}  "
+                     f"{'yes' if c.flagged else 'no':<7}  {c.effect_text}")
+    lines += [f"{name}: {reason}" for name, reason in found.skipped.items()]
+    shown = [f"{k} = {v}" for k, v in OUTPUTS.items()]
+    lines += ["", "distance: KS statistic (numbers) or total variation (categories); " + "; ".join(shown)]
+    print("\n".join(lines))
+
+
+def _shift_parsers(sub) -> None:
+    """``errorscope splits`` and ``errorscope shift``."""
+    p = sub.add_parser("splits", help="split sizes, error intervals, and whether each gap is beyond the noise")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
+    p.add_argument("--difference", type=fraction, help="also the dev size that detects this error difference "
+                   "(0.01 or 1%%) at dev's error")
+    p.add_argument("--confidence", type=fraction, default=0.95, help="for --difference (default: 0.95)")
+    p.add_argument("--power", type=fraction, default=0.8, help="for --difference (default: 0.8)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_splits)
+    p = sub.add_parser("shift", help="do two splits come from one distribution? (column tests, domain classifier)")
+    p.add_argument("file", help="predictions file (CSV or Parquet)")
+    p.add_argument("--a", default="train_dev", help="first split (default: train_dev)")
+    p.add_argument("--b", default="dev", help="second split (default: dev)")
+    p.add_argument("--columns", nargs="+", metavar="COLUMN", help="columns to compare (default: all)")
+    p.add_argument("--sample", type=_positive, default=5_000,
+                   help="rows per split for the domain classifier (default: 5000)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_shift)
+
+
 def cmd_slices(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.slices import find_slices
@@ -237,24 +330,23 @@ def cmd_slices(args: argparse.Namespace) -> None:
 
 def _open_store(db: str | None, *, dataset: str | None = None):
     """The tag store; with ``dataset``, it must exist and know that dataset (a typo would give empty output)."""
-    from analysis.tags import default_db_path, open_store
+    from analysis.tags import default_db, is_url, open_store, shown_target
 
-    url = db if db and "://" in db else None  # a server's store (open_store says which it serves), not a file
-    path = Path(db) if db else default_db_path()
-    if dataset is not None and url is None and not path.exists():
-        raise ErrorscopeError(f"no tag store at {path}; give its path with --db (or set ERRORSCOPE_DB)")
-    store = open_store(url or path)
+    target = db if is_url(db) else Path(db) if db else default_db()  # a server's URL, or a file's path
+    if dataset is not None and isinstance(target, Path) and not target.exists():
+        raise ErrorscopeError(f"no tag store at {target}; give its path with --db (or set ERRORSCOPE_DB)")
+    store = open_store(target)
     if dataset is not None and dataset not in store.datasets():
         store.close()
-        raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store {path}; "
-                              "check the dataset name")
+        raise ErrorscopeError(f"dataset {dataset!r} has no categories and no tags in the tag store "
+                              f"{shown_target(target)}; check the dataset name")
     return store
 
 
 def cmd_tags_import(args: argparse.Namespace) -> None:
     from analysis.export import import_sheet
 
-    preds = _load(args.predictions, args.task)
+    preds = _load(args.predictions, args.task, engine=args.engine)
     store = _open_store(args.db)
     try:
         changed = import_sheet(store, args.dataset, preds, args.sheet,
@@ -267,7 +359,7 @@ def cmd_tags_import(args: argparse.Namespace) -> None:
 def cmd_tags_export(args: argparse.Namespace) -> None:
     from analysis.export import export_sheet, write_sheet
 
-    preds = _load(args.predictions, args.task) if args.predictions else None
+    preds = _load(args.predictions, args.task, engine=args.engine) if args.predictions else None
     store = _open_store(args.db, dataset=args.dataset)
     try:
         sheet = export_sheet(store, args.dataset, preds)
@@ -287,7 +379,7 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.tallies import tally
 
-    preds = _load(args.predictions, args.task)
+    preds = _load(args.predictions, args.task, engine=args.engine)
     store = _open_store(args.db, dataset=args.dataset)
     try:
         result = tally(preds, store, args.dataset, split=args.split)
@@ -319,9 +411,107 @@ def cmd_tallies(args: argparse.Namespace) -> None:
     print("\n".join(lines))
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from analysis.compare import CELLS, compare_predictions, per_class, report, significance
+    from analysis.registry import percent
+
+    a, b = _load(args.a), _load(args.b)
+    cmp = compare_predictions(a, b, shared=args.shared)
+    result = report(cmp, splits=[args.split] if args.split else None, metric=args.metric)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+        return
+    lines = [f"A: {args.a}", f"B: {args.b}"]
+    if cmp.only_a or cmp.only_b:
+        lines.append(f"on the shared ids only: {cmp.only_a:,} only in A and {cmp.only_b:,} only in B left out")
+    for split, r in result["splits"].items():
+        d, m, t = r["difference"], r["mcnemar"], r["table"]
+        lines += ["", f"[{split}] {r['rows']:,} examples: error A {percent(r['a']['error_rate'])}, "
+                  f"B {percent(r['b']['error_rate'])}"]
+        if d["value"] is not None:
+            lines.append(f"  {d['metric']} B - A: {100 * d['value']:+.2f} points, 95% paired bootstrap interval "
+                         f"{100 * d['low']:+.2f} to {100 * d['high']:+.2f}")
+        lines.append("  " + "  ".join(f"{CELLS[c]}: {t[c]:,}" for c in CELLS))
+        exact = "-" if m["exact_p_value"] is None else f"{m['exact_p_value']:.3g}"
+        chi = "-" if m["statistic"] is None else f"{m['statistic']:.3f} (p = {m['p_value']:.3g})"
+        lines.append(f"  McNemar: chi-squared {chi}, exact p = {exact}: {significance(m['exact_p_value'])}")
+        worse = per_class(cmp, split)
+        worse = worse[worse["difference"] < 0].head(3)
+        if len(worse):
+            lines.append("  B worse on class " + ", ".join(f"{r['class']} ({100 * r['difference']:+.1f} points)"
+                                                         for r in worse.to_dict("records")))
+    print("\n".join(lines))
+
+
+def cmd_runs(args: argparse.Namespace) -> None:
+    from analysis.runs import parse_objective, parse_threshold, read_runs, runs_report
+
+    frame = read_runs(args.file)
+    objective = parse_objective(args.optimize)
+    thresholds = [parse_threshold(t) for t in args.satisfy]
+    overrides = dict(_pair(s, "--scale", "PARAM=linear|log|log1m") for s in args.scale)
+    params = [p.strip() for p in args.params.split(",") if p.strip()] if args.params else None
+    result = runs_report(frame, objective, thresholds, params=params, scale_overrides=overrides)
+    if args.json:
+        print(json.dumps(result, indent=2, allow_nan=False))
+        return
+    lines = [f"{args.file}: {result['runs']:,} runs; optimizing {objective.metric} ({objective.direction})"
+             + (f" subject to {', '.join(result['thresholds'])}" if thresholds else ""),
+             f"feasible: {result['feasible']:,} of {result['runs']:,}"]
+    best = result["best"]
+    if best is None:
+        lines.append("no run meets every threshold: loosen one, or run more")
+    else:
+        lines.append("best: " + ", ".join(f"{k}={v}" for k, v in best.items()))
+    behind = sorted(result["behind"].items(), key=lambda kv: kv[1])[1:6]
+    if behind:
+        lines.append("next feasible runs, behind the best by: " + ", ".join(f"{k} {v:.4g}" for k, v in behind))
+    if result["excluded"]:
+        shown = result["excluded"][:5]
+        lines.append(f"excluded: {len(result['excluded']):,} runs, e.g. "
+                     + "; ".join(f"{e['run_id']} ({', '.join(e['failed'])})" for e in shown))
+    lines.append("scales: " + ", ".join(f"{p} {s}" for p, s in result["scales"].items()))
+    if result["importance"]:
+        lines.append("importance: " + ", ".join(f"{p} {100 * v:.0f}%" for p, v in
+                                                sorted(result["importance"].items(), key=lambda kv: -kv[1])))
+    if result["next_ranges"]:
+        ranges = " ".join(f"--param {r}" for r in result["next_ranges"])
+        lines.append(f"next, finer search: errorscope suggest {ranges}")
+    print("\n".join(lines))
+
+
+def _pair(text: str, option: str, form: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise ErrorscopeError(f"cannot read {option} {text!r}; write {form}")
+    return name.strip(), value.strip()
+
+
+def cmd_suggest(args: argparse.Namespace) -> None:
+    from analysis.sampler import narrow, parse_param, points_frame, sample
+
+    params = [parse_param(p) for p in args.param]
+    if args.from_runs:
+        from analysis.runs import choose, next_ranges, parse_objective, parse_threshold, read_runs
+
+        if not args.optimize:
+            raise ErrorscopeError("--from-runs needs --optimize METRIC:min|max to find the promising runs")
+        frame = read_runs(args.from_runs)
+        choice = choose(frame, parse_objective(args.optimize), [parse_threshold(t) for t in args.satisfy])
+        known = [p for p in params if p.name in frame.columns]
+        ranges = next_ranges(frame, choice, {p.name: p.scale for p in known})
+        params = narrow(params, {r.param: (r.low, r.high) for r in ranges})
+    frame = points_frame(sample(params, args.n, seed=args.seed))
+    if args.csv:
+        sys.stdout.write(frame.to_csv(index=False, float_format="%.6g"))
+        return
+    print(frame.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+
+
 def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: str | None = None,
            human: float | None = None, data_root: str | None = None, image_hosts: Sequence[str] = (),
-           media: str | None = None, media_pattern: str | None = None, texts: str | None = None) -> int:
+           media: str | None = None, media_pattern: str | None = None, texts: str | None = None,
+           engine: str = "duckdb") -> int:
     """Start the dashboard (blocks until it stops); the uploads of this run are deleted when it stops."""
     import shutil
     import signal
@@ -329,16 +519,18 @@ def _serve(file: str | None, *, db: str | None, host: str, port: int, dataset: s
     import tempfile
 
     from analysis.limits import MAX_UPLOAD_MB
+    from analysis.tags import is_url
 
     env = dict(os.environ)
     env["ERRORSCOPE_DATA_ROOT"] = str(Path(data_root or os.getcwd()).resolve())
     env["ERRORSCOPE_IMAGE_HOSTS"] = ",".join(image_hosts)
+    env["ERRORSCOPE_ENGINE"] = engine  # the Data page's choice at start
     uploads = tempfile.mkdtemp(prefix="errorscope-uploads-")
     env["ERRORSCOPE_UPLOAD_DIR"] = uploads
     if file is not None:
         env["ERRORSCOPE_FILE"] = str(Path(file).resolve())
     if db is not None:
-        env["ERRORSCOPE_DB"] = str(Path(db).resolve())
+        env["ERRORSCOPE_DB"] = db if is_url(db) else str(Path(db).resolve())
     if dataset is not None:
         env["ERRORSCOPE_DATASET"] = dataset
     if human is not None:
@@ -383,7 +575,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         read_texts(args.texts, [])
     return _serve(args.file, db=args.db, host=args.host, port=args.port, dataset=args.dataset,
                   human=args.human_error, data_root=args.data_root, image_hosts=args.allow_image_host,
-                  media=args.media, media_pattern=args.media_pattern, texts=args.texts)
+                  media=args.media, media_pattern=args.media_pattern, texts=args.texts, engine=args.engine)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -391,11 +583,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = demo_config()
     return _serve(config["path"], db=args.db, host=args.host, port=args.port, dataset=config["dataset"],
-                  human=config["human_error"], data_root=args.data_root, image_hosts=args.allow_image_host)
+                  human=config["human_error"], data_root=args.data_root, image_hosts=args.allow_image_host,
+                  engine=args.engine)
+
+
+def _engine_options(parser: argparse.ArgumentParser) -> None:
+    from analysis.engine import ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default=os.environ.get("ERRORSCOPE_ENGINE", "duckdb"),
+                        help="engine that reads the file (default: $ERRORSCOPE_ENGINE or duckdb; spark needs "
+                             "pip install 'errorscope[spark]')")
+    parser.add_argument("--spark-remote", metavar="URL",
+                        help="a Spark Connect server for --engine spark, e.g. sc://host:15002 (default: "
+                             "$SPARK_REMOTE, else a local Spark)")
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", help="tag database (default: $ERRORSCOPE_DB or ./errorscope.db)")
+    parser.add_argument("--db", help="tag database: a SQLite file or a postgresql://user@host/db URL "
+                        "(default: $ERRORSCOPE_DB or ./errorscope.db)")
 
 
 def _format_options(parser: argparse.ArgumentParser) -> None:
@@ -406,6 +611,7 @@ def _format_options(parser: argparse.ArgumentParser) -> None:
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
+    _engine_options(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
     parser.add_argument("--data-root", help="the folder whose files the app may open (default: the working folder)")
@@ -419,6 +625,7 @@ def _task_option(parser: argparse.ArgumentParser) -> None:
 
 def _tag_options(parser: argparse.ArgumentParser) -> None:
     _db_option(parser)
+    _engine_options(parser)
     parser.add_argument("--dataset", required=True, help="dataset name of the tags")
     _task_option(parser)
 
@@ -464,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--human-error", type=fraction, help="human-level error, a fraction (0.04) or percentage (4%%)")
     p.add_argument("--json", action="store_true", help="print JSON")
     _task_option(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_summary)
 
     p = sub.add_parser("confusion", help="the confusion matrix (rows true, columns predicted)")
@@ -473,6 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weighted", action="store_true", help="sum example weights instead of counting")
     p.add_argument("--normalize", choices=["true", "pred", "all"], help="divide by row, column or total sums")
     _format_options(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_confusion)
 
     p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns)")
@@ -483,6 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"ranking (default: {DEFAULT_METHOD})")
     p.add_argument("--top", type=_positive, default=20, help="how many examples to list (default: 20)")
     _format_options(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_label_issues)
 
     p = sub.add_parser("slices", help="the slices (conjunctions of metadata values) where the model errs most")
@@ -497,6 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_slices)
 
     _tags_parser(sub)
+    _shift_parsers(sub)
 
     p = sub.add_parser("tallies",
                        help="which error category explains what share of a split's reviewed errors")
@@ -505,6 +716,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="dev", help="split to tally (default: dev)")
     _format_options(p)
     p.set_defaults(run=cmd_tallies)
+
+    p = sub.add_parser("compare", help="two models' predictions of the same examples: differences and their "
+                       "significance")
+    p.add_argument("a", help="predictions of model A, the baseline (CSV or Parquet)")
+    p.add_argument("b", help="predictions of model B of the same examples (same ids)")
+    p.add_argument("--split", help="one split (default: every split)")
+    p.add_argument("--metric", choices=["accuracy", "error_rate", "macro_f1"], default="accuracy",
+                   help="the metric whose difference B - A gets an interval (default: accuracy)")
+    p.add_argument("--shared", action="store_true", help="compare on the ids both files hold when they differ")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_compare)
+
+    p = sub.add_parser("runs", help="the best run meeting every threshold, scales and importance of hyperparameters")
+    p.add_argument("file", help="runs table (CSV or Parquet, one row per run), or a folder with params.csv")
+    p.add_argument("--optimize", required=True, metavar="METRIC:min|max",
+                   help="the optimizing metric, a column or an expression of columns (dev_error:min)")
+    p.add_argument("--satisfy", action="append", default=[], metavar="METRIC<=X",
+                   help="a satisficing threshold (latency_ms<=100); repeat for more")
+    p.add_argument("--params", help="the hyperparameter columns, comma-separated (default: the non-metric columns)")
+    p.add_argument("--scale", action="append", default=[], metavar="PARAM=SCALE",
+                   help="a hyperparameter's scale: linear, log or log1m (default: detected)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_runs)
+
+    p = sub.add_parser("suggest", help="random points for the next runs, each parameter on its scale")
+    p.add_argument("--param", action="append", required=True, metavar="NAME=KIND:LOW:HIGH",
+                   help="kind: float, log, 1-log, int or int-log (lr=log:1e-4:1); repeat for each parameter")
+    p.add_argument("--from-runs", metavar="FILE", help="narrow to the promising region of this runs table")
+    p.add_argument("--optimize", metavar="METRIC:min|max", help="with --from-runs: the optimizing metric")
+    p.add_argument("--satisfy", action="append", default=[], metavar="METRIC<=X",
+                   help="with --from-runs: a satisficing threshold")
+    p.add_argument("--n", type=_positive, default=20, help="how many points (default: 20)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--csv", action="store_true", help="print CSV: a header of the names, one row per point")
+    p.set_defaults(run=cmd_suggest)
 
     p = sub.add_parser("app", help="start the dashboard")
     p.add_argument("file", nargs="?", help="predictions file to open")
@@ -527,6 +773,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "spark_remote", None):  # read by the Spark engine, here and in the app's server
+        os.environ["SPARK_REMOTE"] = args.spark_remote
     try:
         return args.run(args) or 0
     except ErrorscopeError as exc:

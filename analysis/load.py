@@ -219,8 +219,8 @@ def _checked_scan(engine: Engine, source: Source, groups: dict[str, list], specs
         repeats = 0 if unique_ids else engine.duplicate_ids(source, groups)
         if not repeats:
             return None
-        first = engine.fetch(f"SELECT id FROM ({numbered}) GROUP BY id HAVING count(*) > 1 ORDER BY min(row) "
-                             "LIMIT 1")["id"][0]
+        first = engine.fetch(f"SELECT id FROM (SELECT id, min(row) AS first FROM ({numbered}) GROUP BY id "
+                             "HAVING count(*) > 1) ORDER BY first LIMIT 1")["id"][0]
         return first, repeats
 
     return checks.Scan(groups, specs, rows, first_duplicate)

@@ -113,15 +113,25 @@ def raw_sql(source: Source, table: str) -> str:
     ``__y`` is the predicted class already normalized when it comes from the ``p_*`` columns.
     """
     cm = source.columns
-    raw = [
-        (ident(cm.split) if cm.split else "'dev'") + " AS __s",
-        f"{ident(cm.y_true)} AS __t",
-        (ident(cm.y_pred) if cm.y_pred else _pred(source)) + " AS __y",
-        f"{weight_sql(source)} AS weight",
-        f"{ident(cm.id) if cm.id else 'NULL'} AS __id",
-        *(f"{expr} AS __p{i}" for i, expr in enumerate(prob_exprs(source))),
-    ]
+    raw = [*_raw_labels(source), f"{weight_sql(source)} AS weight", f"{ident(cm.id) if cm.id else 'NULL'} AS __id",
+           *(f"{expr} AS __p{i}" for i, expr in enumerate(prob_exprs(source)))]
     return f"SELECT {', '.join(raw)} FROM {_with_top(source, table)}"
+
+
+def _raw_labels(source: Source) -> list[str]:
+    """The split, true and predicted class as written: ``__s``, ``__t``, ``__y`` (normalized when from ``p_*``)."""
+    cm = source.columns
+    return [(ident(cm.split) if cm.split else "'dev'") + " AS __s", f"{ident(cm.y_true)} AS __t",
+            (ident(cm.y_pred) if cm.y_pred else _pred(source)) + " AS __y"]
+
+
+def keyed_sql(source: Source, table: str, *, raw_id: bool) -> str:
+    """:func:`raw_sql`'s ``__s``, ``__t``, ``__y`` with ``__w`` (the weight) and ``__k``, the key that joins the rows
+    of two files of the same examples: the id column as written when ``raw_id``, else by the id rule
+    (:func:`id_sql`); without an id column, the row number (``table`` must then be numbered)."""
+    key = ident(source.columns.id) if raw_id and source.columns.id else id_sql(source)
+    cols = [*_raw_labels(source), f"{weight_sql(source)} AS __w", f"{key} AS __k"]
+    return f"SELECT {', '.join(cols)} FROM {_with_top(source, table)}"
 
 
 def labels_sql(source: Source, raw: str, aggregates: list[str], merged: list[str]) -> str:

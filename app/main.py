@@ -24,6 +24,9 @@ pages = [
     st.Page("views/slices.py", title="Slices", icon=":material/pie_chart:"),
     st.Page("views/tallies.py", title="Tallies", icon=":material/bar_chart:"),
     st.Page("views/gaps.py", title="Gaps", icon=":material/stacked_line_chart:"),
+    st.Page("views/shift.py", title="Shift", icon=":material/compare_arrows:"),
+    st.Page("views/compare.py", title="Compare", icon=":material/difference:"),
+    st.Page("views/runs.py", title="Runs", icon=":material/tune:"),
 ]
 page = st.navigation(pages)
 

@@ -27,7 +27,7 @@ from analysis.load import estimated_rows
 from analysis.masked import summarize_tasks
 from analysis.normalize import SPLITS
 from analysis.review import examples
-from analysis.tags import TagStore, default_db_path, open_store
+from analysis.tags import TagStore, default_db, open_store
 from analysis.tasks import TaskSet, file_layout, load_tasks
 from analysis.texts import read_texts
 
@@ -60,25 +60,32 @@ class Current:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime: int,
+def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime: int, engine: str = "duckdb",
           _progress: Callable[[float], None] | None = None) -> Predictions | TaskSet:
     columns = dict(overrides)
     labels = columns.pop("tasks", None)  # a wide file's task label columns, named on the Data page
     if file_layout(path, columns, labels).kind == "single":
-        return load_predictions(path, columns=columns or None, progress=_progress)
-    return load_tasks(path, columns=columns, labels=labels)
+        return load_predictions(path, columns=columns or None, progress=_progress, engine=engine)
+    return load_tasks(path, columns=columns, labels=labels, engine=engine)
+
+
+def engine() -> str:
+    """The engine that reads files in this session: the Data page's choice, at first the server's --engine."""
+    if "engine" not in st.session_state:
+        st.session_state["engine"] = os.environ.get("ERRORSCOPE_ENGINE") or "duckdb"
+    return st.session_state["engine"]
 
 
 def load(path: str | Path, overrides: dict[str, object] | None = None) -> Predictions | TaskSet:
-    """Read a predictions file (one task or several) once; later calls with the same unchanged file come from the
-    cache.
+    """Read a predictions file (one task or several) once with the session's engine; later calls with the same
+    unchanged file come from the cache.
 
     The read runs in a thread; when it takes more than half a second (a large file, not from the cache), a
     progress bar shows the rows the file holds, how far the engine is and the time taken.
     """
     stat = Path(path).stat() if Path(path).is_file() else None
     args = (str(path), tuple(sorted((overrides or {}).items())), stat.st_size if stat else -1,
-            stat.st_mtime_ns if stat else -1)
+            stat.st_mtime_ns if stat else -1, engine())
     state = {"done": 0.0}
     context = get_script_run_ctx()
 
@@ -104,18 +111,20 @@ def load(path: str | Path, overrides: dict[str, object] | None = None) -> Predic
         return future.result()
 
 
-def db_path() -> Path:
-    return default_db_path().resolve()
+def db_target() -> str | Path:
+    """The tag store: a PostgreSQL URL, or the SQLite file's absolute path."""
+    target = default_db()
+    return target.resolve() if isinstance(target, Path) else target
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> TagStore:
-    return open_store(path)
+def _store(target: str) -> TagStore:
+    return open_store(target)
 
 
 def store() -> TagStore:
-    """The tag store, one per database file, shared by all sessions."""
-    return _store(str(db_path()))
+    """The tag store, one per database, shared by all sessions."""
+    return _store(str(db_target()))
 
 
 def _env_human() -> float | None:
@@ -442,6 +451,8 @@ def with_texts(cur: Current, frame):
 
 def _details(row) -> str:
     parts = [f"true {row['y_true']}", f"pred {row['y_pred']}"]
+    if "y_pred_b" in row:  # a comparison's rows: model B's prediction too
+        parts[1] = f"A {row['y_pred']}, B {row['y_pred_b']}"
     if row.get("confidence") is not None and row["confidence"] == row["confidence"]:
         parts.append(f"conf {row['confidence']:.2f}")
     return " · ".join(parts)
@@ -464,7 +475,8 @@ def show_examples(cur: Current, frame) -> None:
                     st.image(shown, width="stretch")
                 st.caption(f"**{plain(row['id'])}**  \n{plain(_details(row))}")
         return
-    shown = ["id", "y_true", "y_pred", "confidence"] + (["text"] if has_text(cur) else [])
+    shown = ["id", "y_true", "y_pred", "confidence"] + [c for c in ("y_pred_b", "confidence_b") if c in frame]
+    shown += ["text"] if has_text(cur) else []
     shown += [c for c in frame.columns if c in preds.columns.metadata]
     st.dataframe(frame[shown], hide_index=True, column_config={
         "text": st.column_config.TextColumn("text", width="large"),

@@ -4,6 +4,7 @@ Run from the project folder::
 
     python bench/gen.py 1000000 10000000           # CSV and Parquet of each size
     python bench/gen.py 100000000 --parquet-only   # Parquet only
+    python bench/gen.py 10000000 --parquet-only --model b   # a second model of the same examples (compare)
 
 Each file has ``id``, ``split`` (train, train_dev, dev, test), ``y_true`` and ``y_pred`` (the classes
 "0".."9"), ``p_0``..``p_9`` (softmax outputs whose argmax is ``y_pred``, rounded to 8 decimals, so each row
@@ -70,19 +71,49 @@ def chunk_table(index: int, rows: int) -> pa.Table:
     return pa.table(columns)
 
 
-def paths(rows: int) -> tuple[Path, Path]:
-    """The CSV and Parquet files of ``rows`` rows."""
-    stem = f"preds_{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"preds_{rows}"
+#: Model B (the compare benchmark): of model A's mistakes it fixes this share, of its right answers it breaks this.
+B_FIXES, B_BREAKS = 0.4, 0.04
+
+
+def second_model(table: pa.Table, index: int) -> pa.Table:
+    """Model B's predictions of chunk ``index``: the same examples (ids, splits, labels, weights), A's predictions
+    with some mistakes fixed and some right answers broken; each changed row's probabilities of its old and new
+    predicted class swapped, so that the argmax stays the prediction and the row's sum is unchanged."""
+    rng = np.random.default_rng([SEED, index, 2])
+    rows = table.num_rows
+    index_of = {c: i for i, c in enumerate(CLASSES)}
+    y_true = np.array([index_of[c] for c in table["y_true"].to_pylist()])
+    y_pred = np.array([index_of[c] for c in table["y_pred"].to_pylist()])
+    wrong = y_pred != y_true
+    fix = wrong & (rng.random(rows) < B_FIXES)
+    broken = ~wrong & (rng.random(rows) < B_BREAKS)
+    new = np.where(fix, y_true, y_pred)
+    new = np.where(broken, (y_true + rng.integers(1, len(CLASSES), size=rows)) % len(CLASSES), new)
+    probs = np.column_stack([table[f"p_{c}"].to_numpy() for c in CLASSES])
+    changed = np.flatnonzero(new != y_pred)
+    old_p, new_p = probs[changed, y_pred[changed]].copy(), probs[changed, new[changed]].copy()
+    probs[changed, y_pred[changed]], probs[changed, new[changed]] = new_p, old_p
+    table = table.set_column(table.schema.get_field_index("y_pred"), "y_pred", pa.array(CLASSES).take(pa.array(new)))
+    for c, name in enumerate(CLASSES):
+        table = table.set_column(table.schema.get_field_index(f"p_{name}"), f"p_{name}", pa.array(probs[:, c]))
+    return table
+
+
+def paths(rows: int, model: str = "a") -> tuple[Path, Path]:
+    """The CSV and Parquet files of ``rows`` rows (of model B's predictions: ``preds_b_...``)."""
+    stem = f"preds{'_b' if model == 'b' else ''}_"
+    stem += f"{rows // 1_000_000}M" if rows % 1_000_000 == 0 else f"{rows}"
     return DATA / f"{stem}.csv", DATA / f"{stem}.parquet"
 
 
-def generate(rows: int, *, csv: bool = True, parquet: bool = True, quiet: bool = False) -> list[Path]:
+def generate(rows: int, *, csv: bool = True, parquet: bool = True, quiet: bool = False, model: str = "a"
+             ) -> list[Path]:
     """Write the missing files of ``rows`` rows (a file that exists is kept); return the requested paths.
 
     Each file is written under a temporary name and renamed when complete, so an interrupted run leaves no
     half-written file behind to be mistaken for a cached one.
     """
-    csv_path, pq_path = paths(rows)
+    csv_path, pq_path = paths(rows, model)
     wanted = [p for p, on in ((csv_path, csv), (pq_path, parquet)) if on]
     todo = [p for p in wanted if not p.exists()]
     if not todo:
@@ -102,6 +133,8 @@ def generate(rows: int, *, csv: bool = True, parquet: bool = True, quiet: bool =
     try:
         for index in range((rows + CHUNK - 1) // CHUNK):
             table = chunk_table(index, min(CHUNK, rows - index * CHUNK))
+            if model == "b":
+                table = second_model(table, index)
             if csv_writer is not None:
                 csv_writer.write_table(table)
             if pq_writer is not None:
@@ -127,9 +160,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", type=int, nargs="+", help="row counts")
     parser.add_argument("--parquet-only", action="store_true", help="skip the CSV")
+    parser.add_argument("--model", choices=["a", "b"], default="a",
+                        help="b: a second model's predictions of the same examples (preds_b_...)")
     args = parser.parse_args()
     for rows in args.rows:
-        for path in generate(rows, csv=not args.parquet_only):
+        for path in generate(rows, csv=not args.parquet_only, model=args.model):
             print(path)
     return 0
 

@@ -9,7 +9,8 @@ It writes, next to this script:
 - ``digits.csv``: one row per example with the model's predictions (the input format of errorscope);
 - ``images/dNNNN.png``: each example's 8x8 image, exactly as the model saw it, upscaled to 64x64;
 - ``mislabeled.csv``: the dev and test examples whose label was deliberately changed;
-- ``demo.json``: the file name, the data set name and the human-level error.
+- ``digits_b.csv``: a second model's predictions of the same examples, trained differently (for comparing);
+- ``demo.json``: the file name, the data set name, the human-level error and the second model's file.
 
 Everything is derived from ``sklearn.datasets.load_digits`` (it ships with scikit-learn, nothing is
 downloaded) and from one seed, so a second run rewrites the same bytes. See README.md beside this script for
@@ -66,6 +67,10 @@ HEAVY_CLASSES = (1, 7)
 HEAVY_WEIGHT = 3
 
 HUMAN_ERROR = 0.01
+
+# Model B (see write_second_model): its file and its own seed.
+SECOND_FILE = "digits_b.csv"
+SECOND_SEED = 1
 UPSCALE = 8  # 8x8 -> 64x64 pixels
 
 
@@ -132,6 +137,33 @@ def tune_offsets(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def fmt_prob(p: float) -> str:
     return f"{p:.6g}"
+
+
+def write_second_model(X, given, split, images, C, header, ids, weight, thick, moved, noise_sd, inked) -> np.ndarray:
+    """Model B, trained differently: the same logistic regression, its training set doubled with a shifted copy
+    of each training image (artificial data synthesis, as the data-mismatch advice says), no class offsets.
+
+    Its own seed, drawn after everything else, so that digits.csv is unchanged. Writes SECOND_FILE beside
+    digits.csv (same columns and images) and returns B's predictions.
+    """
+    rng = np.random.default_rng(SECOND_SEED)
+    tr = np.flatnonzero(split == "train")
+    synthetic = features(quantize(shift(images[tr], rng)[0]))
+    model = LogisticRegression(C=C, max_iter=10_000).fit(np.vstack([X[tr], synthetic]),
+                                                         np.concatenate([given[tr], given[tr]]))
+    proba = model.predict_proba(X)
+    pred = np.argmax(proba, axis=1)
+    with open(OUT / SECOND_FILE, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for i in range(len(ids)):
+            probs = [fmt_prob(p) for p in proba[i]]
+            if int(np.argmax([float(p) for p in probs])) != pred[i]:  # a tie broken otherwise by the rounding
+                pred[i] = int(np.argmax([float(p) for p in probs]))
+            w.writerow([ids[i], split[i], int(given[i]), int(pred[i]), *probs, int(weight[i]),
+                        f"{IMAGE_DIR}/{ids[i]}.png", STROKES[int(thick[i])], POSITIONS[int(moved[i])],
+                        f"{noise_sd[i] / 16.0:.4f}", f"{inked[i]:.4f}"])
+    return pred
 
 
 def main() -> None:
@@ -231,10 +263,15 @@ def main() -> None:
         for i in flipped:
             w.writerow([ids[i], split[i], int(labels[i]), int(given[i])])
 
-    meta = {"file": "digits.csv", "dataset": "digits-demo", "human_error": HUMAN_ERROR}
+    pred_b = write_second_model(X, given, split, images, C, header, ids, weight, thick, moved, noise_sd, inked)
+
+    meta = {"file": "digits.csv", "dataset": "digits-demo", "human_error": HUMAN_ERROR, "second_model": SECOND_FILE}
     (OUT / "demo.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     # Report.
+    for s in SHIFTED:
+        rows = split == s
+        print(f"{s:<4} model B error: {error(given[rows], pred_b[rows]):.2%} (A: {error(given[rows], pred[rows]):.2%})")
     wrong = given != pred
     is_flipped = np.isin(np.arange(n), flipped)
     errs = {s: float(wrong[split == s].mean()) for s in SPLITS}

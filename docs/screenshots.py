@@ -6,6 +6,8 @@ mistakes (through the tag store, as another session would), then visits each pag
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +24,9 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, Server, click_matrix_cel
 
 PAGES = [("Overview", "overview"), ("Confusion matrix", "confusion"), ("Review", "review"),
          ("Label issues", "label_issues"), ("Slices", "slices"), ("Tallies", "tallies"), ("Gaps", "gaps"),
-         ("Data", "data")]
+         ("Shift", "shift"), ("Data", "data"), ("Compare", "compare"), ("Runs", "runs")]
+#: The real runs table the Runs page shows (beside the project; the page is skipped without it).
+RUNS = ROOT.parent / "shared" / "benchmarks" / "runs" / "runs.csv"
 
 
 def seed_tags(db: Path) -> None:
@@ -54,7 +58,19 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 1300})
                 for link, name in PAGES:
+                    if name == "runs" and not RUNS.is_file():
+                        continue
                     go(page, server, link)
+                    if name == "compare":  # the examples the second demo model broke
+                        page.get_by_role("button", name=re.compile(r"^only A right")).click()
+                        page.locator("[data-testid=stImage]").first.wait_for()
+                    if name == "runs":
+                        shutil.copy(RUNS, Path(tmp) / "runs.csv")
+                        page.get_by_label("Path of a runs table").fill("runs.csv")
+                        page.get_by_role("button", name="Open").click()
+                        page.get_by_label("Thresholds, one per line").fill("time<=15000")
+                        page.get_by_text("Optimizing and satisficing").click()
+                        page.get_by_text("107 of 289").wait_for()
                     if name == "confusion":  # show the examples of a cell: true 6, predicted 1
                         click_matrix_cell(page, 10, 6, 1)
                         page.locator("[data-testid=stImage]").first.wait_for()

@@ -352,7 +352,7 @@ def test_user_text_never_becomes_a_link(app, tmp_path):
     at.text_input[0].input(str(path))
     at.button[0].click().run()
     at.run()
-    for page in ("data", "overview", "confusion", "review"):
+    for page in ("data", "overview", "confusion", "review", "shift"):
         at.switch_page(f"views/{page}.py").run()
         assert not at.exception, [e.message for e in at.exception]
         texts = _markdown_texts(at)
@@ -447,6 +447,17 @@ def test_an_uploaded_file_is_kept_in_the_address(app, tmp_path):
     assert not at.exception, [e.message for e in at.exception]
     assert "up" in [t.value for t in at.sidebar.text]
     assert at.query_params["file"].endswith("up.csv") and at.query_params["dataset"] == "up"
+
+
+def test_data_page_engine_choice_reads_the_open_file_with_spark(app, spark_session):
+    """The Data page's Engine choice: Spark reads the open file again, with the same rows per split."""
+    at = app("data")
+    assert any("read by DuckDB" in c.value for c in at.caption)
+    before = at.dataframe[0].value
+    at.radio[1].set_value("spark").run(timeout=600)
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("read by Spark" in c.value for c in at.caption)
+    assert at.dataframe[0].value.equals(before)
 
 
 def test_after_a_failed_open_the_column_role_form_shows_once(app, tmp_path):

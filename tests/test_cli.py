@@ -212,6 +212,16 @@ def test_app_options_for_a_shared_server():
     assert build_parser().parse_args(["demo"]).allow_image_host == []
 
 
+def test_engine_spark_without_pyspark_says_how_to_install(demo_path, monkeypatch, capsys):
+    from analysis.cli import main
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark raises ImportError, as when not installed
+    assert main(["summary", str(demo_path), "--engine", "spark"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: the Spark engine needs pyspark: pip install 'errorscope[spark]' (and Java 17 or later, "
+                   "e.g. apt-get install openjdk-17-jre-headless)\n")
+
+
 def test_version():
     from importlib.metadata import version
 

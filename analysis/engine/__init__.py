@@ -2,7 +2,8 @@
 
 An engine reads a file where it lies and runs SQL over it; everything it is given is engine-neutral SQL
 (:mod:`analysis.view`, :mod:`analysis.checks`), except the table expression of the file, which it makes itself.
-DuckDB (:mod:`analysis.engine.duckdb`) is the embedded default. An engine is opened for a piece of work and
+DuckDB (:mod:`analysis.engine.duckdb`) is the embedded default; Spark (:mod:`analysis.engine.spark`) runs the
+same SQL on a local Spark or a cluster. An engine is opened for a piece of work and
 closed after it (``with open_engine() as engine: ...``); nothing of it is kept in a :class:`Predictions`.
 """
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from analysis.checks import Aggregate
     from analysis.source import Source
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 
 
 class Engine(Protocol):
@@ -63,4 +64,8 @@ def open_engine(name: str = "duckdb") -> Engine:
         from analysis.engine.duckdb import DuckDB
 
         return DuckDB()
+    if name == "spark":  # pyspark is an optional extra: imported only when asked for
+        from analysis.engine.spark import Spark
+
+        return Spark()
     raise ValueError(f"unknown engine {name!r}; engines are {', '.join(ENGINES)}")

@@ -234,6 +234,16 @@ def check_new_category(dataset: str, existing: Iterable[str], name: object) -> s
     return name
 
 
+def categories_to_add(existing: Iterable[str], new: Iterable[str]) -> list[str]:
+    """The categories of ``new`` that a merge must add: those the dataset does not have under that exact name.
+
+    Two sheet imports that add the same category at once both land: the later one finds it added and uses it.
+    A name taken in another letter case is still refused (by :func:`check_new_category`).
+    """
+    have = set(existing)
+    return [name for name in new if not (isinstance(name, str) and name.strip() in have)]
+
+
 def unknown_categories_message(dataset: str, unknown: list[str], known: Iterable[str]) -> str:
     """The message refusing categories a dataset does not have, listing the ones it has."""
     listed = ", ".join(repr(n) for n in known) or "none yet"

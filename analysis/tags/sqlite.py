@@ -501,18 +501,19 @@ class SQLiteTagStore:
         patches, names_per_row = model.merge_patches(rows)
         with self._write() as conn:
             dataset_id = _ensure_dataset(conn, dataset)
-            for name in new_categories:
+            for name in model.categories_to_add(_category_ids(conn, dataset_id), new_categories):
                 _insert_category(conn, dataset_id, dataset, name)
             known = _category_ids(conn, dataset_id)
             model.resolve_merge(patches, names_per_row, known, dataset)
             return _apply(conn, dataset_id, patches, known, kind="merge", user=user or self.user)
 
     def undo(self, dataset: str, *, user: str | None = None) -> str | None:
-        """Revert the latest edit or merge of a dataset that is not undone yet; None when there is none."""
+        """Revert the user's latest edit or merge of a dataset that is not undone yet; None when there is none."""
         dataset = as_name(dataset, "dataset name")
+        user = user or self.user
         with self._write() as conn:
             dataset_id = _dataset_id(conn, dataset)
-            change = None if dataset_id is None else _latest_undoable(conn, dataset_id)
+            change = None if dataset_id is None else _latest_undoable(conn, dataset_id, user)
             if dataset_id is None or change is None:
                 return None
             entries = [Entry(*row) for row in conn.execute(
@@ -523,7 +524,7 @@ class SQLiteTagStore:
             states = _read_states(conn, dataset_id, list(dict.fromkeys(e.example_id for e in entries)))
             known = _category_ids(conn, dataset_id)
             patches = model.undo_patches(entries, states, known.values())
-            _apply(conn, dataset_id, patches, known, kind="undo", user=user or self.user, undo_of=change.change_id)
+            _apply(conn, dataset_id, patches, known, kind="undo", user=user, undo_of=change.change_id)
             conn.execute("UPDATE changes SET undone = 1 WHERE change_id = ?", (change.change_id,))
         return model.undo_message(change, entries)
 
@@ -636,11 +637,11 @@ def _new_change(
     return int(cast(int, cursor.lastrowid))
 
 
-def _latest_undoable(conn: sqlite3.Connection, dataset_id: int) -> Change | None:
+def _latest_undoable(conn: sqlite3.Connection, dataset_id: int, user: str) -> Change | None:
     row = conn.execute(
-        "SELECT change_id, kind, user_name FROM changes WHERE dataset_id = ? AND undone = 0 "
+        "SELECT change_id, kind, user_name FROM changes WHERE dataset_id = ? AND user_name = ? AND undone = 0 "
         f"AND kind IN ({', '.join('?' * len(model.UNDOABLE_KINDS))}) ORDER BY change_id DESC LIMIT 1",
-        (dataset_id, *model.UNDOABLE_KINDS),
+        (dataset_id, user, *model.UNDOABLE_KINDS),
     ).fetchone()
     return None if row is None else Change(*row)
 

@@ -1,7 +1,7 @@
 """The tag store's interface: what every backend offers, where the store lives, and how to open it.
 
 Callers open a store with :func:`open_store` and use it through the :class:`TagStore` protocol, so that the
-backend (a SQLite file today) can change without them.
+backend (a SQLite file, or a PostgreSQL database for a team) can change without them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
 
 from analysis.errors import TagError
 from analysis.tags.model import FIXED_COLUMNS, UNSET, Unset
@@ -18,8 +19,11 @@ from analysis.tags.model import FIXED_COLUMNS, UNSET, Unset
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Environment variable naming the tag store file; overrides ``errorscope.db`` in the working folder.
+#: Environment variable naming the tag store (a file, or a postgresql:// URL); overrides ``errorscope.db`` in the
+#: working folder.
 DB_ENV_VAR: Final = "ERRORSCOPE_DB"
+#: Environment variable naming who makes the changes; overrides the login name.
+USER_ENV_VAR: Final = "ERRORSCOPE_USER"
 _POSTGRESQL_SCHEMES: Final = ("postgresql://", "postgres://")
 
 
@@ -169,7 +173,9 @@ class TagStore(Protocol):
         user : str, optional
             Who makes the import; defaults to the store's user.
         new_categories : iterable of str, optional
-            Categories to add first, in the same transaction (refused as :meth:`add_category` refuses them).
+            Categories to add first, in the same transaction (refused as :meth:`add_category` refuses them),
+            except those the dataset already has under that exact name: two imports adding one category at
+            once both land.
 
         Returns
         -------
@@ -185,10 +191,11 @@ class TagStore(Protocol):
         ...
 
     def undo(self, dataset: str, *, user: str | None = None) -> str | None:
-        """Revert the latest edit or merge of a dataset that is not undone yet.
+        """Revert the user's latest edit or merge of a dataset that is not undone yet.
 
-        Repeated calls walk further back. The undo is itself recorded in the history (as kind ``"undo"``) but
-        is never the target of a later undo. A field whose stored value is no longer the one the change wrote
+        Only the user's own changes are undone, never another person's; repeated calls walk further back.
+        The undo is itself recorded in the history (as kind ``"undo"``) but is never the target of a later
+        undo. A field whose stored value is no longer the one the change wrote
         (a tick of a category removed since, say) is left as it is.
 
         Parameters
@@ -196,7 +203,7 @@ class TagStore(Protocol):
         dataset : str
             Dataset name.
         user : str, optional
-            Who undoes; defaults to the store's user.
+            Whose change is undone, and who undoes; defaults to the store's user.
 
         Returns
         -------
@@ -262,12 +269,13 @@ def open_store(target: str | os.PathLike[str], *, user: str | None = None,
     Parameters
     ----------
     target : str or os.PathLike
-        The path of a SQLite file (created when missing; see :class:`~analysis.tags.SQLiteTagStore`). A
-        ``postgresql://`` URL is reserved for a PostgreSQL store, which is not available yet.
+        The path of a SQLite file (created when missing; see :class:`~analysis.tags.SQLiteTagStore`), or a
+        ``postgresql://user@host/db`` URL: a database shared by a team (see
+        :class:`~analysis.tags.postgres.PostgresTagStore`; needs ``pip install 'errorscope[postgres]'``).
     user : str, optional
         Name recorded with every change; defaults to the login name.
     synchronous : {"FULL", "NORMAL"}, default "FULL"
-        The SQLite file's sync level (see :class:`~analysis.tags.SQLiteTagStore`).
+        The SQLite file's sync level (see :class:`~analysis.tags.SQLiteTagStore`); PostgreSQL's is the server's.
 
     Returns
     -------
@@ -276,11 +284,16 @@ def open_store(target: str | os.PathLike[str], *, user: str | None = None,
     Raises
     ------
     TagError
-        If the store cannot be opened: a PostgreSQL URL, or a path the SQLite store refuses.
+        If the store cannot be opened: a path the SQLite store refuses, a server that cannot be reached, or a
+        URL of another kind of database.
     """
-    if isinstance(target, str) and target.strip().lower().startswith(_POSTGRESQL_SCHEMES):
-        raise TagError("the PostgreSQL tag store is not available yet; give the path of a SQLite file "
-                       f"(or set {DB_ENV_VAR} to one)")
+    if is_url(target):
+        if not str(target).strip().lower().startswith(_POSTGRESQL_SCHEMES):
+            raise TagError(f"{shown_target(target)!r} is not a tag store: give a postgresql:// URL or the path of "
+                           "a SQLite file")
+        from analysis.tags.postgres import PostgresTagStore
+
+        return PostgresTagStore(str(target), user=user)
     from analysis.tags.sqlite import SQLiteTagStore
 
     return SQLiteTagStore(target, user=user, synchronous=synchronous)
@@ -293,6 +306,27 @@ def categories_of(tags: pd.DataFrame) -> list[str]:
     sessions rename or remove categories.
     """
     return list(tags.columns[len(FIXED_COLUMNS):])
+
+
+def is_url(target: object) -> bool:
+    """Whether a store target is a server's URL (``scheme://...``) rather than a file's path."""
+    return isinstance(target, str) and "://" in target
+
+
+def shown_target(target: str | os.PathLike[str]) -> str:
+    """A store's path, or its URL without the password: what messages and pages show."""
+    text = str(target).strip()
+    parts = urlsplit(text)
+    if not is_url(text) or parts.password is None:
+        return text
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"))
+
+
+def default_db() -> str | Path:
+    """Where the tag store lives when none is given: the PostgreSQL URL in ``ERRORSCOPE_DB``, else
+    :func:`default_db_path`."""
+    value = os.environ.get(DB_ENV_VAR, "").strip()
+    return value if is_url(value) else default_db_path()
 
 
 def default_db_path() -> Path:
@@ -310,7 +344,10 @@ def default_db_path() -> Path:
 
 
 def login_name() -> str:
-    """The login name, the default user of a store (``"unknown"`` where there is none)."""
+    """The default user of a store: ``$ERRORSCOPE_USER`` when set (for a team whose members share a login, as in
+    containers), else the login name (``"unknown"`` where there is none)."""
+    if os.environ.get(USER_ENV_VAR, "").strip():
+        return os.environ[USER_ENV_VAR].strip()
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from importlib.util import find_spec
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,9 @@ from analysis import ErrorscopeError, InputError, file_columns, guess_roles
 from analysis.access import upload_folder, upload_path
 from analysis.columns import ROLES
 from analysis.demo import demo_config
+from analysis.engine import ENGINES
+from analysis.engine.spark import INSTALL
+from analysis.tags import shown_target
 from app import widgets
 
 st.title("Data")
@@ -116,6 +120,17 @@ cur = widgets.current()
 
 st.subheader("Open predictions")
 source = st.radio("Source", ["Demo data", "File path", "Upload"], horizontal=True, label_visibility="collapsed")
+ENGINE_HELP = {"duckdb": "DuckDB, embedded: the fastest on one machine",
+               "spark": "Spark: a local Spark, or the cluster of SPARK_REMOTE (sc://host:15002); "
+                        "slower to start (a Java VM), for files past one machine"}
+ENGINE_LABELS = {"duckdb": "DuckDB", "spark": "Spark"}
+chosen = st.radio("Engine", ENGINES, index=ENGINES.index(widgets.engine()), horizontal=True,
+                  format_func=ENGINE_LABELS.get, help=ENGINE_HELP[widgets.engine()])
+if chosen == "spark" and find_spec("pyspark") is None:
+    st.error(f"The Spark engine is not installed: {INSTALL}.", icon=":material/error:")
+elif chosen != widgets.engine():
+    st.session_state["engine"] = chosen  # the open file is read again by the new engine
+    st.rerun()
 if source == "Demo data":
     st.caption("Scikit-learn's handwritten digits: a model's predictions on four splits, with images.")
     if st.button("Open the demo", type="primary"):
@@ -176,7 +191,8 @@ with left:
                           for split, table in preds.counts.by("split")])
     st.dataframe(facts, hide_index=True, width="content")
     st.caption(f"{preds.rows:,} rows · {len(preds.classes)} classes · "
-               f"{'weighted' if preds.counts.weighted else 'no weight column'}")
+               f"{'weighted' if preds.counts.weighted else 'no weight column'} · "
+               f"read by {ENGINE_LABELS[preds.engine]}")
 
     if cur.tasks is not None:
         st.subheader("Tasks")
@@ -234,5 +250,5 @@ with right:
         st.rerun()
 
     st.subheader("Tag database")
-    st.text(str(widgets.db_path()))
+    st.text(shown_target(widgets.db_target()))
     st.caption("Every tag edit is saved here at once. Choose another with --db or ERRORSCOPE_DB.")

@@ -9,6 +9,7 @@ import streamlit as st
 from analysis import Gaps, decompose, gaps_from_counts
 from analysis.fixes import fixes_explained
 from analysis.gaps import GAP_NAMES, GAP_TABLE, LABELS, LEVELS, meaning_of
+from analysis.splits import split_advice
 from app import widgets
 
 st.title("Bias and variance")
@@ -103,6 +104,17 @@ def noise_floor() -> None:
         st.page_link("views/label_issues.py", label="Review likely label errors", icon=":material/label_off:")
 
 
+def noise() -> None:
+    """Which gaps the split sizes cannot tell from zero, and where to see how dev differs from train-dev."""
+    for g in split_advice(cur.preds.counts, human=cur.human).noisy():
+        st.warning(f"**{LABELS[g.gap]} ({100 * g.value:+.2f} pp) is within the noise** of {LABELS[g.low]} and "
+                   f"{LABELS[g.high]}: at their sizes a gap below {100 * g.smallest:.2f} pp cannot be told from zero "
+                   f"(p = {g.p_value:.2g}).", icon=":material/blur_on:")
+    if measured.data_mismatch is not None:
+        st.page_link("views/shift.py", label="How dev differs from train-dev: the data mismatch, column by column",
+                     icon=":material/compare_arrows:")
+
+
 cur = widgets.current()
 measured = gaps_from_counts(cur.preds.counts, human=cur.human) if cur else decompose()
 from_file, typed = st.tabs(["From the open file", "Typed in"])
@@ -111,6 +123,7 @@ with from_file:
         st.info("No predictions file is open: type the errors in the other tab, or open a file on the Data page.")
     else:
         report(measured)
+        noise()
         noise_floor()
 with typed:
     st.caption("Errors in percent; leave a box empty when you do not know it.")

@@ -291,4 +291,13 @@ with look:
         if details:
             st.dataframe(pd.DataFrame([details]), hide_index=True)
 with undo:
-    st.button("Undo last edit", icon=":material/undo:", on_click=_undo)
+    st.button("Undo my last edit", icon=":material/undo:", on_click=_undo,
+              help=f"undo the last edit of {widgets.plain(store.user)}")
+
+with st.expander("Who changed what, and when"):
+    changes = store.history(dataset, limit=200)
+    if changes.empty:
+        st.caption("No changes yet: the edits above, of everyone tagging this dataset, are listed here.")
+    else:
+        st.dataframe(changes[["at", "user", "id", "field", "old", "new", "kind", "undone"]], hide_index=True,
+                     column_config={"at": st.column_config.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss")})

@@ -150,7 +150,7 @@ def test_tag_survives_reload_and_restart_and_is_counted(page, browser, tmp_path)
 
 
 def test_the_next_edit_does_not_write_back_earlier_ones(page, tmp_path):
-    # Another session undoes a tick this grid saved; the grid's next save must leave that undo in place.
+    # Another session of the same user undoes a tick this grid saved; its next save must leave that undo in place.
     server = Server(["demo"], tmp_path / "tags.db", tmp_path).start()
     try:
         go(page, server, "Review")
@@ -160,7 +160,7 @@ def test_the_next_edit_does_not_write_back_earlier_ones(page, tmp_path):
         column = header_index(page, "blurry")
         tick(page, grid, column, 0)
         poll(lambda: first in set(tags_in(server.db)["id"]), what="the first tick in the database")
-        with open_store(server.db, user="someone else") as other:
+        with open_store(server.db) as other:  # another session of the same person: one undoes one's own edits
             assert other.undo(DATASET) is not None
         assert first not in set(tags_in(server.db)["id"])
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from tests.e2e.conftest import go, wait_idle
 
-PAGES = ["Data", "Overview", "Confusion matrix", "Review", "Label issues", "Slices", "Tallies", "Gaps"]
+PAGES = ["Data", "Overview", "Confusion matrix", "Review", "Label issues", "Slices", "Tallies", "Gaps", "Shift"]
 
 
 def test_every_request_of_the_pages_goes_to_the_local_server(demo_server, page):

@@ -1,0 +1,510 @@
+"""Do two splits come from one distribution? Per-column two-sample tests and a domain classifier.
+
+Dev and test must come from one distribution; train (or train-dev) and dev may differ, and that data mismatch is
+what the method asks to understand. Each column (the metadata, the model's confidence, the predicted-class mix and
+the true-class mix) is compared between two splits:
+
+- numbers by the two-sample Kolmogorov-Smirnov test, categories by the chi-squared test of their counts (categories
+  expected fewer than 5 times merged), the p-values Bonferroni-corrected over every test run (the columns and the
+  domain classifier), with an effect a person can read: the difference of means in standard deviations, the largest
+  change of a category's share;
+- a domain classifier (scikit-learn's HistGradientBoostingClassifier) learns to tell the two splits apart on a
+  sample of each: trained on one half of the sample, scored on the other, its AUC there is tested against 0.5 by
+  the Mann-Whitney U test (the exact distribution of the AUC under permuted split labels); the AUC of the same
+  classifier trained and scored on permuted labels is shown as the baseline, and the columns it relies on are
+  ranked by permutation importance.
+
+The engine reads the file three times for the tests (per-split moments and distinct counts; one grouped count per
+column of categories, and of numbers when both splits are small enough for scipy's exact p-value; the KS statistic of
+the other numbers, computed in the engine from the running counts of their distinct values) and once for the
+sample, so that millions of rows never leave the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analysis.engine import open_engine
+from analysis.errors import ErrorscopeError, InputError
+from analysis.load import Predictions, check_split
+from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
+from analysis.view import RESERVED, ident, view_sql
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Runs a query in which ``preds`` names the normalized view of the file.
+Query = Callable[[str], "pd.DataFrame"]
+
+#: The model's outputs compared as columns, by their name in the normalized view.
+OUTPUTS = {"confidence": "confidence (max p)", "y_pred": "predicted class", "y_true": "true class"}
+#: Up to this many rows in each split, numbers come back as counts for scipy's exact KS p-value (as ks_2samp does);
+#: beyond, the engine computes the statistic and the p-value is Smirnov's asymptotic one.
+EXACT_ROWS = 10_000
+#: Categorical columns with more distinct values are not compared (ids, free text).
+MAX_CATEGORIES = 10_000
+#: Categories the domain classifier tells apart per column (HistGradientBoosting's limit is 255); rarer ones merge.
+MAX_CLASSIFIER_CATEGORIES = 250
+#: A split needs this many sampled rows for the domain classifier.
+MIN_CLASSIFIER_ROWS = 20
+BLANK = "(blank)"
+OTHER = "(other)"
+
+
+@dataclass(frozen=True)
+class ColumnShift:
+    """One column compared between splits ``a`` and ``b``.
+
+    ``p_value`` is Bonferroni-corrected, ``raw_p_value`` not. ``distance`` is comparable across columns: the KS
+    statistic for numbers, the total variation distance (half the summed share changes) for categories. ``effect``
+    is (mean b - mean a) / pooled standard deviation for numbers, the largest change of a category's share (b - a)
+    for categories, that category being ``category``.
+    """
+
+    column: str
+    kind: str
+    test: str
+    statistic: float
+    raw_p_value: float
+    p_value: float
+    distance: float
+    effect: float
+    effect_text: str
+    flagged: bool
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class DomainCheck:
+    """Can a classifier tell the two splits apart? ``auc`` on held-out rows, ``baseline_auc`` the mean AUC with
+    permuted split labels, ``p_value`` (corrected) of the AUC against 0.5, ``sample``: rows sampled per split,
+    ``importance``: column -> drop of the AUC when the column is shuffled, largest first (empty when the classifier
+    cannot tell the splits apart)."""
+
+    auc: float
+    baseline_auc: float | None
+    raw_p_value: float
+    p_value: float
+    flagged: bool
+    sample: dict[str, int]
+    importance: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Splits ``a`` and ``b`` compared: the columns most different first, the domain classifier, and the columns
+    left out with the reason."""
+
+    a: str
+    b: str
+    rows: dict[str, int]
+    alpha: float
+    columns: tuple[ColumnShift, ...]
+    domain: DomainCheck | None
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the splits differ: a column's corrected p-value or the domain classifier's is below alpha."""
+        return any(c.flagged for c in self.columns) or bool(self.domain and self.domain.flagged)
+
+    def to_dict(self) -> dict:
+        d = self.domain
+        return {"a": self.a, "b": self.b, "rows": self.rows, "alpha": self.alpha, "flagged": self.flagged,
+                "domain_auc": None if d is None else d.auc, "baseline_auc": None if d is None else d.baseline_auc,
+                "domain_p_value": None if d is None else d.p_value, "domain_sample": None if d is None else d.sample,
+                "domain_importance": None if d is None else d.importance,
+                "columns": [{k: _finite(v) for k, v in asdict(c).items()} for c in self.columns],
+                "skipped": self.skipped}
+
+
+def _finite(value: object) -> object:
+    """``value``, except an infinite or NaN float (the effect between two constant columns), which is None in JSON."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+# --- the statistics, from grouped counts ---------------------------------------------------------------------
+
+
+def ks_from_counts(values: np.ndarray, n_a: np.ndarray, n_b: np.ndarray) -> tuple[float, float]:
+    """The two-sample KS statistic and p-value of two samples given as counts of each distinct value.
+
+    As ``scipy.stats.ks_2samp`` (two-sided, ``method="auto"``): the exact distribution when neither sample has
+    more than 10,000 values, else Smirnov's asymptotic one.
+    """
+    from scipy import stats
+
+    order = np.argsort(values, kind="stable")
+    values, n_a, n_b = np.asarray(values)[order], np.asarray(n_a)[order], np.asarray(n_b)[order]
+    total_a, total_b = int(n_a.sum()), int(n_b.sum())
+    if not total_a or not total_b:
+        return 0.0, 1.0
+    if max(total_a, total_b) <= EXACT_ROWS:  # the exact p-value: scipy's own computation on the samples
+        result = stats.ks_2samp(np.repeat(values, n_a), np.repeat(values, n_b))
+        return float(result.statistic), float(result.pvalue)
+    d = float(np.max(np.abs(np.cumsum(n_a) / total_a - np.cumsum(n_b) / total_b)))
+    return d, ks_asymptotic_p(d, total_a, total_b)
+
+
+def ks_asymptotic_p(d: float, n_a: int, n_b: int) -> float:
+    """Smirnov's asymptotic two-sided p-value of a KS statistic ``d``, as ``scipy.stats.ks_2samp`` computes it."""
+    from scipy import stats
+
+    m, n = sorted([float(n_a), float(n_b)], reverse=True)
+    return float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
+
+
+def chi2_from_counts(n_a: np.ndarray, n_b: np.ndarray) -> tuple[float, float]:
+    """Pearson's chi-squared test of homogeneity of two samples' category counts (``scipy.stats.chi2_contingency``),
+    the categories expected fewer than 5 times in either sample merged into one."""
+    from scipy import stats
+
+    table = np.array([n_a, n_b], dtype=float)
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    rare = expected.min(axis=0) < 5
+    if rare.any():
+        table = np.column_stack([table[:, ~rare], table[:, rare].sum(axis=1)])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 0.0, 1.0
+    result = stats.chi2_contingency(table)
+    return float(result.statistic), float(result.pvalue)
+
+
+def mean_difference(mean_a: float, var_a: float, n_a: int, mean_b: float, var_b: float, n_b: int) -> float:
+    """(mean b - mean a) in pooled standard deviations (Cohen's d); 0 when both samples are constant and equal."""
+    pooled = ((n_a - 1) * var_a + (n_b - 1) * var_b) / max(n_a + n_b - 2, 1)
+    diff = mean_b - mean_a
+    if pooled <= 0 or not math.isfinite(pooled):
+        return 0.0 if diff == 0 else math.copysign(math.inf, diff)
+    return diff / math.sqrt(pooled)
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _numeric_shift(name: str, d: float, p: float, moments: dict) -> ColumnShift:
+    (ma, va, ca), (mb, vb, cb) = moments["a"], moments["b"]
+    effect = mean_difference(ma, va, ca, mb, vb, cb)
+    text = f"mean {_number(ma)} → {_number(mb)} ({effect:+.2f} SD)"
+    return ColumnShift(name, "numeric", "ks", d, p, p, d, effect, text, False)
+
+
+def _categorical_shift(name: str, categories: Sequence[str], n_a, n_b) -> ColumnShift:
+    n_a, n_b = np.asarray(n_a, dtype=float), np.asarray(n_b, dtype=float)
+    stat, p = chi2_from_counts(n_a, n_b)
+    share_a = n_a / n_a.sum() if n_a.sum() else n_a
+    share_b = n_b / n_b.sum() if n_b.sum() else n_b
+    change = share_b - share_a
+    top = int(np.argmax(np.abs(change)))
+    text = f"{categories[top]}: {100 * share_a[top]:.1f}% → {100 * share_b[top]:.1f}%"
+    return ColumnShift(name, "categorical", "chi2", stat, p, p, float(np.abs(change).sum() / 2), float(change[top]),
+                       text, False, str(categories[top]))
+
+
+# --- reading the file ------------------------------------------------------------------------------------------
+
+
+def shift_columns(preds: Predictions) -> dict[str, str]:
+    """The columns a shift check can compare, each with its kind (``numeric`` or ``categorical``): the metadata,
+    then the model's confidence (with ``p_*`` columns), predicted class and true class."""
+    kinds = {}
+    for col in preds.columns.metadata:
+        if col.lower() in RESERVED:
+            continue
+        typ = preds.types[preds.names.index(col)]
+        kinds[col] = "numeric" if INTEGER_TYPE.match(typ) or FLOAT_TYPE.match(typ) else "categorical"
+    if preds.columns.probs:
+        kinds["confidence"] = "numeric"
+    kinds["y_pred"] = kinds["y_true"] = "categorical"
+    return kinds
+
+
+def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]:
+    kinds = shift_columns(preds)
+    if columns is None:
+        return kinds
+    if isinstance(columns, str):
+        columns = [columns]
+    unknown = [c for c in columns if c not in kinds]
+    if unknown:
+        raise ErrorscopeError(f"{preds.path}: no column {unknown[0]!r} to compare; the columns are "
+                              f"{', '.join(kinds)}")
+    if not columns:
+        raise ErrorscopeError("give at least one column to compare")
+    return {c: kinds[c] for c in dict.fromkeys(columns)}
+
+
+@contextmanager
+def _reader(preds: Predictions) -> Iterator[Query]:
+    """One engine for the queries of a check: ``query(sql)``, ``preds`` naming the normalized view."""
+    with open_engine(preds.engine) as engine:
+
+        def query(sql: str) -> pd.DataFrame:
+            try:
+                return engine.frame(sql)
+            except InputError as exc:
+                raise InputError(f"{preds.path}: {exc}") from exc
+
+        query(f"CREATE TEMP VIEW preds AS {view_sql(preds.source, engine.table(preds.source))}")
+        yield query
+
+
+def _where(a: str, b: str) -> str:
+    return f"split IN ({literal(a)}, {literal(b)})"
+
+
+def _value(col: str, kind: str) -> str:
+    """The column as the tests read it: a double, or text with blanks as :data:`BLANK`."""
+    if kind == "numeric":
+        return f"CASE WHEN isnan(CAST({ident(col)} AS DOUBLE)) THEN NULL ELSE CAST({ident(col)} AS DOUBLE) END"
+    return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
+
+
+def _moments(query: Query, kinds: dict[str, str], a: str, b: str) -> pd.DataFrame:
+    """Per split: rows, and for each column its distinct count (approximate), and for numbers their count,
+    mean and variance."""
+    cols = ["count(*) AS n"]
+    for i, (col, kind) in enumerate(kinds.items()):
+        v = _value(col, kind)
+        cols.append(f"approx_count_distinct({v}) AS d{i}")
+        if kind == "numeric":
+            cols += [f"count({v}) AS c{i}", f"avg({v}) AS m{i}", f"var_samp({v}) AS v{i}"]
+    return query(f"SELECT split, {', '.join(cols)} FROM preds WHERE {_where(a, b)} GROUP BY split")
+
+
+def _grouped(query: Query, kinds: dict[str, str], a: str, b: str) -> dict[str, pd.DataFrame]:
+    """Each column's counts per value in the two splits, in one scan."""
+    values = ", ".join(f"{_value(col, kind)} AS v{i}" for i, (col, kind) in enumerate(kinds.items()))
+    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(kinds)))
+    sets = ", ".join(f"(v{i})" for i in range(len(kinds)))
+    frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(kinds)))}, {flags}, "
+                  f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
+                  f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
+                  f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS ({sets})")
+    return {col: frame.loc[frame[f"g{i}"] == 0, [f"v{i}", "na", "nb"]].dropna(subset=[f"v{i}"])
+            .set_axis(["value", "na", "nb"], axis=1) for i, col in enumerate(kinds)}
+
+
+def _ks_statistics(query: Query, columns: list[str], a: str, b: str) -> dict[str, float]:
+    """Each numeric column's two-sample KS statistic, computed by the engine in one scan: the columns in long form,
+    grouped by value, the running share of each split down the sorted values, their largest difference."""
+    values = ", ".join(_value(col, "numeric") for col in columns)
+    ids = ", ".join(str(i) for i in range(len(columns)))
+    run = "PARTITION BY c ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+    frame = query(
+        f"SELECT c, max(abs(ca / ta - cb / tb)) AS d FROM (SELECT c, sum(na) OVER ({run}) AS ca, "
+        f"sum(nb) OVER ({run}) AS cb, sum(na) OVER (PARTITION BY c) AS ta, sum(nb) OVER (PARTITION BY c) AS tb "
+        f"FROM (SELECT c, v, count(*) FILTER (WHERE split = {literal(a)}) AS na, "
+        f"count(*) FILTER (WHERE split = {literal(b)}) AS nb FROM (SELECT split, unnest([{values}]) AS v, "
+        f"unnest([{ids}]) AS c FROM preds WHERE {_where(a, b)}) WHERE v IS NOT NULL GROUP BY c, v)) GROUP BY c")
+    return {columns[int(c)]: float(d) for c, d in zip(frame["c"], frame["d"], strict=True)}
+
+
+def _sample(query: Query, kinds: dict[str, str], a: str, b: str, rows: dict[str, int], size: int,
+            seed: int) -> pd.DataFrame:
+    """About ``size`` rows of each split (all when it has fewer), chosen by a hash of the row number and ``seed``."""
+    keep = []
+    for split in (a, b):
+        share = min(1.0, size / max(rows[split], 1))
+        keep.append(f"(split = {literal(split)} AND hash(row + {int(seed)}) % 1000000 < {round(share * 1e6)})")
+    cols = ", ".join(f"{_value(c, k)} AS {ident(c)}" for c, k in kinds.items())
+    return query(f"SELECT split, {cols} FROM preds WHERE {' OR '.join(keep)}")
+
+
+# --- the domain classifier -----------------------------------------------------------------------------------------
+
+
+def _features(sample: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    import pandas as pd
+
+    x = pd.DataFrame(index=sample.index)
+    for col, kind in kinds.items():
+        if kind == "numeric":
+            x[col] = pd.to_numeric(sample[col], errors="coerce").astype(float)
+            continue
+        values = sample[col].astype(str)
+        common = values.value_counts().index[:MAX_CLASSIFIER_CATEGORIES]
+        x[col] = pd.Categorical(values.where(values.isin(common), OTHER))
+    return x
+
+
+def domain_classifier(x: pd.DataFrame, is_b: np.ndarray, *, permutations: int = 3, seed: int = 0,
+                      max_iter: int = 50, explain_below: float = 1.0
+                      ) -> tuple[float, float | None, float, dict[str, float]]:
+    """AUC of a classifier telling ``is_b`` rows from the others, trained on half of ``x`` and scored on the other
+    half; the mean AUC over ``permutations`` runs with shuffled labels; the one-sided Mann-Whitney p-value of the
+    held-out AUC; and, when that p-value is below ``explain_below`` (the classifier tells the splits apart), each
+    column's permutation importance (drop of the held-out AUC; else empty)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="openmp"):  # on a small sample, OpenMP threads cost more than they save
+        return _domain_classifier(x, np.asarray(is_b, dtype=int), permutations, seed, max_iter, explain_below)
+
+
+def _domain_classifier(x: pd.DataFrame, is_b: np.ndarray, permutations: int, seed: int, max_iter: int,
+                       explain_below: float) -> tuple[float, float | None, float, dict[str, float]]:
+    from scipy import stats
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    train, test = train_test_split(np.arange(len(is_b)), test_size=0.5, stratify=is_b, random_state=seed)
+
+    def fit(labels: np.ndarray) -> tuple[object, np.ndarray]:
+        model = HistGradientBoostingClassifier(max_iter=max_iter, early_stopping=False, random_state=seed,
+                                               categorical_features="from_dtype")
+        model.fit(x.iloc[train], labels[train])
+        return model, model.predict_proba(x.iloc[test])[:, 1]
+
+    model, scores = fit(is_b)
+    auc = float(roc_auc_score(is_b[test], scores))
+    p = float(stats.mannwhitneyu(scores[is_b[test] == 1], scores[is_b[test] == 0], alternative="greater").pvalue)
+    rng = np.random.default_rng(seed)
+    baseline = []
+    for _ in range(permutations):
+        shuffled = rng.permutation(is_b)
+        baseline.append(float(roc_auc_score(shuffled[test], fit(shuffled)[1])))
+    importance = {}
+    if p < explain_below:
+        found = permutation_importance(model, x.iloc[test], is_b[test], scoring="roc_auc", n_repeats=3,
+                                       random_state=seed)
+        importance = dict(sorted(zip(x.columns, map(float, found.importances_mean), strict=True),
+                                 key=lambda kv: -kv[1]))
+    return auc, (float(np.mean(baseline)) if baseline else None), p, importance
+
+
+# --- the check -------------------------------------------------------------------------------------------------------
+
+
+def _check(preds: Predictions, a: str, b: str, alpha: float, sample: int, permutations: int) -> tuple[str, str]:
+    a, b = check_split(preds, a), check_split(preds, b)
+    if a == b:
+        raise ErrorscopeError(f"compare two different splits, not {a} with itself")
+    if not 0.0 < alpha < 1.0:
+        raise ErrorscopeError(f"alpha must be between 0 and 1 (0.05), got {alpha!r}")
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < MIN_CLASSIFIER_ROWS:
+        raise ErrorscopeError(f"the sample must be a whole number of at least {MIN_CLASSIFIER_ROWS} rows per "
+                              f"split, got {sample!r}")
+    if isinstance(permutations, bool) or not isinstance(permutations, int) or permutations < 0:
+        raise ErrorscopeError(f"permutations must be a whole number >= 0, got {permutations!r}")
+    return a, b
+
+
+def _need_ml() -> None:
+    try:
+        import scipy  # noqa: F401
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ErrorscopeError("the distribution checks need scipy and scikit-learn: "
+                              "pip install 'errorscope[ml]'") from None
+
+
+def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: Sequence[str] | None = None,
+          alpha: float = 0.05, domain: bool = True, sample: int = 5_000, permutations: int = 3,
+          seed: int = 0) -> Shift:
+    """Compare the distributions of two splits, column by column and with a domain classifier.
+
+    Parameters
+    ----------
+    preds : Predictions
+    a, b : str
+        The two splits (aliases such as ``val`` accepted): ``train_dev`` and ``dev`` for the data mismatch,
+        ``dev`` and ``test`` to check that they come from one distribution.
+    columns : sequence of str, optional
+        The columns to compare (:func:`shift_columns`); all by default.
+    alpha : float, default 0.05
+        The family-wise error rate: each test is flagged when its p-value times the number of tests is below it.
+    domain : bool, default True
+        Whether to train the domain classifier.
+    sample : int, default 5,000
+        Rows per split the domain classifier samples (all of a smaller split).
+    permutations : int, default 3
+        Runs of the domain classifier on shuffled split labels, for the baseline AUC (0: no baseline).
+    seed : int, default 0
+
+    Returns
+    -------
+    Shift
+        Flagged columns first, then by ``distance``, largest first.
+    """
+    a, b = _check(preds, a, b, alpha, sample, permutations)
+    _need_ml()
+    kinds = _chosen(preds, columns)
+    rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
+    with _reader(preds) as query:
+        moments = _moments(query, kinds, a, b).set_index("split")
+        skipped = _not_comparable(kinds, moments)
+        kept = {c: k for c, k in kinds.items() if c not in skipped}
+        found = _column_tests(query, kinds, kept, moments, a, b, rows) if kept else []
+        tests = len(found) + (1 if domain and kept else 0)
+        check = None
+        if domain and kept:
+            frame = _sample(query, kept, a, b, rows, sample, seed)
+    if domain and kept:
+        taken = {s: int((frame["split"] == s).sum()) for s in (a, b)}
+        if min(taken.values()) >= MIN_CLASSIFIER_ROWS:
+            auc, base, p, importance = domain_classifier(_features(frame, kept), (frame["split"] == b).to_numpy(),
+                                                         permutations=permutations, seed=seed,
+                                                         explain_below=alpha / tests)
+            check = DomainCheck(auc, base, p, min(1.0, p * tests), p * tests < alpha, taken, importance)
+        else:
+            skipped["domain classifier"] = (f"fewer than {MIN_CLASSIFIER_ROWS} rows in a split "
+                                            f"({', '.join(f'{s}: {n}' for s, n in taken.items())})")
+    found = sorted((_corrected(c, tests, alpha) for c in found), key=lambda c: (not c.flagged, -c.distance))
+    return Shift(a, b, rows, alpha, tuple(found), check, skipped)
+
+
+def _not_comparable(kinds: dict[str, str], moments: pd.DataFrame) -> dict[str, str]:
+    """The columns left out, with the reason: too many categories, or no number in a split."""
+    skipped = {}
+    for i, (col, kind) in enumerate(kinds.items()):
+        distinct = int(moments[f"d{i}"].max())
+        if kind == "categorical" and distinct > MAX_CATEGORIES:
+            skipped[col] = f"about {distinct:,} distinct values (an id or free text?); not compared"
+        elif kind == "numeric" and int(moments[f"c{i}"].min()) == 0:
+            skipped[col] = "no value in one of the splits"
+    return skipped
+
+
+def _column_tests(query: Query, kinds: dict[str, str], kept: dict[str, str], moments: pd.DataFrame, a: str,
+                  b: str, rows: dict[str, int]) -> list[ColumnShift]:
+    """Each kept column's test, uncorrected."""
+    index = {c: i for i, c in enumerate(kinds)}
+    large = max(rows.values()) > EXACT_ROWS
+    counted = {c: k for c, k in kept.items() if k == "categorical" or not large}
+    grouped = _grouped(query, counted, a, b) if counted else {}
+    numbers = [c for c, k in kept.items() if k == "numeric"]
+    statistics = _ks_statistics(query, numbers, a, b) if large and numbers else {}
+    found = []
+    for col, kind in kept.items():
+        i = index[col]
+        if kind == "numeric":
+            mom = {k: (float(moments.loc[s, f"m{i}"]), float(np.nan_to_num(moments.loc[s, f"v{i}"])),
+                       int(moments.loc[s, f"c{i}"])) for k, s in (("a", a), ("b", b))}
+            if large:
+                d = statistics[col]
+                p = ks_asymptotic_p(d, mom["a"][2], mom["b"][2])
+            else:
+                c = grouped[col]
+                d, p = ks_from_counts(c["value"].to_numpy(dtype=float), c["na"].to_numpy(), c["nb"].to_numpy())
+            found.append(_numeric_shift(col, d, p, mom))
+        else:
+            c = grouped[col]
+            found.append(_categorical_shift(col, [str(v) for v in c["value"]], c["na"].to_numpy(), c["nb"].to_numpy()))
+    return found
+
+
+def _corrected(c: ColumnShift, tests: int, alpha: float) -> ColumnShift:
+    from dataclasses import replace
+
+    p = min(1.0, c.raw_p_value * tests)
+    return replace(c, p_value=p, flagged=p < alpha)
