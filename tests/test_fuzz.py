@@ -77,7 +77,7 @@ def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
 @given(text=predictions_files())
 def test_generated_predictions_files_load_or_give_one_clear_error(folder, text):
     path = folder / "p.csv"
@@ -117,7 +117,7 @@ def target(folder):
         yield load_predictions(preds_path), store
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
+@settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
 @given(text=sheets())
 def test_generated_sheets_import_whole_or_change_nothing(folder, target, text):
     preds, store = target
