@@ -11,8 +11,8 @@ from analysis.load import estimated_rows
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory):
-    """1.5 million rows (about 1 s to read here), written by DuckDB in well under a second."""
-    rows = 1_500_000
+    """5 million rows: a read long enough (over a second here) for the engine to report its progress."""
+    rows = 5_000_000
     folder = tmp_path_factory.mktemp("large")
     rows_sql = (f"SELECT i AS id, hash(i) % 10 AS y_true, hash(i + {rows}) % 10 AS y_pred "
                 f"FROM range({rows}) t(i)")
