@@ -106,31 +106,42 @@ def _split_filter(engine, preds: Predictions, split: str) -> str:
     column = preds.columns.split
     if column is None:
         return "true" if split == "dev" else "false"
-    if preds.format == "parquet":
-        found = engine.frame(f"SELECT __s FROM (SELECT DISTINCT {ident(column)} AS __s FROM "
-                             f"{engine.table(preds.source, numbered=False)}) WHERE {split_sql('__s')} = ?", [split])
+    if preds.format == "parquet":  # normalized on the distinct values (a filter there would run on every row)
+        found = engine.frame(f"SELECT __s, {split_sql('__s')} AS __split FROM (SELECT DISTINCT {ident(column)} "
+                             f"AS __s FROM {engine.table(preds.source, numbered=False)})")
+        found = found[found["__split"] == split]
         if all(isinstance(v, str) for v in found["__s"]):
             return f"{ident(column)} IN ({', '.join(literal(v) for v in found['__s']) or 'NULL'})"
     return f"{split_sql(ident(column))} = {literal(split)}"
 
 
-def _copy(engine, preds: Predictions, split: str) -> None:
-    """Read the split's rows once into an engine-side table (``__label_raw``, the file's columns and ``__row``),
-    and map each distinct given (and predicted) label to its class, normalized on the distinct values as the
-    load's scan does (normalizing every row would cost more than reading the file)."""
+def _rows(engine, preds: Predictions, split: str) -> str:
+    """A table expression of the split's rows (the file's columns and ``__row``) for the queries that follow.
+
+    A Parquet file is read again by each (it reads only the columns a query names, and skips the rows of other
+    splits by the split column); a CSV, slow to parse, is copied once into an engine-side table.
+    """
+    rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {_split_filter(engine, preds, split)})"
+    if preds.format == "parquet":
+        return rows
+    engine.frame(f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {rows}")
+    return _RAW
+
+
+def _classes(engine, preds: Predictions, rows: str) -> None:
+    """Map each distinct given (and predicted) label of ``rows`` to its class, normalized on the distinct values as
+    the load's scan does (normalizing every row would cost more than reading the file)."""
     source, cm = preds.source, preds.columns
-    engine.frame(f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {engine.table(source)} WHERE "
-                 f"{_split_filter(engine, preds, split)}")
     index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
     for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred)):
         if column is not None:
             engine.frame(f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
                          f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
-                         f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {_RAW}))")
+                         f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
 
 
-def _work_sql(preds: Predictions) -> str:
-    """A table of the split's labeled rows, computed once from the one copy of the split (``__label_raw``), with
+def _work_sql(preds: Predictions, rows: str) -> str:
+    """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
@@ -150,8 +161,8 @@ def _work_sql(preds: Predictions) -> str:
         ps = prob_exprs(source)
         pred, join = argmax_sql(ps, class_literals(source)), ""
     return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.__row, g.__index AS __given, "
-            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {_RAW} r "
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.*, g.__index AS __given, "
+            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {rows} r "
             f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
 
 
@@ -197,11 +208,12 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
     compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
-    engine.frame(
+    engine.frame(  # the margin computed before the window, which then sorts a few narrow columns
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
-        f"SELECT s.__row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
-        f"s.__row) AS r, q.m FROM {_SPLIT} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
-        f"WHERE ({compete}) AND (NOT q.pos OR {p_j} - s.__pg > 0)) WHERE r <= m AND __issue")
+        f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY g, j ORDER BY __margin DESC, __row) AS r FROM ("
+        f"SELECT s.__row, s.__issue, q.g, q.j, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
+        f"JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g WHERE {compete}) "
+        "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
 
 def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
@@ -238,9 +250,9 @@ def _top(engine, preds: Predictions, method: str, top: int | None, include_corre
                  f"score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
                  + ("" if include_correct else "WHERE __wrong ")
                  + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
-    rows = view_sql(preds.source, f"(SELECT * FROM {_RAW} WHERE __row IN (SELECT __row FROM {_TOP}))")
+    view = view_sql(preds.source, f"(SELECT * FROM {_SPLIT} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
-                        f"FROM ({rows}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
+                        f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
                         + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
 
 
@@ -276,8 +288,9 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
     classes = [c for c, _ in preds.source.probs]
     with open_engine(preds.engine) as engine:
         try:
-            _copy(engine, preds, split)
-            engine.frame(_work_sql(preds))
+            rows = _rows(engine, preds, split)
+            _classes(engine, preds, rows)
+            engine.frame(_work_sql(preds, rows))
             flagged, estimated, joint = _confident_learning(engine, len(classes))
             issues = _top(engine, preds, method, top, include_correct)
         except InputError as exc:
