@@ -169,13 +169,14 @@ def cmd_label_issues(args: argparse.Namespace) -> None:
     if isinstance(preds, TaskSet):
         return _multilabel_issues(preds, args)
     found = label_issues(preds, split=args.split, method=args.method, top=args.top)
-    shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
-    if args.json:
-        issues = [{"id": r.id, "given": r.given, "suggested": r.suggested, "score": float(r.score),
-                   "flagged": bool(r.flagged)} for r in shown.itertuples()]
+    if args.json:  # from the plain lists: pandas is not imported for JSON
+        r = found.ranked
+        issues = [{"id": i, "given": g, "suggested": s, "score": float(v), "flagged": bool(f)}
+                  for i, g, s, v, f in zip(r["id"], r["given"], r["suggested"], r["score"], r["flagged"], strict=True)]
         print(json.dumps({"split": found.split, "method": found.method, "flagged": found.flagged,
                           "estimated_errors": found.estimated_errors, "issues": issues}, indent=2))
         return
+    shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
     if args.csv:
         from analysis.export import sheet_csv
 

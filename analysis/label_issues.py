@@ -21,11 +21,13 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis import confident
+from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split
@@ -57,20 +59,35 @@ class LabelIssues:
     estimated_errors : int
         The estimated number of label errors: the off-diagonal of the calibrated confident joint (cleanlab's
         ``num_label_issues(..., estimation_method="off_diagonal_calibrated")``).
-    pairs : DataFrame
-        ``given``, ``suggested``, ``estimated``: the calibrated joint's off-diagonal counts, largest first.
-    issues : DataFrame
-        Most likely error first: the normalized view's columns, then ``given``, ``suggested`` (the class of the
-        highest probability), ``score`` (the method's label-quality score; lower = more likely wrong),
-        ``flagged`` (bool) and ``rank`` (1-based).
+    estimated_pairs : tuple
+        ``(given, suggested, estimated)``: the calibrated joint's off-diagonal counts, largest first.
+    ranked : dict
+        :attr:`issues` by column, as plain lists (what the command line prints, without importing pandas).
+    pairs, issues : DataFrame
+        The same as tables. ``issues``: most likely error first, the normalized view's columns, then ``given``,
+        ``suggested`` (the class of the highest probability), ``score`` (the method's label-quality score; lower =
+        more likely wrong), ``flagged`` (bool) and ``rank`` (1-based).
     """
 
     split: str
     method: str
     flagged: int
     estimated_errors: int
-    pairs: pd.DataFrame
-    issues: pd.DataFrame
+    estimated_pairs: tuple[tuple[str, str, int], ...]
+    ranked: dict[str, list]
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.estimated_pairs), columns=["given", "suggested", "estimated"]).astype(
+            {"given": object, "suggested": object, "estimated": "int64"})
+
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.ranked).astype({"flagged": bool, "rank": "int64"})
 
 
 def _check(preds: Predictions, split: str, method: str, top: int | None) -> str:
@@ -96,6 +113,17 @@ def _score_sql(score: str, k: int) -> str:
     return scores[score]
 
 
+def _fetch(engine, sql: str) -> dict[str, list]:
+    """Run ``sql``; its result by column, without pandas (the command line does not import it), an engine's error
+    as an :class:`InputError` with its first line."""
+    try:
+        return engine.fetch(sql)
+    except InputError:
+        raise
+    except Exception as exc:  # the engine's own error types (DuckDB's, Spark's)
+        raise InputError(first_line(exc)) from exc
+
+
 def _split_filter(engine, preds: Predictions, split: str) -> str:
     """The condition on the raw split column that selects ``split``.
 
@@ -107,11 +135,11 @@ def _split_filter(engine, preds: Predictions, split: str) -> str:
     if column is None:
         return "true" if split == "dev" else "false"
     if preds.format == "parquet":  # normalized on the distinct values (a filter there would run on every row)
-        found = engine.frame(f"SELECT __s, {split_sql('__s')} AS __split FROM (SELECT DISTINCT {ident(column)} "
-                             f"AS __s FROM {engine.table(preds.source, numbered=False)})")
-        found = found[found["__split"] == split]
-        if all(isinstance(v, str) for v in found["__s"]):
-            return f"{ident(column)} IN ({', '.join(literal(v) for v in found['__s']) or 'NULL'})"
+        found = _fetch(engine, f"SELECT __s, {split_sql('__s')} AS __split FROM (SELECT DISTINCT "
+                               f"{ident(column)} AS __s FROM {engine.table(preds.source, numbered=False)})")
+        raw = [v for v, s in zip(found["__s"], found["__split"], strict=True) if s == split]
+        if all(isinstance(v, str) for v in raw):
+            return f"{ident(column)} IN ({', '.join(literal(v) for v in raw) or 'NULL'})"
     return f"{split_sql(ident(column))} = {literal(split)}"
 
 
@@ -124,7 +152,7 @@ def _rows(engine, preds: Predictions, split: str) -> str:
     rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {_split_filter(engine, preds, split)})"
     if preds.format == "parquet":
         return rows
-    engine.frame(f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {rows}")
+    _fetch(engine, f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {rows}")
     return _RAW
 
 
@@ -135,9 +163,9 @@ def _classes(engine, preds: Predictions, rows: str) -> None:
     index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
     for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred)):
         if column is not None:
-            engine.frame(f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
-                         f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
-                         f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
+            _fetch(engine, f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
+                   f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
+                   f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
 
 
 def _work_sql(preds: Predictions, rows: str) -> str:
@@ -166,11 +194,12 @@ def _work_sql(preds: Predictions, rows: str) -> str:
             f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
 
 
-def _class_stats(engine, k: int) -> pd.DataFrame:
+def _class_stats(engine, k: int) -> dict[int, dict]:
     """Per given class: ``n``, ``mean`` (of its own probability) and ``above{j}`` (examples where ``p_j`` beats it)."""
     above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
-    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
-                        "GROUP BY __given")
+    found = _fetch(engine, f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
+                   "GROUP BY __given")
+    return {int(g): {name: values[i] for name, values in found.items()} for i, g in enumerate(found["__given"])}
 
 
 def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
@@ -180,15 +209,16 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     many = " + ".join(f"CAST({c} AS INTEGER)" for c in conf)
     argmax = argmax_sql([f"__p{j}" for j in range(k)], [str(j) for j in range(k)])
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
-    rows = engine.frame(f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
-                        f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
-                        "GROUP BY ALL")
+    rows = _fetch(engine, f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
+                   f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
+                   "GROUP BY ALL")
     counts = np.zeros((k, k), dtype=np.int64)
-    counts[rows["__given"].astype(int), rows["__true"].astype(int)] = rows["n"].astype(np.int64)
+    for g, t, n in zip(rows["__given"], rows["__true"], rows["n"], strict=True):
+        counts[int(g), int(t)] = int(n)
     return counts
 
 
-def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1) -> None:
+def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int = 1) -> None:
     """Write the flagged rows into the engine-side table ``__label_flagged`` (cleanlab's prune_by_noise_rate).
 
     For a pair whose count does not exceed the examples that class j outscores, only those compete (the others
@@ -196,19 +226,17 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
     example that no other class outscores competes only in such a whole class.
     """
     k = len(prune)
-    sizes = dict(zip(stats["__given"].astype(int), stats["n"].astype(int), strict=True))
-    above = {int(g): row for g, row in zip(stats["__given"], stats.to_dict("records"), strict=True)}
-    pairs = [(g, j, int(prune[g, j]), int(prune[g, j]) <= int(above[g][f"above{j}"]))
+    pairs = [(g, j, int(prune[g, j]), int(prune[g, j]) <= int(stats[g][f"above{j}"]))
              for g in range(k) for j in range(k)
-             if g != j and prune[g, j] > 0 and sizes.get(g, 0) > min_examples]
+             if g != j and prune[g, j] > 0 and g in stats and int(stats[g]["n"]) > min_examples]
     if not pairs:
-        engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
+        _fetch(engine, f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
         return
     values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
     compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
-    engine.frame(  # the margin computed before the window, which then sorts a few narrow columns
+    _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
         f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY g, j ORDER BY __margin DESC, __row) AS r FROM ("
         f"SELECT s.__row, s.__issue, q.g, q.j, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
@@ -221,39 +249,35 @@ def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
     stats = _class_stats(engine, k)
     counts = np.zeros(k, dtype=np.int64)
     means = np.zeros(k)
-    counts[stats["__given"].astype(int)] = stats["n"].astype(np.int64)
-    means[stats["__given"].astype(int)] = stats["mean"].astype(float)
+    for g, row in stats.items():
+        counts[g], means[g] = int(row["n"]), float(row["mean"])
     limits = confident.thresholds(means, counts) - 1e-6
     joint = confident.calibrate(confident.confident_joint(_joint_counts(engine, limits)), counts)
     _flag(engine, confident.prune_counts(joint), stats)
-    flagged = int(engine.frame(f"SELECT count(*) AS n FROM {_FLAGGED}")["n"].iloc[0])
+    flagged = int(_fetch(engine, f"SELECT count(*) AS n FROM {_FLAGGED}")["n"][0])
     return flagged, confident.estimated_errors(joint, counts), joint
 
 
-def _pairs(joint: np.ndarray, classes: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
+def _pairs(joint: np.ndarray, classes: list[str]) -> tuple[tuple[str, str, int], ...]:
     rows = [(classes[g], classes[t], int(joint[g, t])) for g in range(len(classes)) for t in range(len(classes))
             if g != t and joint[g, t] > 0]
-    rows.sort(key=lambda r: -r[2])
-    return pd.DataFrame(rows, columns=["given", "suggested", "estimated"]).astype(
-        {"given": object, "suggested": object, "estimated": "int64"})
+    return tuple(sorted(rows, key=lambda r: -r[2]))
 
 
-def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool) -> pd.DataFrame:
+def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool) -> dict[str, list]:
     """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone)."""
     score, flag_first = RANKINGS[method]
     order = ("flagged DESC, " if flag_first else "") + "score, __row"
     k = len(preds.source.probs)
     suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source))
-    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, {_score_sql(score, k)} AS "
-                 f"score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
-                 + ("" if include_correct else "WHERE __wrong ")
-                 + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, {_score_sql(score, k)} "
+           f"AS score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
+           + ("" if include_correct else "WHERE __wrong ")
+           + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
     view = view_sql(preds.source, f"(SELECT * FROM {_SPLIT} WHERE __row IN (SELECT __row FROM {_TOP}))")
-    return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
-                        f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
-                        + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
+    return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
+                  f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
+                  + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
 
 
 def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
@@ -290,11 +314,11 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
         try:
             rows = _rows(engine, preds, split)
             _classes(engine, preds, rows)
-            engine.frame(_work_sql(preds, rows))
+            _fetch(engine, _work_sql(preds, rows))
             flagged, estimated, joint = _confident_learning(engine, len(classes))
             issues = _top(engine, preds, method, top, include_correct)
         except InputError as exc:
             raise InputError(f"{preds.path}: {exc}") from exc
-    issues["flagged"] = issues["flagged"].astype(bool)
-    issues["rank"] = np.arange(1, len(issues) + 1, dtype=np.int64)
-    return LabelIssues(split, method, flagged, estimated, _pairs(joint, classes), issues.reset_index(drop=True))
+    issues["flagged"] = [bool(v) for v in issues["flagged"]]
+    issues["rank"] = list(range(1, len(issues["flagged"]) + 1))
+    return LabelIssues(split, method, flagged, estimated, _pairs(joint, classes), issues)
