@@ -1,8 +1,9 @@
 """Likely label errors: a ranked review queue of a split, each example's suggested label, and cleanlab's flags.
 
 Everything is computed by the engine over the file where it lies (:mod:`analysis.view`); only the top rows and
-K x K tables come back. A split's rows are copied once into an engine-side table, its labeled rows scored by a view
-over it, then:
+K x K tables come back, as plain lists (the command line's JSON needs no pandas). One pass over the split's rows
+(read from a Parquet file, or from a copy of a CSV's split) writes its labeled rows and their probabilities, clipped,
+into an engine-side table, then:
 
 1. one grouped query gives each given class's count and mean probability (its confident threshold) and how many
    of its examples each other class outscores;
