@@ -31,15 +31,15 @@ from analysis import confident
 from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, check_split
-from analysis.normalize import label_sql, literal, split_sql
+from analysis.load import Predictions, check_split, split_rows, split_where
+from analysis.normalize import label_sql, literal
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
 from analysis.view import argmax_sql, class_literals, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues", "split_label_issues"]
 
 _RAW = "__label_raw"
 _SPLIT = "__label_split"
@@ -114,44 +114,26 @@ def _score_sql(score: str, k: int) -> str:
     return scores[score]
 
 
-def _fetch(engine, sql: str) -> dict[str, list]:
-    """Run ``sql``; its result by column, without pandas (the command line does not import it), an engine's error
-    as an :class:`InputError` with its first line."""
+def _fetch(engine, sql, *args):
+    """Run ``sql`` (or call it with the engine and ``args``); its result by column, without pandas (the command line
+    does not import it), an engine's error as an :class:`InputError` with its first line."""
     try:
-        return engine.fetch(sql)
+        return sql(engine, *args) if callable(sql) else engine.fetch(sql)
     except InputError:
         raise
     except Exception as exc:  # the engine's own error types (DuckDB's, Spark's)
         raise InputError(first_line(exc)) from exc
 
 
-def _split_filter(engine, preds: Predictions, split: str) -> str:
-    """The condition on the raw split column that selects ``split``.
-
-    In a Parquet file, the split column alone is read at little cost; naming its raw values that normalize to
-    ``split`` (``"split" IN ('dev', 'val')``) lets the reader skip the other columns of the rows of other splits.
-    A CSV is not read twice: its condition normalizes each row's split.
-    """
-    column = preds.columns.split
-    if column is None:
-        return "true" if split == "dev" else "false"
-    if preds.format == "parquet":  # normalized on the distinct values (a filter there would run on every row)
-        found = _fetch(engine, f"SELECT __s, {split_sql('__s')} AS __split FROM (SELECT DISTINCT "
-                               f"{ident(column)} AS __s FROM {engine.table(preds.source, numbered=False)})")
-        raw = [v for v, s in zip(found["__s"], found["__split"], strict=True) if s == split]
-        if all(isinstance(v, str) for v in raw):
-            return f"{ident(column)} IN ({', '.join(literal(v) for v in raw) or 'NULL'})"
-    return f"{split_sql(ident(column))} = {literal(split)}"
-
-
 def _rows(engine, preds: Predictions, split: str) -> str:
     """A table expression of the split's rows (the file's columns and ``__row``) for the queries that follow.
 
     A Parquet file is read again by each (it reads only the columns a query names, and skips the rows of other
-    splits by the split column); a CSV, slow to parse, is copied once into an engine-side table.
+    splits by the split column); a CSV, slow to parse, is copied once into an engine-side table; rows already
+    copied (:func:`split_label_issues`) are read from their table.
     """
-    rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {_split_filter(engine, preds, split)})"
-    if preds.format == "parquet":
+    rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {_fetch(engine, split_where, preds.source, split)})"
+    if preds.format == "parquet" or preds.source.table:
         return rows
     _fetch(engine, f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {rows}")
     return _RAW
@@ -310,16 +292,29 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
         Without ``p_*`` columns, for an unknown split or method, or ``top`` below 1.
     """
     split = _check(preds, split, method, top)
-    classes = [c for c, _ in preds.source.probs]
     with open_engine(preds.engine) as engine:
-        try:
-            rows = _rows(engine, preds, split)
-            _classes(engine, preds, rows)
-            _fetch(engine, _work_sql(preds, rows))
-            flagged, estimated, joint = _confident_learning(engine, len(classes))
-            issues = _top(engine, preds, method, top, include_correct)
-        except InputError as exc:
-            raise InputError(f"{preds.path}: {exc}") from exc
+        return _label_issues(engine, preds, split, method, top, include_correct)
+
+
+def split_label_issues(path, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
+                       include_correct: bool = True, engine: str = "duckdb") -> LabelIssues:
+    """:func:`label_issues` of one split of a file, reading and checking that split's rows alone
+    (:func:`analysis.load.split_rows`): a problem in another split's rows is not its concern."""
+    with split_rows(path, split, engine=engine) as (eng, preds):
+        return _label_issues(eng, preds, _check(preds, split, method, top), method, top, include_correct)
+
+
+def _label_issues(engine, preds: Predictions, split: str, method: str, top: int | None,
+                  include_correct: bool) -> LabelIssues:
+    classes = [c for c, _ in preds.source.probs]
+    try:
+        rows = _rows(engine, preds, split)
+        _classes(engine, preds, rows)
+        _fetch(engine, _work_sql(preds, rows))
+        flagged, estimated, joint = _confident_learning(engine, len(classes))
+        issues = _top(engine, preds, method, top, include_correct)
+    except InputError as exc:
+        raise InputError(f"{preds.path}: {exc}") from exc
     issues["flagged"] = [bool(v) for v in issues["flagged"]]
     issues["rank"] = list(range(1, len(issues["flagged"]) + 1))
     return LabelIssues(split, method, flagged, estimated, _pairs(joint, classes), issues)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,12 +94,23 @@ class DuckDB:
         return names, types
 
     def table(self, source: Source, *, numbered: bool = True) -> str:
+        if source.table:
+            return source.table if numbered else f"(SELECT * EXCLUDE (__row) FROM {source.table})"
         read = reader_sql(source.path, source.format, numbered=numbered, types=source.read_types())
         if numbered and source.format == "parquet":
             read = f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
         elif numbered:
             read = f"(SELECT *, row_number() OVER () AS __row FROM {read})"
         return source.cut.sql(read, numbered=numbered) if source.cut else read
+
+    def keep(self, source: Source, where: str, name: str = "__kept") -> Source:
+        """Copy the rows of the file that meet ``where`` (its columns and ``__row``) into an engine-side table, in
+        one read; the source returned reads that table instead of the file."""
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {ident(name)} AS SELECT * FROM {self.table(source)} WHERE {where}")
+        except duckdb.Error as exc:
+            raise self._error(source.path, source.format, exc, scanning=True) from exc
+        return replace(source, table=ident(name))
 
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
