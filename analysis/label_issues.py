@@ -151,12 +151,13 @@ def _classes(engine, preds: Predictions, rows: str) -> None:
                    f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
 
 
-def _work_sql(preds: Predictions, rows: str) -> str:
+def _work_sql(preds: Predictions, rows: str, *, carry: bool) -> str:
     """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
-    ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked."""
+    ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked.
+    ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
     clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
@@ -172,7 +173,8 @@ def _work_sql(preds: Predictions, rows: str) -> str:
         ps = prob_exprs(source)
         pred, join = argmax_sql(ps, class_literals(source)), ""
     return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.*, g.__index AS __given, "
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT {'r.*' if carry else 'r.__row'}, "
+            f"g.__index AS __given, "
             f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {rows} r "
             f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
 
@@ -247,8 +249,10 @@ def _pairs(joint: np.ndarray, classes: list[str]) -> tuple[tuple[str, str, int],
     return tuple(sorted(rows, key=lambda r: -r[2]))
 
 
-def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool) -> dict[str, list]:
-    """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone)."""
+def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool, rows: str
+         ) -> dict[str, list]:
+    """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone, read
+    from ``rows``)."""
     score, flag_first = RANKINGS[method]
     order = ("flagged DESC, " if flag_first else "") + "score, __row"
     k = len(preds.source.probs)
@@ -257,7 +261,7 @@ def _top(engine, preds: Predictions, method: str, top: int | None, include_corre
            f"AS score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
            + ("" if include_correct else "WHERE __wrong ")
            + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
-    view = view_sql(preds.source, f"(SELECT * FROM {_SPLIT} WHERE __row IN (SELECT __row FROM {_TOP}))")
+    view = view_sql(preds.source, f"(SELECT * FROM {rows} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
                   f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
                   + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
@@ -309,10 +313,11 @@ def _label_issues(engine, preds: Predictions, split: str, method: str, top: int 
     classes = [c for c, _ in preds.source.probs]
     try:
         rows = _rows(engine, preds, split)
+        in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
         _classes(engine, preds, rows)
-        _fetch(engine, _work_sql(preds, rows))
+        _fetch(engine, _work_sql(preds, rows, carry=not in_memory))
         flagged, estimated, joint = _confident_learning(engine, len(classes))
-        issues = _top(engine, preds, method, top, include_correct)
+        issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT)
     except InputError as exc:
         raise InputError(f"{preds.path}: {exc}") from exc
     issues["flagged"] = [bool(v) for v in issues["flagged"]]
