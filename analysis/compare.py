@@ -241,7 +241,8 @@ def paired_bootstrap(table: CountTable, *, metric: str = "accuracy", resamples: 
 
     Resampling examples with replacement, each keeping both models' predictions, is resampling the counts of the
     table's (true, A, B) cells from a multinomial: the same percentile interval as a bootstrap over the rows, at
-    the cost of the few cells (unweighted counts).
+    the cost of the few cells (unweighted counts). Accuracy and the error rate need only the four cells of the
+    disagreement table (each model right or wrong); the macro F1 needs them all.
 
     Returns
     -------
@@ -254,13 +255,15 @@ def paired_bootstrap(table: CountTable, *, metric: str = "accuracy", resamples: 
     if not labeled.rows:
         raise ErrorscopeError("no labeled examples to compare")
     index = {c: i for i, c in enumerate(labeled.classes)}
-    k = len(index)
-    t = np.array([index[v] for v in labeled.column("y_true")])
-    cells_a = t * k + np.array([index[v] for v in labeled.column("y_pred_a")])
-    cells_b = t * k + np.array([index[v] for v in labeled.column("y_pred_b")])
-    n = labeled.n.astype(float)
-    order = np.lexsort((cells_b, cells_a))  # the cells in one order whatever order the engine grouped them in,
-    cells_a, cells_b, n = cells_a[order], cells_b[order], n[order]  # so that a seed gives one interval
+    t, ya, yb = (np.array([index[v] for v in labeled.column(c)]) for c in ("y_true", "y_pred_a", "y_pred_b"))
+    if metric == "macro_f1":
+        k, cells_a, cells_b = len(index), t * len(index) + ya, t * len(index) + yb
+    else:  # accuracy counts only right and wrong: a 2 x 2 matrix of one true row (right, wrong) per model, so
+        k, cells_a, cells_b = 2, (ya != t).astype(int), (yb != t).astype(int)  # four cells to resample
+    # the cells merged and in one order whatever order the engine grouped them in, so that a seed gives one interval
+    merged, where = np.unique(cells_a * k * k + cells_b, return_inverse=True)
+    cells_a, cells_b = merged // (k * k), merged % (k * k)
+    n = np.bincount(where.ravel(), weights=labeled.n.astype(float), minlength=len(merged))
 
     def difference(counts: np.ndarray) -> np.ndarray:  # counts: R x cells
         def stack(cells: np.ndarray) -> np.ndarray:
