@@ -10,18 +10,21 @@ right") are a filtered join of the two files' normalized views, a page at a time
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.counts import CountTable
-from analysis.engine import open_engine
+from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, check_split
+from analysis.load import Predictions, check_split, load_grouped, load_predictions, open_source
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, label_sql, natural_key, raw_split_sql
 from analysis.registry import measure
+from analysis.source import Source
 from analysis.summary import SUMMARY_METRICS
 from analysis.view import ident, keyed_sql, view_sql
 
@@ -88,55 +91,113 @@ def compare_predictions(a: Predictions, b: Predictions, *, shared: bool = False)
     InputError
         When a shared example has another split or true label in B than in A.
     """
-    ca, cb = a.source.columns, b.source.columns
-    outer = [f"{raw_split_sql('sa')} AS sa", f"{raw_split_sql('sb')} AS sb",
-             f"{label_sql('ta', a.source.typed[ca.y_true])} AS ta",
-             f"{label_sql('tb', b.source.typed[cb.y_true])} AS tb",
-             (label_sql("ya", a.source.typed[ca.y_pred]) if ca.y_pred else "ya") + " AS ya",
-             (label_sql("yb", b.source.typed[cb.y_pred]) if cb.y_pred else "yb") + " AS yb",
-             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", "sum(misaligned) AS misaligned"]
-    same_type = ca.id is not None and cb.id is not None and a.source.typed[ca.id] == b.source.typed[cb.id]
-    integer = same_type and INTEGER_TYPE.match(a.source.typed[ca.id])
-
-    def grouped(engine, join: str, raw_id: bool, lean: bool = False) -> dict[str, list]:
-        """The joined count table; ``lean``: B's side only its key, prediction and a hash of its split and label
-        (a smaller hash table), ``misaligned`` then counting the shared rows whose hashes differ from A's."""
-        sides = [keyed_sql(p.source, engine.table(p.source, numbered=p.source.columns.id is None), raw_id=raw_id)
-                 for p in (a, b)]
-        if lean:
-            sides[1] = f"SELECT __k, __y, hash(__s, __t) AS __h FROM ({sides[1]})"
-            other = "x.__s AS sb, x.__t AS tb"
-            misaligned = "x.__k IS NOT NULL AND y.__k IS NOT NULL AND hash(x.__s, x.__t) <> y.__h"
-        else:
-            other = "y.__s AS sb, y.__t AS tb"
-            misaligned = "x.__k IS DISTINCT FROM y.__k"
-        inner = (f"SELECT x.__s AS sa, x.__t AS ta, {other}, x.__y AS ya, y.__y AS yb, "
-                 "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
-                 f"sum(x.__w) AS w, count(*) FILTER (WHERE {misaligned}) AS misaligned "
-                 f"FROM ({sides[0]}) x {join} ({sides[1]}) y"
-                 f"{' ON x.__k = y.__k' if 'OUTER' in join else ''} GROUP BY ALL")
-        try:
-            return engine.fetch(f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL")
-        except Exception as exc:  # an engine error: name both files
-            raise InputError(f"{a.path} and {b.path}: cannot join the files on their ids: {exc}") from exc
-
+    sa, sb = a.source, b.source
+    ca, cb = sa.columns, sb.columns
+    integer = _same_id_type(sa, sb) and INTEGER_TYPE.match(sa.typed[ca.id])
     alike = all(c is None and d is None or c is not None and d is not None
-                and a.source.typed[c] == b.source.typed[d] for c, d in ((ca.split, cb.split), (ca.y_true, cb.y_true)))
+                and sa.typed[c] == sb.typed[d] for c, d in ((ca.split, cb.split), (ca.y_true, cb.y_true)))
     with open_engine(a.engine) as engine:
         groups = None
-        if engine.name == "duckdb" and (same_type or (ca.id is None and cb.id is None)):
+        if engine.name == "duckdb" and (_same_id_type(sa, sb) or (ca.id is None and cb.id is None)):
             # files written in the same order (the usual export of one evaluation set) join by position in one
             # streaming pass; ids equal as written are equal by the id rule; any other order: the hash join
-            groups = grouped(engine, "POSITIONAL JOIN", raw_id=True)
+            groups = _grouped(engine, sa, sb, "POSITIONAL JOIN", raw_id=True)
             if sum(groups["misaligned"]):
                 groups = None
         if groups is None and alike:  # B's split and label as A's (their hashes): only its prediction to carry
-            groups = grouped(engine, "FULL OUTER JOIN", raw_id=bool(integer), lean=True)
+            groups = _grouped(engine, sa, sb, "FULL OUTER JOIN", raw_id=bool(integer), lean=True)
             if sum(groups["misaligned"]):
                 groups = None
         if groups is None:
-            groups = grouped(engine, "FULL OUTER JOIN", raw_id=bool(integer))
+            groups = _grouped(engine, sa, sb, "FULL OUTER JOIN", raw_id=bool(integer))
     return _comparison(a, b, groups, shared)
+
+
+def compare_files(path_a: str | os.PathLike, path_b: str | os.PathLike, *, shared: bool = False,
+                  engine: str = "duckdb") -> Comparison:
+    """Load two predictions files and compare them, as :func:`compare_predictions` compares loaded ones.
+
+    Files of the same ids in the same order (the usual case) need fewer passes with DuckDB: their positional join
+    also gives each file's count table, and B's ids, equal to A's row by row, need no search for repeats of their
+    own; every other check runs as in a load. Any other pair of files, and any problem, takes the ordinary way
+    (each file loaded, then joined), so that a bad file is refused with the load's message.
+    """
+    if engine == "duckdb":
+        try:
+            cmp = _aligned(Path(path_a), Path(path_b))
+        except Exception:  # the ordinary way below says what is wrong, as a load says it
+            cmp = None
+        if cmp is not None:
+            return cmp
+    a, b = (load_predictions(p, engine=engine) for p in (path_a, path_b))
+    return compare_predictions(a, b, shared=shared)
+
+
+def _aligned(path_a: Path, path_b: Path) -> Comparison | None:
+    """Two files compared in one positional join that also counts each file's groups; None when their ids are not
+    the same in the same order."""
+    with open_engine("duckdb") as engine:
+        sa, sb = open_source(engine, path_a), open_source(engine, path_b)
+        if not (_same_id_type(sa, sb) or (sa.columns.id is None and sb.columns.id is None)):
+            return None
+        groups = _grouped(engine, sa, sb, "POSITIONAL JOIN", raw_id=True)
+        if sum(groups["misaligned"]):
+            return None
+        keys = {"a": ("sa", "ta", "ya", "w"), "b": ("sb", "tb", "yb", "wb")}
+        a = load_grouped(engine, sa, _side(groups, keys["a"]))
+        b = load_grouped(engine, sb, _side(groups, keys["b"]), unique_ids=True)  # A's ids, which A's load checked
+    return _comparison(a, b, groups, shared=False)
+
+
+def _side(groups: dict[str, list], keys: tuple[str, str, str, str]) -> dict[str, list]:
+    """One file's grouped counts (as a load's scan gives them) from the joined groups: ``keys`` name its split,
+    true label, prediction and weight there."""
+    merged: dict[tuple, list] = {}
+    for s, t, y, n, w in zip(*(groups[k] for k in (*keys[:3], "n", keys[3])), strict=True):
+        total = merged.setdefault((s, t, y), [0, 0.0])
+        total[0] += n
+        total[1] += w
+    out = {"raw_split": [], "y_true": [], "y_pred": [], "n": [], "w": []}
+    for (s, t, y), (n, w) in merged.items():
+        for k, v in zip(out, (s, t, y, n, w), strict=True):
+            out[k].append(v)
+    return out
+
+
+def _same_id_type(a: Source, b: Source) -> bool:
+    return a.columns.id is not None and b.columns.id is not None and a.typed[a.columns.id] == b.typed[b.columns.id]
+
+
+def _grouped(engine: Engine, a: Source, b: Source, join: str, raw_id: bool, lean: bool = False) -> dict[str, list]:
+    """The joined count table of two files: ``sa``, ``sb``, ``ta``, ``tb``, ``ya``, ``yb`` (each file's split,
+    true label and prediction), ``in_a``, ``in_b``, ``n``, ``w`` and ``wb`` (A's and B's weights), ``misaligned``.
+
+    ``lean``: B's side only its key, prediction and a hash of its split and label (a smaller hash table),
+    ``misaligned`` then counting the shared rows whose hashes differ from A's (B's weights not summed); else
+    ``misaligned`` counts the rows whose keys differ."""
+    ca, cb = a.columns, b.columns
+    sides = [keyed_sql(s, engine.table(s, numbered=s.columns.id is None), raw_id=raw_id) for s in (a, b)]
+    if lean:
+        sides[1] = f"SELECT __k, __y, hash(__s, __t) AS __h FROM ({sides[1]})"
+        other = "x.__s AS sb, x.__t AS tb, NULL AS wb"
+        misaligned = "x.__k IS NOT NULL AND y.__k IS NOT NULL AND hash(x.__s, x.__t) <> y.__h"
+    else:
+        other = "y.__s AS sb, y.__t AS tb, sum(y.__w) AS wb"
+        misaligned = "x.__k IS DISTINCT FROM y.__k"
+    inner = (f"SELECT x.__s AS sa, x.__t AS ta, {other}, x.__y AS ya, y.__y AS yb, "
+             "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
+             f"sum(x.__w) AS w, count(*) FILTER (WHERE {misaligned}) AS misaligned "
+             f"FROM ({sides[0]}) x {join} ({sides[1]}) y"
+             f"{' ON x.__k = y.__k' if 'OUTER' in join else ''} GROUP BY ALL")
+    outer = [f"{raw_split_sql('sa')} AS sa", f"{raw_split_sql('sb')} AS sb",
+             f"{label_sql('ta', a.typed[ca.y_true])} AS ta", f"{label_sql('tb', b.typed[cb.y_true])} AS tb",
+             (label_sql("ya", a.typed[ca.y_pred]) if ca.y_pred else "ya") + " AS ya",
+             (label_sql("yb", b.typed[cb.y_pred]) if cb.y_pred else "yb") + " AS yb",
+             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", "sum(wb) AS wb", "sum(misaligned) AS misaligned"]
+    try:
+        return engine.fetch(f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL")
+    except Exception as exc:  # an engine error: name both files
+        raise InputError(f"{a.path} and {b.path}: cannot join the files on their ids: {exc}") from exc
 
 
 def _comparison(a: Predictions, b: Predictions, groups: dict[str, list], shared: bool) -> Comparison:
