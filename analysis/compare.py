@@ -143,25 +143,11 @@ def _aligned(path_a: Path, path_b: Path) -> Comparison | None:
         groups = _grouped(engine, sa, sb, "POSITIONAL JOIN", raw_id=True)
         if sum(groups["misaligned"]):
             return None
-        keys = {"a": ("sa", "ta", "ya", "w"), "b": ("sb", "tb", "yb", "wb")}
-        a = load_grouped(engine, sa, _side(groups, keys["a"]))
-        b = load_grouped(engine, sb, _side(groups, keys["b"]), unique_ids=True)  # A's ids, which A's load checked
+        names = ("raw_split", "y_true", "y_pred", "n", "w")  # each file's groups, as a load's scan names them
+        a = load_grouped(engine, sa, {k: groups[c] for k, c in zip(names, ("sa", "ta", "ya", "n", "w"), strict=True)})
+        b = load_grouped(engine, sb, {k: groups[c] for k, c in zip(names, ("sb", "tb", "yb", "n", "wb"), strict=True)},
+                         unique_ids=True)  # B's ids are A's, row by row, which A's load checked
     return _comparison(a, b, groups, shared=False)
-
-
-def _side(groups: dict[str, list], keys: tuple[str, str, str, str]) -> dict[str, list]:
-    """One file's grouped counts (as a load's scan gives them) from the joined groups: ``keys`` name its split,
-    true label, prediction and weight there."""
-    merged: dict[tuple, list] = {}
-    for s, t, y, n, w in zip(*(groups[k] for k in (*keys[:3], "n", keys[3])), strict=True):
-        total = merged.setdefault((s, t, y), [0, 0.0])
-        total[0] += n
-        total[1] += w
-    out = {"raw_split": [], "y_true": [], "y_pred": [], "n": [], "w": []}
-    for (s, t, y), (n, w) in merged.items():
-        for k, v in zip(out, (s, t, y, n, w), strict=True):
-            out[k].append(v)
-    return out
 
 
 def _same_id_type(a: Source, b: Source) -> bool:
