@@ -175,23 +175,18 @@ def _grouped(engine: Engine, a: Source, b: Source, join: str, raw_id: bool, lean
     """The joined count table of two files: ``sa``, ``sb``, ``ta``, ``tb``, ``ya``, ``yb`` (each file's split,
     true label and prediction), ``in_a``, ``in_b``, ``n``, ``w`` and ``wb`` (A's and B's weights), ``misaligned``.
 
-    ``lean``: B's side only its key, prediction and a hash of its split and label (a smaller hash table),
-    ``misaligned`` then counting the shared rows whose hashes differ from A's (B's weights not summed); else
-    ``misaligned`` counts the rows whose keys differ."""
+    ``lean``: :func:`_lean_join`, for files whose splits and labels are alike; else ``misaligned`` counts the rows
+    whose keys differ."""
     ca, cb = a.columns, b.columns
     sides = [keyed_sql(s, engine.table(s, numbered=s.columns.id is None), raw_id=raw_id) for s in (a, b)]
     if lean:
-        sides[1] = f"SELECT __k, __y, hash(__s, __t) AS __h FROM ({sides[1]})"
-        other = "x.__s AS sb, x.__t AS tb, NULL AS wb"
-        misaligned = "x.__k IS NOT NULL AND y.__k IS NOT NULL AND hash(x.__s, x.__t) <> y.__h"
+        inner = _lean_join(*sides)
     else:
-        other = "y.__s AS sb, y.__t AS tb, sum(y.__w) AS wb"
-        misaligned = "x.__k IS DISTINCT FROM y.__k"
-    inner = (f"SELECT x.__s AS sa, x.__t AS ta, {other}, x.__y AS ya, y.__y AS yb, "
-             "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
-             f"sum(x.__w) AS w, count(*) FILTER (WHERE {misaligned}) AS misaligned "
-             f"FROM ({sides[0]}) x {join} ({sides[1]}) y"
-             f"{' ON x.__k = y.__k' if 'OUTER' in join else ''} GROUP BY ALL")
+        inner = ("SELECT x.__s AS sa, x.__t AS ta, y.__s AS sb, y.__t AS tb, x.__y AS ya, y.__y AS yb, "
+                 "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, sum(x.__w) AS w, "
+                 "sum(y.__w) AS wb, count(*) FILTER (WHERE x.__k IS DISTINCT FROM y.__k) AS misaligned "
+                 f"FROM ({sides[0]}) x {join} ({sides[1]}) y{' ON x.__k = y.__k' if 'OUTER' in join else ''} "
+                 "GROUP BY ALL")
     outer = [f"{raw_split_sql('sa')} AS sa", f"{raw_split_sql('sb')} AS sb",
              f"{label_sql('ta', a.typed[ca.y_true])} AS ta", f"{label_sql('tb', b.typed[cb.y_true])} AS tb",
              (label_sql("ya", a.typed[ca.y_pred]) if ca.y_pred else "ya") + " AS ya",
@@ -201,6 +196,26 @@ def _grouped(engine: Engine, a: Source, b: Source, join: str, raw_id: bool, lean
         return engine.fetch(f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL")
     except Exception as exc:  # an engine error: name both files
         raise InputError(f"{a.path} and {b.path}: cannot join the files on their ids: {exc}") from exc
+
+
+def _lean_join(a: str, b: str) -> str:
+    """The hash join of two keyed files (:func:`analysis.view.keyed_sql`) whose splits and labels are alike.
+
+    B's side carries only its key, prediction and a hash of its split and label (a smaller hash table); A's side
+    its key, weight, that hash and a code of its (split, label, prediction): a hash, named by a small scan of A's
+    labels, so that the joined rows group by a number and B's prediction rather than by four strings.
+    ``misaligned`` counts the shared rows whose (split, label) hashes differ, and the rows of a code that two
+    (split, label, prediction) share (a collision of 64-bit hashes); B's weights are not summed."""
+    code = "hash(__s, __t, __y)"
+    joined = ("SELECT x.__g AS g, y.__y AS yb, x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
+              "sum(x.__w) AS w, count(*) FILTER (WHERE x.__k IS NOT NULL AND y.__k IS NOT NULL AND x.__h <> y.__h) "
+              f"AS misaligned FROM (SELECT __k, __w, {code} AS __g, hash(__s, __t) AS __h FROM ({a})) x "
+              f"FULL OUTER JOIN (SELECT __k, __y, hash(__s, __t) AS __h FROM ({b})) y ON x.__k = y.__k GROUP BY ALL")
+    codes = (f"SELECT g, sa, ta, ya, count(*) OVER (PARTITION BY g) AS shared FROM (SELECT DISTINCT {code} AS g, "
+             f"__s AS sa, __t AS ta, __y AS ya FROM ({a}))")
+    return ("SELECT c.sa, c.ta, c.sa AS sb, c.ta AS tb, c.ya, j.yb, j.in_a, j.in_b, j.n, j.w, NULL AS wb, "
+            f"j.misaligned + (coalesce(c.shared, 1) - 1) * j.n AS misaligned FROM ({joined}) j "
+            f"LEFT JOIN ({codes}) c ON j.g = c.g")
 
 
 def _comparison(a: Predictions, b: Predictions, groups: dict[str, list], shared: bool) -> Comparison:
