@@ -147,7 +147,8 @@ def report(results: dict, args, a: Path, b: Path, other: Path | None, load: list
         "resamples the four cells of the disagreement table.",
         "",
         "Files in another order load one by one (as summary does) and join on the id by a hash join, B's side "
-        "carrying only its id, prediction and a hash of its split and label; within DuckDB's 512 MB it spills "
+        "carrying only its id, prediction and a hash of its split and label, A's its id, weight and a hash code of "
+        "its (split, label, prediction) that a small scan of A's labels names; within DuckDB's 512 MB it spills "
         "to disk.",
     ]
     return "\n".join(lines) + "\n"
