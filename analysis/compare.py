@@ -125,7 +125,7 @@ def compare_files(path_a: str | os.PathLike, path_b: str | os.PathLike, *, share
     if engine == "duckdb":
         try:
             cmp = _aligned(Path(path_a), Path(path_b))
-        except Exception:  # the ordinary way below says what is wrong, as a load says it
+        except ErrorscopeError:  # a bad file: the ordinary way below says what is wrong, as a load says it
             cmp = None
         if cmp is not None:
             return cmp
