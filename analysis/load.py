@@ -153,10 +153,8 @@ def split_rows(path: str | os.PathLike, split: str, *, columns: Mapping[str, str
     A file without rows of ``split``, or an engine that cannot keep rows, is loaded whole instead (the split then
     named as the file's other queries expect, or refused with what the file holds).
     """
-    path = Path(path)
-    fmt = file_format(path)
     with open_engine(engine) as eng:
-        source = make_source(path, fmt, *_schema(eng, path, fmt), columns)
+        source = open_source(eng, path, columns)
         canonical = split_name(split) if isinstance(split, str) else None
         if canonical is not None and hasattr(eng, "keep"):
             kept = eng.keep(source, split_where(eng, source, canonical))
