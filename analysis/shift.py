@@ -35,7 +35,7 @@ import numpy as np
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
+from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal, split_sql
 from analysis.view import RESERVED, ident, view_sql
 
 if TYPE_CHECKING:
@@ -220,8 +220,16 @@ def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]
 
 
 @contextmanager
-def _reader(preds: Predictions) -> Iterator[Query]:
-    """One engine for the queries of a check: ``query(sql)``, ``preds`` naming the normalized view."""
+def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Iterator[Query]:
+    """One engine for the queries of a check: ``query(sql)``, with ``preds`` naming the normalized view of the rows of
+    splits ``a`` and ``b``, and ``sampled`` that of about ``sample`` rows of each (all of a smaller split), chosen
+    by a hash of the row number and ``seed``. The rows are picked from the file before the view normalizes them,
+    so that its expressions (labels, confidence) run on those rows only."""
+    split = split_sql(ident(preds.columns.split) if preds.columns.split else None)
+    pick = []
+    for s in (a, b):
+        share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
+        pick.append(f"({split} = {literal(s)} AND hash(__row + {int(seed)}) % 1000000 < {round(share * 1e6)})")
     with open_engine(preds.engine) as engine:
 
         def query(sql: str) -> pd.DataFrame:
@@ -230,12 +238,10 @@ def _reader(preds: Predictions) -> Iterator[Query]:
             except InputError as exc:
                 raise InputError(f"{preds.path}: {exc}") from exc
 
-        query(f"CREATE TEMP VIEW preds AS {view_sql(preds.source, engine.table(preds.source))}")
+        table = engine.table(preds.source)
+        for name, where in (("preds", f"{split} IN ({literal(a)}, {literal(b)})"), ("sampled", " OR ".join(pick))):
+            query(f"CREATE TEMP VIEW {name} AS {view_sql(preds.source, f'(SELECT * FROM {table} WHERE {where})')}")
         yield query
-
-
-def _where(a: str, b: str) -> str:
-    return f"split IN ({literal(a)}, {literal(b)})"
 
 
 def _value(col: str, kind: str) -> str:
@@ -245,10 +251,10 @@ def _value(col: str, kind: str) -> str:
     return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
 
 
-def _distinct(query: Query, columns: list[str], a: str, b: str) -> dict[str, int]:
+def _distinct(query: Query, columns: list[str]) -> dict[str, int]:
     """Each categorical column's distinct values (approximate, the larger count of the two splits'), in one scan."""
     cols = ", ".join(f"approx_count_distinct({_value(c, 'categorical')}) AS d{i}" for i, c in enumerate(columns))
-    frame = query(f"SELECT {cols} FROM preds WHERE {_where(a, b)} GROUP BY split")
+    frame = query(f"SELECT {cols} FROM preds GROUP BY split")
     return {c: int(frame[f"d{i}"].max()) for i, c in enumerate(columns)}
 
 
@@ -260,7 +266,7 @@ def _grouped(query: Query, columns: list[str], a: str, b: str) -> dict[str, pd.D
     frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(columns)))}, {flags}, "
                   f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
                   f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
-                  f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS ({sets})")
+                  f"FROM (SELECT split, {values} FROM preds) GROUP BY GROUPING SETS ({sets})")
     return {col: frame.loc[frame[f"g{i}"] == 0, [f"v{i}", "na", "nb"]].dropna(subset=[f"v{i}"])
             .set_axis(["value", "na", "nb"], axis=1) for i, col in enumerate(columns)}
 
@@ -276,23 +282,17 @@ def _class_mix(preds: Predictions, key: str, a: str, b: str) -> pd.DataFrame:
     return pd.DataFrame([(v, na, nb) for v, (na, nb) in counts.items()], columns=["value", "na", "nb"])
 
 
-def _rows(query: Query, numbers: list[str], sampled: dict[str, str] | None, a: str, b: str, rows: dict[str, int],
-          size: int, seed: int) -> pd.DataFrame:
-    """In one scan: the ``numbers`` of every row of the two splits and, with ``sampled`` (the domain classifier's
-    columns), ``__sample``, about ``size`` rows of each split (all when it has fewer) chosen by a hash of the row
-    number and ``seed``, with the categorical columns of ``sampled`` on those rows (NULL on the others). Without
-    numbers, only the sampled rows."""
-    keep = []
-    for split in (a, b):
-        share = min(1.0, size / max(rows[split], 1))
-        keep.append(f"(split = {literal(split)} AND hash(row + {int(seed)}) % 1000000 < {round(share * 1e6)})")
-    pick = f"({' OR '.join(keep)})"
-    cols = ["split", *(f"{_value(c, 'numeric')} AS {ident(c)}" for c in numbers)]
-    if sampled is not None:
-        cols.append(f"{pick} AS __sample")
-        cols += [f"CASE WHEN {pick} THEN {_value(c, k)} END AS {ident(c)}" for c, k in sampled.items()
-                 if k == "categorical"]
-    return query(f"SELECT {', '.join(cols)} FROM preds WHERE {_where(a, b) if numbers else pick}")
+def _numbers(query: Query, numbers: list[str], b: str) -> pd.DataFrame:
+    """The ``numbers`` of every row of the view (the two splits), NaN as read (dropped afterwards: :func:`_value`
+    would compute the view's expression twice), with ``__b``: whether the row is in split ``b``."""
+    cols = ", ".join(f"CAST({ident(c)} AS DOUBLE) AS {ident(c)}" for c in numbers)
+    return query(f"SELECT split = {literal(b)} AS __b, {cols} FROM preds")
+
+
+def _sample(query: Query, kinds: dict[str, str]) -> pd.DataFrame:
+    """The rows of the view ``sampled`` (:func:`_reader`), with the columns of ``kinds``."""
+    cols = ", ".join(f"{_value(c, k)} AS {ident(c)}" for c, k in kinds.items())
+    return query(f"SELECT split, {cols} FROM sampled")
 
 
 # --- the domain classifier -----------------------------------------------------------------------------------------
@@ -376,12 +376,12 @@ def _check(preds: Predictions, a: str, b: str, alpha: float, sample: int, permut
 
 
 def _need_ml() -> None:
-    try:
-        import scipy  # noqa: F401
-        import sklearn  # noqa: F401
-    except ImportError:
+    """Refuse early when scipy or scikit-learn is missing (found, not imported: scikit-learn takes a second)."""
+    from importlib.util import find_spec
+
+    if find_spec("scipy") is None or find_spec("sklearn") is None:
         raise ErrorscopeError("the distribution checks need scipy and scikit-learn: "
-                              "pip install 'errorscope[ml]'") from None
+                              "pip install 'errorscope[ml]'")
 
 
 def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: Sequence[str] | None = None,
@@ -418,21 +418,23 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
     metadata = [c for c, k in kinds.items() if k == "categorical" and c not in OUTPUTS]
     numbers = [c for c, k in kinds.items() if k == "numeric"]
-    with _reader(preds) as query:
-        distinct = _distinct(query, metadata, a, b) if metadata else {}
+    with _reader(preds, a, b, sample, seed) as query:
+        distinct = _distinct(query, metadata) if metadata else {}
         skipped = {c: f"about {n:,} distinct values (an id or free text?); not compared"
                    for c, n in distinct.items() if n > MAX_CATEGORIES}
         metadata = [c for c in metadata if c not in skipped]
         grouped = _grouped(query, metadata, a, b) if metadata else {}
-        sampled = {c: k for c, k in kinds.items() if c not in skipped} if domain else None
-        frame = _rows(query, numbers, sampled, a, b, rows, sample, seed) if numbers or domain else None
+        values = _numbers(query, numbers, b) if numbers else None
+        in_b = None if values is None else values["__b"].to_numpy(dtype=bool)
+        if domain:
+            frame = _sample(query, {c: k for c, k in kinds.items() if c not in skipped})
     found = []
     for col, kind in kinds.items():
         if col in skipped:
             continue
         if kind == "numeric":
-            x = frame[col].to_numpy(dtype=float, na_value=np.nan)
-            x_a, x_b = (x[(frame["split"] == s).to_numpy() & ~np.isnan(x)] for s in (a, b))
+            x = values[col].to_numpy(dtype=float, na_value=np.nan)
+            x_a, x_b = x[~in_b & ~np.isnan(x)], x[in_b & ~np.isnan(x)]
             if not len(x_a) or not len(x_b):
                 skipped[col] = "no value in one of the splits"
                 continue
@@ -444,7 +446,6 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     tests = len(found) + (1 if domain and kept else 0)
     check = None
     if domain and kept:
-        frame = frame[frame["__sample"].to_numpy(dtype=bool)]
         taken = {s: int((frame["split"] == s).sum()) for s in (a, b)}
         if min(taken.values()) >= MIN_CLASSIFIER_ROWS:
             auc, base, p, importance = domain_classifier(_features(frame, kept), (frame["split"] == b).to_numpy(),
