@@ -252,7 +252,7 @@ def cmd_shift(args: argparse.Namespace) -> None:
     from analysis.shift import OUTPUTS, shift
 
     preds = _load(args.file)
-    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample)
+    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample, domain=not args.no_domain)
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
         return
@@ -296,6 +296,7 @@ def _shift_parsers(sub) -> None:
     p.add_argument("--columns", nargs="+", metavar="COLUMN", help="columns to compare (default: all)")
     p.add_argument("--sample", type=_positive, default=5_000,
                    help="rows per split for the domain classifier (default: 5000)")
+    p.add_argument("--no-domain", action="store_true", help="the column tests only, no domain classifier")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_shift)
 

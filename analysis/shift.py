@@ -223,13 +223,17 @@ def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]
 def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Iterator[Query]:
     """One engine for the queries of a check: ``query(sql)``, with ``preds`` naming the normalized view of the rows of
     splits ``a`` and ``b``, and ``sampled`` that of about ``sample`` rows of each (all of a smaller split), chosen
-    by a hash of the row number and ``seed``. The rows are picked from the file before the view normalizes them,
-    so that its expressions (labels, confidence) run on those rows only."""
-    split = split_sql(ident(preds.columns.split) if preds.columns.split else None)
+    by a hash of the row's values and ``seed`` (identical rows fall together). The rows are picked from the file
+    before the view normalizes them, so that its expressions (labels, confidence) run on those rows only, and the
+    file is not numbered (numbering a CSV's rows costs a window over the whole file): the views' ``row`` is NULL."""
+    cm = preds.columns
+    split = split_sql(ident(cm.split) if cm.split else None)
+    hashed = [c for c in (cm.id, cm.split, cm.y_true, cm.y_pred, cm.text, *cm.probs.values(), *cm.metadata) if c]
     pick = []
     for s in (a, b):
         share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
-        pick.append(f"({split} = {literal(s)} AND hash(__row + {int(seed)}) % 1000000 < {round(share * 1e6)})")
+        pick.append(f"({split} = {literal(s)} AND hash({', '.join(map(ident, hashed))}, {int(seed)}) % 1000000 "
+                    f"< {round(share * 1e6)})")
     with open_engine(preds.engine) as engine:
 
         def query(sql: str) -> pd.DataFrame:
@@ -238,9 +242,10 @@ def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Itera
             except InputError as exc:
                 raise InputError(f"{preds.path}: {exc}") from exc
 
-        table = engine.table(preds.source)
+        table = engine.table(preds.source, numbered=False)
         for name, where in (("preds", f"{split} IN ({literal(a)}, {literal(b)})"), ("sampled", " OR ".join(pick))):
-            query(f"CREATE TEMP VIEW {name} AS {view_sql(preds.source, f'(SELECT * FROM {table} WHERE {where})')}")
+            rows = f"(SELECT *, CAST(NULL AS BIGINT) AS __row FROM {table} WHERE {where})"
+            query(f"CREATE TEMP VIEW {name} AS {view_sql(preds.source, rows)}")
         yield query
 
 
@@ -319,9 +324,13 @@ def domain_classifier(x: pd.DataFrame, is_b: np.ndarray, *, permutations: int = 
     half; the mean AUC over ``permutations`` runs with shuffled labels; the one-sided Mann-Whitney p-value of the
     held-out AUC; and, when that p-value is below ``explain_below`` (the classifier tells the splits apart), each
     column's permutation importance (drop of the held-out AUC; else empty)."""
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime, so that the limit below reaches it)
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="openmp"):  # on a small sample, OpenMP threads cost more than they save
+    # One thread: on a sample this small, OpenMP threads cost more than they save, and on a loaded machine each of
+    # the thousands of parallel regions waits for descheduled threads (minutes instead of seconds). threadpoolctl
+    # limits only the runtimes loaded when it is entered, hence the import above.
+    with threadpool_limits(1, user_api="openmp"):
         return _domain_classifier(x, np.asarray(is_b, dtype=int), permutations, seed, max_iter, explain_below)
 
 
