@@ -105,6 +105,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     if gaps["largest"]:
         lines += ["", f"largest gap: {LABELS[gaps['largest']].lower()} ({meaning_of(gaps['largest'])})"]
         lines += [f"  try: {tip}" for tip in gaps["advice"]]
+    lines += _noise_lines(preds.counts, args.human_error)
     if gaps["human_error"] is None:
         lines += ["", "give --human-error to measure avoidable bias"]
     print("\n".join(lines))
@@ -206,6 +207,17 @@ def _multilabel_issues(tasks, args: argparse.Namespace) -> None:
     print(f"{args.file} [{args.split}]: examples ranked by the multi-label score over their labeled tasks (lower = "
           f"more likely wrong; one task's queue: --task TASK)\n")
     print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def _noise_lines(counts, human: float | None) -> list[str]:
+    """The gaps the split sizes cannot tell from zero (``errorscope splits`` has the detail)."""
+    from analysis.gaps import LABELS
+    from analysis.splits import split_advice
+
+    noisy = split_advice(counts, human=human).noisy()
+    return [f"{LABELS[g.gap].lower()} ({100 * g.value:+.2f} pp) is within the noise: at the sizes of "
+            f"{LABELS[g.low].lower()} and {LABELS[g.high].lower()} a gap below {100 * g.smallest:.2f} pp cannot be "
+            f"told from zero (p = {g.p_value:.2g}; errorscope splits)" for g in noisy]
 
 
 def cmd_splits(args: argparse.Namespace) -> None:

@@ -15,11 +15,12 @@ the true-class mix) is compared between two splits:
   ranked by permutation importance.
 
 The engine reads the file at most three times, and never for the class mixes, which the count table of the load
-already holds: the distinct counts of the categorical columns (to leave out ids and free text), one grouped count
-per categorical column (``GROUPING SETS``, one scan), and the numbers of the two splits with the domain classifier's
-sample in one scan. The numbers come back as arrays, so that the KS test is scipy's own ``ks_2samp`` on the values
-(exact statistic; scipy's exact p-value up to 10,000 rows a split, else Smirnov's asymptotic one); they take 8 bytes
-a value in memory (16 MB per number column for two splits of a million rows).
+already holds: one grouped count per categorical column (``GROUPING SETS``, one scan; a column with more than
+10,000 values, an id or free text, is left out, its counts not returned), the numbers of the two splits (one scan,
+back as arrays, so that the KS test is scipy's own ``ks_2samp`` on the values: the exact statistic, scipy's exact
+p-value up to 10,000 rows a split, else Smirnov's asymptotic one; 8 bytes a value in memory, 16 MB per number column
+for two splits of a million rows), and the domain classifier's sample. The rows of the two splits are picked before
+the normalized view computes its columns, and the file is not numbered.
 """
 
 from __future__ import annotations
@@ -256,24 +257,28 @@ def _value(col: str, kind: str) -> str:
     return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
 
 
-def _distinct(query: Query, columns: list[str]) -> dict[str, int]:
-    """Each categorical column's distinct values (approximate, the larger count of the two splits'), in one scan."""
-    cols = ", ".join(f"approx_count_distinct({_value(c, 'categorical')}) AS d{i}" for i, c in enumerate(columns))
-    frame = query(f"SELECT {cols} FROM preds GROUP BY split")
-    return {c: int(frame[f"d{i}"].max()) for i, c in enumerate(columns)}
-
-
-def _grouped(query: Query, columns: list[str], a: str, b: str) -> dict[str, pd.DataFrame]:
-    """Each categorical column's counts per value in the two splits, in one scan."""
+def _grouped(query: Query, columns: list[str], a: str, b: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Each categorical column's counts per value in the two splits, in one scan; and, apart, the number of distinct
+    values of the columns with more than :data:`MAX_CATEGORIES` (ids, free text), whose counts are not returned."""
+    n = len(columns)
     values = ", ".join(f"{_value(col, 'categorical')} AS v{i}" for i, col in enumerate(columns))
-    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(columns)))
-    sets = ", ".join(f"(v{i})" for i in range(len(columns)))
-    frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(columns)))}, {flags}, "
+    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(n))
+    sets = ", ".join(f"(v{i})" for i in range(n))
+    each = f"PARTITION BY {', '.join(f'g{i}' for i in range(n))}"
+    frame = query(f"SELECT * FROM (SELECT *, count(*) OVER ({each}) AS k, row_number() OVER ({each}) AS r FROM ("
+                  f"SELECT {', '.join(f'v{i}' for i in range(n))}, {flags}, "
                   f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
                   f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
-                  f"FROM (SELECT split, {values} FROM preds) GROUP BY GROUPING SETS ({sets})")
-    return {col: frame.loc[frame[f"g{i}"] == 0, [f"v{i}", "na", "nb"]].dropna(subset=[f"v{i}"])
-            .set_axis(["value", "na", "nb"], axis=1) for i, col in enumerate(columns)}
+                  f"FROM (SELECT split, {values} FROM preds) GROUP BY GROUPING SETS ({sets}))) "
+                  f"WHERE k <= {MAX_CATEGORIES} OR r = 1")
+    counts, many = {}, {}
+    for i, col in enumerate(columns):
+        rows = frame.loc[frame[f"g{i}"] == 0]
+        if len(rows) and int(rows["k"].iloc[0]) > MAX_CATEGORIES:
+            many[col] = int(rows["k"].iloc[0])
+        else:
+            counts[col] = rows[[f"v{i}", "na", "nb"]].set_axis(["value", "na", "nb"], axis=1)
+    return counts, many
 
 
 def _class_mix(preds: Predictions, key: str, a: str, b: str) -> pd.DataFrame:
@@ -428,11 +433,8 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     metadata = [c for c, k in kinds.items() if k == "categorical" and c not in OUTPUTS]
     numbers = [c for c, k in kinds.items() if k == "numeric"]
     with _reader(preds, a, b, sample, seed) as query:
-        distinct = _distinct(query, metadata) if metadata else {}
-        skipped = {c: f"about {n:,} distinct values (an id or free text?); not compared"
-                   for c, n in distinct.items() if n > MAX_CATEGORIES}
-        metadata = [c for c in metadata if c not in skipped]
-        grouped = _grouped(query, metadata, a, b) if metadata else {}
+        grouped, many = _grouped(query, metadata, a, b) if metadata else ({}, {})
+        skipped = {c: f"{n:,} distinct values (an id or free text?); not compared" for c, n in many.items()}
         values = _numbers(query, numbers, b) if numbers else None
         in_b = None if values is None else values["__b"].to_numpy(dtype=bool)
         if domain:
