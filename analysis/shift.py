@@ -224,12 +224,14 @@ def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]
 def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Iterator[Query]:
     """One engine for the queries of a check: ``query(sql)``, with ``preds`` naming the normalized view of the rows of
     splits ``a`` and ``b``, and ``sampled`` that of about ``sample`` rows of each (all of a smaller split), chosen
-    by a hash of the row's values and ``seed`` (identical rows fall together). The rows are picked from the file
-    before the view normalizes them, so that its expressions (labels, confidence) run on those rows only, and the
-    file is not numbered (numbering a CSV's rows costs a window over the whole file): the views' ``row`` is NULL."""
+    by a hash of the row's id and ``seed`` (of its values when the file has no id: identical rows fall together).
+    The rows are picked from the file before the view normalizes them, so that its expressions (labels, confidence)
+    run on those rows only, and the file is not numbered (numbering a CSV's rows costs a window over the whole
+    file): the views' ``row`` is NULL."""
     cm = preds.columns
     split = split_sql(ident(cm.split) if cm.split else None)
-    hashed = [c for c in (cm.id, cm.split, cm.y_true, cm.y_pred, cm.text, *cm.probs.values(), *cm.metadata) if c]
+    hashed = [cm.id] if cm.id else [c for c in (cm.split, cm.y_true, cm.y_pred, cm.text, *cm.probs.values(),
+                                                 *cm.metadata) if c]
     pick = []
     for s in (a, b):
         share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
