@@ -267,7 +267,8 @@ def _grouped(query: Query, columns: list[str], a: str, b: str) -> tuple[dict[str
     flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(n))
     sets = ", ".join(f"(v{i})" for i in range(n))
     each = f"PARTITION BY {', '.join(f'g{i}' for i in range(n))}"
-    frame = query(f"SELECT * FROM (SELECT *, count(*) OVER ({each}) AS k, row_number() OVER ({each}) AS r FROM ("
+    frame = query(f"SELECT * FROM (SELECT *, count(*) OVER ({each}) AS k, "
+                  f"row_number() OVER ({each} ORDER BY na DESC) AS r FROM ("
                   f"SELECT {', '.join(f'v{i}' for i in range(n))}, {flags}, "
                   f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
                   f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
