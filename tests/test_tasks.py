@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import load_predictions
-from analysis.masked import ranking_scores, summarize_tasks, task_scores
+from analysis.masked import ranking_scores, scores_of, summarize_tasks, task_scores
 from analysis.metrics import confusion_matrix
 from analysis.tasks import detect_layout, load_tasks
 from tests.conftest import TOX21, _benchmark
@@ -92,6 +92,12 @@ def test_ranking_scores_with_tied_scores_equal_scikit_learn(wide, frame):
         assert auroc == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
         assert ap == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)
     assert ranking_scores(np.array([True, True]), np.array([0.2, 0.9])) is None  # one class only
+
+
+def test_every_tasks_scores_from_one_read_equal_each_tasks_own(wide):
+    together = scores_of(list(wide.tasks.values()))
+    assert [s.task for s in together] == list(wide.names)
+    assert together == [task_scores(p) for p in wide.tasks.values()]
 
 
 def test_macro_and_micro_over_tasks_use_present_labels_only(wide, frame, summary):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 
 from analysis.checks import Aggregate, integer_ids
 from analysis.diagnose import first_line, read_error, scan_error
@@ -162,6 +163,13 @@ class DuckDB:
             return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {read}"
         return f"SELECT count(*) - count(DISTINCT {col}) FROM {read}"
 
+    def arrays(self, sql: str) -> dict[str, np.ndarray]:
+        try:
+            got = self.con.execute(sql).fetchnumpy()
+        except duckdb.Error as exc:
+            raise InputError(first_line(exc)) from exc
+        return {name: _unmasked(values) for name, values in got.items()}
+
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
         try:
@@ -172,6 +180,17 @@ class DuckDB:
             return self.con.execute(sql, list(params)).df()
         except duckdb.Error as exc:
             raise InputError(first_line(exc)) from exc
+
+
+def _unmasked(values: np.ndarray) -> np.ndarray:
+    """A fetched column with its NULLs (a masked array's masked entries) as NaN or None."""
+    if not isinstance(values, np.ma.MaskedArray):
+        return np.asarray(values)
+    if values.dtype.kind == "f":
+        return values.filled(np.nan)
+    out = np.ma.getdata(values).astype(object)
+    out[np.ma.getmaskarray(values)] = None  # not filled(None), which fills with the dtype's default
+    return out
 
 
 def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
