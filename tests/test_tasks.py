@@ -218,6 +218,9 @@ def test_bad_multi_task_files(write):
     stray = write("stray.csv", "id,t1,p_t1,p_other\n1,0,0.2,0.3\n")
     with pytest.raises(InputError, match="'p_other' belongs to no task"):
         load_tasks(stray)
+    stray_pred = write("stray_pred.csv", "id,t1,p_t1,pred_t2\n1,0,0.2,1\n")
+    with pytest.raises(InputError, match="'pred_t2' belongs to no task"):
+        load_tasks(stray_pred)
     bad = write("bad.csv", "id,t1,p_t1\n1,0,0.2\n2,1,high\n")
     with pytest.raises(InputError, match=r"\[task t1\].*non-numeric probability 'high'"):
         load_tasks(bad)
@@ -229,6 +232,34 @@ def test_bad_multi_task_files(write):
     with pytest.raises(ErrorscopeError, match="no task 'z'"):
         load_tasks(write("ok.csv", "id,t1,p_t1\n1,0,0.2\n"), task="z")
     assert bad.read_text() == "id,t1,p_t1\n1,0,0.2\n2,1,high\n"  # nothing was changed
+
+
+def test_nan_in_a_parquet_float_label_is_a_missing_label(tmp_path):
+    """NaN (not null) in a float label column, as pandas writes a blank: missing, as a blank is, in either layout."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    y, p = [1.0, np.nan, 0.0, 1.0], [0.9, 0.2, 0.3, 0.6]
+    single, nulls, wide = tmp_path / "nan.parquet", tmp_path / "null.parquet", tmp_path / "wide.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "y_true": pa.array(y, from_pandas=False), "p_1": p,
+                             "p_0": [1 - v for v in p]}), single)
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "y_true": pa.array(y, from_pandas=True), "p_1": p,
+                             "p_0": [1 - v for v in p]}), nulls)
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "a": pa.array(y, from_pandas=False), "p_a": p}), wide)
+    assert pa.compute.is_nan(pq.read_table(single)["y_true"]).to_pylist()[1]  # really NaN, not null
+    loaded, blank = load_predictions(single), load_predictions(nulls)
+    assert (loaded.rows, loaded.counts.labeled().rows) == (4, 3)
+    assert confusion_matrix(loaded.counts).matrix.tolist() == confusion_matrix(blank.counts).matrix.tolist()
+    scores = task_scores(load_tasks(wide).task("a"))
+    assert (scores.labeled, scores.coverage) == (3, 0.75)
+    assert scores.auroc == pytest.approx(skm.roc_auc_score([1, 0, 1], [0.9, 0.3, 0.6]), abs=1e-12)
+
+
+def test_long_file_task_names_are_trimmed_text(write):
+    """Task names are names (as a wide file's column names), not labels: '007' and '7' are two tasks."""
+    path = write("names.csv", "id,task,y_true,y_pred\n1,007,0,0\n2,007,1,1\n1, 7 ,1,0\n2,7,0,0\n")
+    tasks = load_tasks(path)
+    assert tasks.names == ("007", "7") and [p.rows for p in tasks.tasks.values()] == [2, 2]
 
 
 def test_long_file_without_convention_names(write):
