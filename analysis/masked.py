@@ -74,7 +74,7 @@ def _read_columns(tasks: Sequence[Predictions]) -> tuple[Source, list[tuple[str,
         probs = [f"CAST({by_name[col]} AS DOUBLE)" for _, col in source.probs]
         plan.append((exprs.setdefault(label, f"__c{len(exprs)}"), [exprs.setdefault(e, f"__c{len(exprs)}")
                                                                      for e in probs]))
-        pinned |= {cut.origin(n) for n in text_columns(source.columns)} - {None}
+        pinned |= ({cut.origin(n) for n in text_columns(source.columns)} - {None}) | set(cut.pinned)
     read = Cut("", tuple((alias, expr, None) for expr, alias in exprs.items()), pinned=tuple(sorted(pinned)))
     return replace(first, cut=read), plan
 

@@ -257,9 +257,12 @@ def test_nan_in_a_parquet_float_label_is_a_missing_label(tmp_path):
 
 def test_long_file_task_names_are_trimmed_text(write):
     """Task names are names (as a wide file's column names), not labels: '007' and '7' are two tasks."""
-    path = write("names.csv", "id,task,y_true,y_pred\n1,007,0,0\n2,007,1,1\n1, 7 ,1,0\n2,7,0,0\n")
+    path = write("names.csv", "id,task,y_true,p_0,p_1\n1,007,0,0.8,0.2\n2,007,1,0.3,0.7\n1, 7 ,1,0.6,0.4\n"
+                              "2,7,0,0.4,0.6\n3,7,,0.5,0.5\n")
     tasks = load_tasks(path)
-    assert tasks.names == ("007", "7") and [p.rows for p in tasks.tasks.values()] == [2, 2]
+    assert tasks.names == ("007", "7") and [p.rows for p in tasks.tasks.values()] == [2, 3]
+    scores = scores_of(list(tasks.tasks.values()))  # one read of the file, each task's rows by its name
+    assert [(s.labeled, s.auroc) for s in scores] == [(2, 1.0), (2, 0.0)]
 
 
 def test_long_file_without_convention_names(write):
