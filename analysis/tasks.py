@@ -231,9 +231,12 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
             if task not in found:
                 raise ErrorscopeError(f"{path}: no task {task!r}; the file has {shown_names(found)}")
             cuts = [c for c in cuts if c[0].task == task]
+        sources = [make_source(path, fmt, n, t, overrides, c) for c, n, t in cuts]
+        share = getattr(eng, "share", None)  # an engine that can parse a CSV once for every task
+        if share is not None:
+            share(sources)
         tasks: dict[str, Predictions] = {}
-        for cut, cut_names, cut_types in cuts:
-            source = make_source(path, fmt, cut_names, cut_types, overrides, cut)
+        for (cut, _, _), source in zip(cuts, sources, strict=True):
             unique = layout.kind == "wide" and bool(tasks)  # a wide file's tasks share its ids: checked once
             try:
                 tasks[cut.task] = Predictions(source, _scan(eng, source, unique_ids=unique), engine)

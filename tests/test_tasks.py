@@ -234,6 +234,21 @@ def test_bad_multi_task_files(write):
     assert bad.read_text() == "id,t1,p_t1\n1,0,0.2\n2,1,high\n"  # nothing was changed
 
 
+def test_a_csv_of_several_tasks_parsed_once_counts_and_refuses_as_each_task_alone(wide, wide_path, write):
+    alone = load_tasks(wide_path, task="SR-p53").task("SR-p53").counts  # one task: the file read for it alone
+    shared = wide.task("SR-p53").counts
+    cells = [dict(zip(zip(*t.columns, strict=True), t.n.tolist(), strict=True)) for t in (shared, alone)]
+    assert cells[0] == cells[1] and len(cells[0]) > 4
+    bad = {"id,t1,p_t1,t2,p_t2\n1,0,0.2,1,0.9\n2,1,0.7,0,high\n":
+           r"\[task t2\]: column 'p_t2' has the non-numeric probability 'high' at line 3",
+           "id,t1,p_t1,t2,p_t2\n1,0,0.2,1,0.9\n1,1,0.7,0,0.3\n": r"\[task t1\]: duplicate id '1'.* at lines 2, 3",
+           'id,t1,p_t1,t2,p_t2\n1,0,0.2,1,0.9\n2,1,0.7,0,0.3\n3,1,0.7,0,0.3\n4,1,0.7,0,"0.3,9\n':
+           "not a valid CSV at line 5"}
+    for i, (text, message) in enumerate(bad.items()):
+        with pytest.raises(InputError, match=message):
+            load_tasks(write(f"bad{i}.csv", text))
+
+
 def test_nan_in_a_parquet_float_label_is_a_missing_label(tmp_path):
     """NaN (not null) in a float label column, as pandas writes a blank: missing, as a blank is, in either layout."""
     import pyarrow as pa

@@ -68,6 +68,7 @@ class DuckDB:
 
     def __init__(self) -> None:
         self.con = connect()
+        self._shared: dict[Path, str] = {}
 
     def __enter__(self) -> DuckDB:
         return self
@@ -93,7 +94,25 @@ class DuckDB:
             raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
         return names, types
 
+    def share(self, sources: Sequence[Source]) -> None:
+        """Parse a CSV once for the queries of several sources of it (a multi-task file's tasks): its rows, numbered,
+        in a temporary table that :meth:`table` then gives for each (a Parquet file is cheap to read again)."""
+        first = sources[0]
+        if first.format != "csv" or len(sources) < 2:
+            return
+        types = {k: v for s in sources for k, v in s.read_types().items()}
+        read = reader_sql(first.path, "csv", types=types)
+        name = f"__shared{len(self._shared)}"
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT *, row_number() OVER () AS __row FROM {read}")
+        except duckdb.Error as exc:
+            raise self._error(first.path, "csv", exc, scanning=True) from exc
+        self._shared[first.path] = name
+
     def table(self, source: Source, *, numbered: bool = True) -> str:
+        if source.path in self._shared and source.format == "csv":
+            read = self._shared[source.path]  # numbered already
+            return source.cut.sql(read, numbered=numbered) if source.cut else read
         read = reader_sql(source.path, source.format, numbered=numbered, types=source.read_types())
         if numbered and source.format == "parquet":
             read = f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
