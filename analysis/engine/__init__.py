@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from analysis.checks import Aggregate
@@ -44,13 +45,17 @@ class Engine(Protocol):
 
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
         """Run the grouped scan ``sql`` and the aggregates left out of it (``apart``, each ``whole_file``) over
-        ``raw``; the results by column."""
+        ``raw``; the results by column. ``sql`` None: the groups were counted elsewhere, only ``apart`` runs."""
 
     def fetch(self, sql: str) -> dict[str, list]:
         """A small query's result by column."""
 
     def duplicate_ids(self, source: Source, groups: Mapping[str, list]) -> int:
         """How many rows repeat an id of an earlier row (``groups``: the scan's result)."""
+
+    def arrays(self, sql: str) -> dict[str, np.ndarray]:
+        """A large query's result as one NumPy array per column (NULL as NaN in a column of numbers, None in one of
+        text), without a DataFrame's copies."""
 
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
