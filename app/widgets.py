@@ -105,7 +105,7 @@ def load(path: str | Path, overrides: dict[str, object] | None = None) -> Predic
         while not wait([future], timeout=0.25)[0]:
             done = state["done"]
             read = f" · about {done * rows:,.0f} rows read" if rows and done else ""
-            bar.progress(done, text=f"Reading {Path(path).name} ({about}): {100 * done:.0f}% of this pass{read} · "
+            bar.progress(done, text=f"Reading {Path(path).name} ({about}): {100 * done:.0f}% read{read} · "
                                     f"{time.perf_counter() - start:.0f} s")
         bar.empty()
         return future.result()
