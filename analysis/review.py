@@ -34,6 +34,7 @@ __all__ = [
     "count_mistakes",
     "examples",
     "review_sample",
+    "split_mistakes",
     "split_rows",
     "tagged_ids",
 ]
@@ -120,6 +121,17 @@ def split_rows(preds: Predictions, split: str = "dev") -> pd.DataFrame:
     return preds.query("SELECT * FROM preds WHERE split = ? AND y_true IS NOT NULL", [split])
 
 
+def split_mistakes(preds: Predictions, split: str = "dev") -> pd.DataFrame:
+    """Every labeled mistake of a split (the view's columns), from the rows the open of a CSV kept, else read with
+    a filter on the label columns (Parquet): no pass over a CSV, and well under a second at 2 million rows.
+
+    A sample of mistakes alone (no ``correct``) may take them as its ``rows`` (:func:`review_sample` reads them
+    itself when not given): a caller that draws many samples (the app) keeps them.
+    """
+    split = check_split(preds, split)
+    return preds.query("SELECT * FROM mistakes WHERE split = ?", [split])
+
+
 def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed: int = 0,
                   stratify: bool = False, correct: int = 0, true_class: object = None,
                   pred_class: object = None, ids: Iterable[object] | None = None,
@@ -150,9 +162,8 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
         Leave these ids out (for example those already reviewed).
     rows : DataFrame, optional
         The split's rows as :func:`split_rows` returns them: the sample is drawn from them, in memory, and the
-        file is not read. The same sample as without them. Needed only with ``correct``: a sample of mistakes
-        alone is drawn from the mistakes the open kept (a CSV) or read with a filter (Parquet), well under a
-        second at 2 million rows (bench/REVIEW.md).
+        file is not read. The same sample as without them. Without ``correct``, the split's mistakes
+        (:func:`split_mistakes`, read when not given) do as well.
     where : FilterSQL, optional
         Only rows of a slice (:func:`analysis.filters.filter_sql`).
 
@@ -174,8 +185,8 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ErrorscopeError(f"seed must be a whole number, got {seed!r}")
     where, params, frames = _filters(preds, split, true_class, pred_class, ids, exclude_ids, where)
-    if rows is None and not correct:  # the split's mistakes, from the open's kept rows or a filtered read, once
-        rows = preds.query("SELECT * FROM mistakes WHERE split = ?", [split])
+    if rows is None and not correct:
+        rows = split_mistakes(preds, split)
     table = "preds"
     if rows is not None:
         if len(rows) and set(rows["split"].unique()) != {split}:
