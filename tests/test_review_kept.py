@@ -8,7 +8,7 @@ import pytest
 
 import analysis.engine.duckdb as duckdb_engine
 from analysis import load_predictions
-from analysis.review import count_mistakes, review_sample, split_rows
+from analysis.review import count_mistakes, review_sample, split_mistakes, split_rows
 
 OPTIONS = [{}, {"seed": 7, "n": 30}, {"stratify": True, "n": 25}, {"true_class": 0}, {"pred_class": -1},
            {"exclude_ids": "half"}]
@@ -29,8 +29,11 @@ def check_samples(preds, split: str, options_list=OPTIONS) -> None:
         expected = review_sample(preds, split=split, rows=rows, **options)
         assert len(got), options
         pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=str(options))
-    # the kept rows hold every mistake of the split and nothing else
-    assert len(review_sample(preds, split=split, n=10**9)) == count_mistakes(preds, split) == len(mistakes)
+    # the kept rows hold every mistake of the split and nothing else, each as the file's view has it
+    kept = split_mistakes(preds, split).sort_values("row").reset_index(drop=True)
+    wrong = rows[rows["y_true"] != rows["y_pred"]].sort_values("row").reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, wrong, check_dtype=False)
+    assert len(kept) == count_mistakes(preds, split)
 
 
 @pytest.mark.parametrize("name", ["mnist_path", "imdb_path"])
