@@ -288,7 +288,8 @@ def examples(preds: Predictions, *, split: str | None = None, true_class: object
         params += where.params
     limit = _count(limit, "limit")
     offset = _count(offset, "offset")
-    return preds.query(f"SELECT * FROM preds WHERE {' AND '.join(conds)} ORDER BY confidence DESC NULLS LAST, row "
+    table = "preds" if params[0] == params[1] else "mistakes"  # off the diagonal: no pass over a CSV's other rows
+    return preds.query(f"SELECT * FROM {table} WHERE {' AND '.join(conds)} ORDER BY confidence DESC NULLS LAST, row "
                        "LIMIT ? OFFSET ?", [*params, limit, offset], frames=where.frames if where else None)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import analysis.engine.duckdb as duckdb_engine
 from analysis import load_predictions
-from analysis.review import count_mistakes, review_sample, split_mistakes, split_rows
+from analysis.review import count_mistakes, examples, review_sample, split_mistakes, split_rows
 
 OPTIONS = [{}, {"seed": 7, "n": 30}, {"stratify": True, "n": 25}, {"true_class": 0}, {"pred_class": -1},
            {"exclude_ids": "half"}]
@@ -75,3 +75,14 @@ def test_a_csv_too_large_to_keep_samples_from_the_file(mnist_path, monkeypatch):
     preds = load_predictions(mnist_path)
     assert preds.mistakes is None
     check_samples(preds, preds.splits[0], OPTIONS[:2])
+
+
+def test_the_rows_of_an_off_diagonal_cell_come_from_the_kept_mistakes(mnist_path):
+    preds = load_predictions(mnist_path)
+    rows = split_rows(preds, preds.splits[0])
+    wrong = rows[rows["y_true"] != rows["y_pred"]]
+    true, pred = wrong.groupby(["y_true", "y_pred"]).size().idxmax()  # the largest cell off the diagonal
+    cell = examples(preds, split=preds.splits[0], true_class=true, pred_class=pred, limit=1000)
+    expected = wrong[(wrong["y_true"] == true) & (wrong["y_pred"] == pred)].sort_values(
+        ["confidence", "row"], ascending=[False, True])
+    assert cell["row"].tolist() == expected["row"].tolist() and len(cell) > 1
