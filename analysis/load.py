@@ -103,7 +103,8 @@ def check_split(preds: Predictions, split: str) -> str:
 
 
 def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | None] | None = None,
-                     engine: str = "duckdb", progress: Callable[[float], None] | None = None) -> Predictions:
+                     engine: str = "duckdb", progress: Callable[[float], None] | None = None,
+                     keep_mistakes: bool = False) -> Predictions:
     """Read and validate a predictions file.
 
     Parameters
@@ -117,6 +118,10 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     progress : callable, optional
         Called about every 0.2 s, from another thread, with how far the load is (0 to 1, never lower than before):
         on a CSV the share of its bytes read, else the engine's estimate when it can tell; then with 1 when done.
+    keep_mistakes : bool, default False
+        Keep the rows of the mistakes of a CSV from the same scan (:attr:`Predictions.mistakes`), so that review
+        samples and the rows of a confusion cell read no pass over the file (bench/REVIEW.md); it costs the open
+        about a third more CPU time.
 
     Returns
     -------
@@ -131,7 +136,7 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     fmt = file_format(path)
     with open_engine(engine) as eng, _watching(_progress_of(eng, path, fmt), progress):
         source = make_source(path, fmt, *_schema(eng, path, fmt), columns)
-        counts, mistakes = _scan(eng, source)
+        counts, mistakes = _scan(eng, source, keep=keep_mistakes)
     return Predictions(source, counts, engine, mistakes)
 
 
@@ -214,10 +219,11 @@ def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[st
         return tuple(_schema(eng, path, fmt)[0])
 
 
-def _scan(engine: Engine, source: Source, *, unique_ids: bool = False) -> tuple[CountTable, pa.Table | None]:
-    """Check the file and build its count table in one grouped scan (plus what the engine runs apart); when the
-    engine keeps them (:meth:`~analysis.engine.duckdb.DuckDB.keeps_mistakes`), the same scan keeps the rows of the
-    mistakes (:func:`analysis.view.kept_sql`), else None.
+def _scan(engine: Engine, source: Source, *, unique_ids: bool = False, keep: bool = False
+          ) -> tuple[CountTable, pa.Table | None]:
+    """Check the file and build its count table in one grouped scan (plus what the engine runs apart); when asked
+    to ``keep`` them and the engine can (:meth:`~analysis.engine.duckdb.DuckDB.keeps_mistakes`), the same scan
+    keeps the rows of the mistakes (:func:`analysis.view.kept_sql`), else None.
 
     ``unique_ids``: the ids were found unique already (another task of the same rows), so they are not checked again.
     """
@@ -228,7 +234,7 @@ def _scan(engine: Engine, source: Source, *, unique_ids: bool = False) -> tuple[
     sql = labels_sql(source, raw, [f"{a.sql} AS {a.name}" for a in grouped],
                      [f"{a.merge}({a.name}) AS {a.name}" for a in grouped])
     apart = [a for a in specs if a not in grouped]
-    if getattr(engine, "keeps_mistakes", lambda _: False)(source):  # the same scan keeps the mistakes' rows
+    if keep and getattr(engine, "keeps_mistakes", lambda _: False)(source):  # the same scan keeps the mistakes' rows
         kept = raw_sql(source, engine.table(source), kept=True)
         keeping = labels_sql(source, kept, [*(f"{a.sql} AS {a.name}" for a in grouped), f"{kept_sql(source)} AS kept"],
                              [*(f"{a.merge}({a.name}) AS {a.name}" for a in grouped), "flatten(list(kept)) AS kept"])

@@ -65,7 +65,7 @@ def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime
     columns = dict(overrides)
     labels = columns.pop("tasks", None)  # a wide file's task label columns, named on the Data page
     if file_layout(path, columns, labels).kind == "single":
-        return load_predictions(path, columns=columns or None, progress=_progress, engine=engine)
+        return load_predictions(path, columns=columns or None, progress=_progress, engine=engine, keep_mistakes=True)
     return load_tasks(path, columns=columns, labels=labels, engine=engine)
 
 

@@ -23,13 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen import generate  # noqa: E402
 
-import analysis.engine.duckdb as duckdb_engine  # noqa: E402
 from analysis import load_predictions  # noqa: E402
 from analysis.review import review_sample, split_mistakes, split_rows  # noqa: E402
 
 ROWS = 2_000_000
 RUNS = 5
-KEEP = duckdb_engine.KEEP_MAX_ROWS
 
 
 def timed(work, *args, **kwargs) -> tuple[float, float]:
@@ -50,8 +48,7 @@ def median(pairs: list[tuple[float, float]]) -> str:
 
 
 def opened(path: Path, keep: bool):
-    duckdb_engine.KEEP_MAX_ROWS = KEEP if keep else -1
-    return load_predictions(path)
+    return load_predictions(path, keep_mistakes=keep)
 
 
 def row(path: Path) -> str:

@@ -38,13 +38,15 @@ def check_samples(preds, split: str, options_list=OPTIONS) -> None:
 
 @pytest.mark.parametrize("name", ["mnist_path", "imdb_path"])
 def test_a_csv_keeps_its_mistakes_and_samples_them_as_the_file_does(name, request):
-    preds = load_predictions(request.getfixturevalue(name))
+    path = request.getfixturevalue(name)
+    assert load_predictions(path).mistakes is None  # kept only when asked (the app asks)
+    preds = load_predictions(path, keep_mistakes=True)
     assert preds.mistakes is not None and 0 < preds.mistakes.num_rows < preds.rows
     check_samples(preds, preds.splits[0])
 
 
 def test_parquet_samples_its_mistakes_from_a_filtered_read(adult_path):
-    preds = load_predictions(adult_path)
+    preds = load_predictions(adult_path, keep_mistakes=True)
     assert preds.mistakes is None  # nothing kept: the mistakes are read with a filter when a sample asks
     check_samples(preds, "test")
 
@@ -52,7 +54,8 @@ def test_parquet_samples_its_mistakes_from_a_filtered_read(adult_path):
 def test_labels_written_apart_that_normalize_alike_are_no_mistakes(write):
     rows = ["1,dev,1,1.0", "2,dev, cat,cat", "3,dev,cat,dog", "4,dev,,dog", "6,DEV,2,3",
             "7,val,TRUE,1", "8,dev,x,y", "9,test,cat,dog"]
-    preds = load_predictions(write("mixed.csv", "id,split,y_true,y_pred\n" + "\n".join(rows) + "\n"))
+    preds = load_predictions(write("mixed.csv", "id,split,y_true,y_pred\n" + "\n".join(rows) + "\n"),
+                             keep_mistakes=True)
     sample = review_sample(preds, split="dev", n=100)
     assert sorted(sample["id"]) == ["3", "6", "8"]
     pd.testing.assert_frame_equal(sample, review_sample(preds, split="dev", n=100, rows=split_rows(preds, "dev")))
@@ -61,7 +64,7 @@ def test_labels_written_apart_that_normalize_alike_are_no_mistakes(write):
 def test_predictions_from_probabilities_and_no_id_column(write):
     text = ("split,y_true,p_cat,p_dog\n" + "dev,cat,0.9,0.1\ndev,cat,0.2,0.8\ndev,dog,0.6,0.4\ndev,dog,0.3,0.7\n"
             "test,dog,0.5,0.5\n")
-    preds = load_predictions(write("probs.csv", text))
+    preds = load_predictions(write("probs.csv", text), keep_mistakes=True)
     assert preds.mistakes is not None
     sample = review_sample(preds, split="dev")
     assert sorted(sample["id"]) == ["1", "2"] and sorted(sample["row"]) == [2, 3]  # ids: the 0-based row numbers
@@ -72,13 +75,13 @@ def test_predictions_from_probabilities_and_no_id_column(write):
 
 def test_a_csv_too_large_to_keep_samples_from_the_file(mnist_path, monkeypatch):
     monkeypatch.setattr(duckdb_engine, "KEEP_MAX_ROWS", 100)
-    preds = load_predictions(mnist_path)
+    preds = load_predictions(mnist_path, keep_mistakes=True)
     assert preds.mistakes is None
     check_samples(preds, preds.splits[0], OPTIONS[:2])
 
 
 def test_the_rows_of_an_off_diagonal_cell_come_from_the_kept_mistakes(mnist_path):
-    preds = load_predictions(mnist_path)
+    preds = load_predictions(mnist_path, keep_mistakes=True)
     rows = split_rows(preds, preds.splits[0])
     wrong = rows[rows["y_true"] != rows["y_pred"]]
     true, pred = wrong.groupby(["y_true", "y_pred"]).size().idxmax()  # the largest cell off the diagonal
