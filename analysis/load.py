@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,9 +133,8 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
         Naming the file, the column, the first offending rows and what to do.
     """
     path = Path(path)
-    fmt = file_format(path)
-    with open_engine(engine) as eng, _watching(_progress_of(eng, path, fmt), progress):
-        source = make_source(path, fmt, *_schema(eng, path, fmt), columns)
+    with open_engine(engine) as eng, _watching(_progress_of(eng, path, file_format(path)), progress):
+        source = open_source(eng, path, columns)
         counts, mistakes = _scan(eng, source, keep=keep_mistakes)
     return Predictions(source, counts, engine, mistakes)
 
@@ -156,6 +155,27 @@ def _progress_of(eng: Engine, path: Path, fmt: str) -> Callable[[], float | None
     if fmt == "csv" and start is not None and size:
         return lambda: min((_bytes_read() - start) / size, 0.99)  # a second pass (repeated ids) stays at 99 %
     return getattr(eng, "progress", None)
+
+
+def open_source(engine: Engine, path: str | os.PathLike, columns: Mapping[str, str | None] | None = None) -> Source:
+    """The file's :class:`~analysis.source.Source` (its columns' roles), from its header or schema only."""
+    path = Path(path)
+    fmt = file_format(path)
+    return make_source(path, fmt, *_schema(engine, path, fmt), columns)
+
+
+def load_grouped(engine: Engine, source: Source, groups: Mapping[str, list], *, unique_ids: bool = False
+                 ) -> Predictions:
+    """A file's :class:`Predictions` from its grouped counts taken by another query (one that reads several files
+    at once): ``raw_split``, ``y_true``, ``y_pred``, ``n`` and ``w`` as :func:`analysis.view.labels_sql` gives them.
+    The checks' aggregates run in plain scans of the file, then every check as a load runs it; ``unique_ids`` as
+    in :func:`_scan`."""
+    _check_numeric(engine, source)
+    specs = checks.aggregates(source)
+    specs = [replace(a, whole_file=a.whole_file or "rows")
+             for a in [*specs, *(a for a in engine.grouped(source, specs) if a not in specs)]]
+    scanned = engine.scan(source, None, specs, raw_sql(source, engine.table(source, numbered=False)))
+    return Predictions(source, _checked_counts(engine, source, dict(groups) | scanned, specs, unique_ids), engine.name)
 
 
 @contextmanager
@@ -242,9 +262,15 @@ def _scan(engine: Engine, source: Source, *, unique_ids: bool = False, keep: boo
     else:
         groups = engine.scan(source, sql, apart, raw)
     mistakes = groups.pop("kept", None)
+    return _checked_counts(engine, source, groups, [*specs, *grouped], unique_ids), mistakes
+
+
+def _checked_counts(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],
+                    unique_ids: bool = False) -> CountTable:
+    """The count table of the scan's ``groups``, after every check (the first that fails raises)."""
     if not groups["n"]:
         raise InputError(f"{source.path}: the file has a header but no rows; add one row per example")
-    scan = _checked_scan(engine, source, groups, [*specs, *grouped], unique_ids)
+    scan = _checked_scan(engine, source, groups, specs, unique_ids)
     for check in checks.checks(source):
         failure = check.failure(scan)
         if failure:
@@ -253,7 +279,7 @@ def _scan(engine: Engine, source: Source, *, unique_ids: bool = False, keep: boo
     entries = zip(map(SPLIT_ALIASES.get, groups["raw_split"]), groups["y_true"], groups["y_pred"], groups["n"],
                   groups["w"], strict=True)
     return CountTable.from_rows(("split", "y_true", "y_pred"), entries, classes=checks.classes(source, scan),
-                                weighted=source.columns.weight is not None), mistakes
+                                weighted=source.columns.weight is not None)
 
 
 def _checked_scan(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],

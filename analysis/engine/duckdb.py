@@ -109,16 +109,19 @@ class DuckDB:
              ) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
         scan of their columns (faster than inside the GROUP BY); on a CSV, which is slow to read twice, the
-        grouped ``sql`` holds them all and nothing runs ``apart``. The kept mistakes come as ``kept``, an Arrow
-        table (:meth:`keeps_mistakes`); when they do not fit in memory (a file of mostly mistakes), the scan
-        ``plain`` (without them) runs instead."""
+        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan).
+        The kept mistakes come as ``kept``, an Arrow table (:meth:`keeps_mistakes`); when they do not fit in memory
+        (a file of mostly mistakes), the scan ``plain`` (without them) runs instead."""
         try:
             groups = self._kept_scan(sql) if plain else None
-            groups = groups or _columns(self.con.execute(plain or sql))
-            for kind in ("stats", "rows"):
-                plain = [a for a in apart if a.whole_file == kind]
-                if plain:
-                    groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in plain)} FROM ({raw})")
+            if groups is None:
+                sql = plain or sql
+                groups = _columns(self.con.execute(sql)) if sql is not None else {}
+            kinds = ("stats", "rows") if source.format == "parquet" else (None,)
+            for kind in kinds:
+                rest = [a for a in apart if kind is None or a.whole_file == kind]
+                if rest:
+                    groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in rest)} FROM ({raw})")
         except duckdb.Error as exc:
             raise self._error(source.path, source.format, exc, scanning=True) from exc
         return groups
