@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 
 from analysis.checks import Aggregate, integer_ids
 from analysis.diagnose import first_line, read_error, scan_error
@@ -72,6 +73,7 @@ class DuckDB:
 
     def __init__(self) -> None:
         self.con = connect()
+        self._shared: dict[Path, str] = {}
 
     def __enter__(self) -> DuckDB:
         return self
@@ -97,7 +99,25 @@ class DuckDB:
             raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
         return names, types
 
+    def share(self, sources: Sequence[Source]) -> None:
+        """Parse a CSV once for the queries of several sources of it (a multi-task file's tasks): its rows, numbered,
+        in a temporary table that :meth:`table` then gives for each (a Parquet file is cheap to read again)."""
+        first = sources[0]
+        if first.format != "csv" or len(sources) < 2:
+            return
+        types = {k: v for s in sources for k, v in s.read_types().items()}
+        read = reader_sql(first.path, "csv", types=types)
+        name = f"__shared{len(self._shared)}"
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT *, row_number() OVER () AS __row FROM {read}")
+        except duckdb.Error as exc:
+            raise self._error(first.path, "csv", exc, scanning=True) from exc
+        self._shared[first.path] = name
+
     def table(self, source: Source, *, numbered: bool = True) -> str:
+        if source.path in self._shared and source.format == "csv":
+            read = self._shared[source.path]  # numbered already
+            return source.cut.sql(read, numbered=numbered) if source.cut else read
         read = reader_sql(source.path, source.format, numbered=numbered, types=source.read_types())
         if numbered and source.format == "parquet":
             read = f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
@@ -197,6 +217,13 @@ class DuckDB:
             return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {read}"
         return f"SELECT count(*) - count(DISTINCT {col}) FROM {read}"
 
+    def arrays(self, sql: str) -> dict[str, np.ndarray]:
+        try:
+            got = self.con.execute(sql).fetchnumpy()
+        except duckdb.Error as exc:
+            raise InputError(first_line(exc)) from exc
+        return {name: _unmasked(values) for name, values in got.items()}
+
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
         try:
@@ -207,6 +234,17 @@ class DuckDB:
             return self.con.execute(sql, list(params)).df()
         except duckdb.Error as exc:
             raise InputError(first_line(exc)) from exc
+
+
+def _unmasked(values: np.ndarray) -> np.ndarray:
+    """A fetched column with its NULLs (a masked array's masked entries) as NaN or None."""
+    if not isinstance(values, np.ma.MaskedArray):
+        return np.asarray(values)
+    if values.dtype.kind == "f":
+        return values.filled(np.nan)
+    out = np.ma.getdata(values).astype(object)
+    out[np.ma.getmaskarray(values)] = None  # not filled(None), which fills with the dtype's default
+    return out
 
 
 def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
