@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 MEMORY_LIMIT = os.environ.get("ERRORSCOPE_MEMORY_LIMIT", "512MB")
 
 
+#: A CSV up to this size and about this many rows keeps its mistakes' rows in memory from the open (bench/REVIEW.md:
+#: what it costs); one of mostly mistakes may still not fit, and is then scanned again without them.
+KEEP_MAX_BYTES, KEEP_MAX_ROWS = 512 * 2**20, 3_000_000
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB connection with errorscope's settings (spilling to the system's temp folder)."""
     spill = os.path.join(tempfile.gettempdir(), "errorscope-duckdb")
@@ -120,20 +125,49 @@ class DuckDB:
             read = f"(SELECT *, row_number() OVER () AS __row FROM {read})"
         return source.cut.sql(read, numbered=numbered) if source.cut else read
 
-    def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
+    def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str, plain: str | None = None
+             ) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
         scan of their columns (faster than inside the GROUP BY); on a CSV, which is slow to read twice, the
-        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan)."""
+        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan).
+        The kept mistakes come as ``kept``, an Arrow table (:meth:`keeps_mistakes`); when they do not fit in memory
+        (a file of mostly mistakes), the scan ``plain`` (without them) runs instead."""
         try:
-            groups = _columns(self.con.execute(sql)) if sql is not None else {}
+            groups = self._kept_scan(sql) if plain else None
+            if groups is None:
+                sql = plain or sql
+                groups = _columns(self.con.execute(sql)) if sql is not None else {}
             kinds = ("stats", "rows") if source.format == "parquet" else (None,)
             for kind in kinds:
-                plain = [a for a in apart if kind is None or a.whole_file == kind]
-                if plain:
-                    groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in plain)} FROM ({raw})")
+                rest = [a for a in apart if kind is None or a.whole_file == kind]
+                if rest:
+                    groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in rest)} FROM ({raw})")
         except duckdb.Error as exc:
             raise self._error(source.path, source.format, exc, scanning=True) from exc
         return groups
+
+    def _kept_scan(self, sql: str) -> dict[str, list] | None:
+        """The grouped scan with its ``kept`` lists as one Arrow table (not Python objects); None when out of memory."""
+        try:
+            self.con.execute(f"CREATE TEMP TABLE __scan AS {sql}")
+            groups = _columns(self.con.execute("SELECT * EXCLUDE (kept) FROM __scan"))
+            groups["kept"] = self.con.sql("SELECT unnest(flatten(list(kept)), recursive := true) FROM __scan"
+                                          ).to_arrow_table()
+            return groups
+        except duckdb.OutOfMemoryException:
+            return None
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS __scan")
+
+    def keeps_mistakes(self, source: Source) -> bool:
+        """Whether the load's scan keeps the rows of the mistakes (``kept``, an Arrow table among the scan's
+        results): for a single-task CSV up to :data:`KEEP_MAX_BYTES`, so that a review sample reads nothing
+        (a Parquet file's mistakes are read when asked for, quickly: :func:`analysis.load.mistake_rows`)."""
+        from analysis.load import estimated_rows
+
+        if source.format != "csv" or source.cut is not None or source.path.stat().st_size > KEEP_MAX_BYTES:
+            return False
+        return (estimated_rows(source.path) or 0) <= KEEP_MAX_ROWS
 
     def grouped(self, source: Source, aggregates: Sequence[Aggregate]) -> list[Aggregate]:
         """The aggregates the grouped scan computes: all on a CSV, plus the sum of integer ids' hashes there."""
