@@ -31,7 +31,7 @@ from analysis import confident
 from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, check_split, split_rows, split_where
+from analysis.load import Predictions, check_split, load_split, split_where
 from analysis.normalize import label_sql, literal
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
 from analysis.view import argmax_sql, class_literals, ident, prob_exprs, view_sql
@@ -303,8 +303,8 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
 def split_label_issues(path, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
                        include_correct: bool = True, engine: str = "duckdb") -> LabelIssues:
     """:func:`label_issues` of one split of a file, reading and checking that split's rows alone
-    (:func:`analysis.load.split_rows`): a problem in another split's rows is not its concern."""
-    with split_rows(path, split, engine=engine) as (eng, preds):
+    (:func:`analysis.load.load_split`): a problem in another split's rows is not its concern."""
+    with load_split(path, split, engine=engine) as (eng, preds):
         return _label_issues(eng, preds, _check(preds, split, method, top), method, top, include_correct)
 
 
