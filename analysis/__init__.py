@@ -23,7 +23,7 @@ _EXPORTS = {
     "registry": ["METRICS", "Metric", "measure"],
     "images": ["resolve_image"],
     "fixes": ["corrected_counts", "fixes_explained"],
-    "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"],
+    "label_issues": ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues", "split_label_issues"],
     "review": ["count_mistakes", "examples", "review_sample", "tagged_ids"],
     "shift": ["ColumnShift", "DomainCheck", "Shift", "shift_columns"],  # the function: analysis.shift.shift
     "splits": ["SplitAdvice", "dev_size_needed", "rule_of_thumb", "split_advice"],
@@ -65,7 +65,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from analysis.fixes import corrected_counts, fixes_explained  # noqa: F401
     from analysis.gaps import Gaps, advice_for, decompose, gaps_from_counts  # noqa: F401
     from analysis.images import resolve_image  # noqa: F401
-    from analysis.label_issues import DEFAULT_METHOD, METHODS, LabelIssues, label_issues  # noqa: F401
+    from analysis.label_issues import DEFAULT_METHOD, METHODS, LabelIssues, label_issues, split_label_issues  # noqa: F401
     from analysis.load import Predictions, file_columns, load_predictions  # noqa: F401
     from analysis.masked import summarize_tasks, task_scores  # noqa: F401
     from analysis.metrics import (  # noqa: F401

@@ -169,20 +169,24 @@ def cmd_confusion(args: argparse.Namespace) -> None:
 
 
 def cmd_label_issues(args: argparse.Namespace) -> None:
-    from analysis.label_issues import label_issues
-    from analysis.tasks import TaskSet
+    from analysis.label_issues import label_issues, split_label_issues
+    from analysis.tasks import TaskSet, file_layout
 
-    preds = _load(args.file, args.task, every_task=True, engine=args.engine)
-    if isinstance(preds, TaskSet):
-        return _multilabel_issues(preds, args)
-    found = label_issues(preds, split=args.split, method=args.method, top=args.top)
-    shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
-    if args.json:
-        issues = [{"id": r.id, "given": r.given, "suggested": r.suggested, "score": float(r.score),
-                   "flagged": bool(r.flagged)} for r in shown.itertuples()]
+    if args.task is None and file_layout(args.file).kind == "single":  # the split's rows alone are read and checked
+        found = split_label_issues(args.file, split=args.split, method=args.method, top=args.top, engine=args.engine)
+    else:
+        preds = _load(args.file, args.task, every_task=True, engine=args.engine)
+        if isinstance(preds, TaskSet):
+            return _multilabel_issues(preds, args)
+        found = label_issues(preds, split=args.split, method=args.method, top=args.top)
+    if args.json:  # from the plain lists: pandas is not imported for JSON
+        r = found.ranked
+        issues = [{"id": i, "given": g, "suggested": s, "score": float(v), "flagged": bool(f)}
+                  for i, g, s, v, f in zip(r["id"], r["given"], r["suggested"], r["score"], r["flagged"], strict=True)]
         print(json.dumps({"split": found.split, "method": found.method, "flagged": found.flagged,
                           "estimated_errors": found.estimated_errors, "issues": issues}, indent=2))
         return
+    shown = found.issues[["rank", "id", "given", "suggested", "score", "flagged"]]
     if args.csv:
         from analysis.export import sheet_csv
 
@@ -706,7 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_options(p)
     p.set_defaults(run=cmd_confusion)
 
-    p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns)")
+    p = sub.add_parser("label-issues", help="likely label errors of a split, most likely first (needs p_* columns); "
+                       "reads and checks the rows of that split alone")
     p.add_argument("file", help="predictions file (CSV or Parquet) with out-of-sample p_<class> columns")
     p.add_argument("--split", default="dev", help="split to rank (default: dev)")
     _task_option(p)

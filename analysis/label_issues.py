@@ -1,8 +1,9 @@
 """Likely label errors: a ranked review queue of a split, each example's suggested label, and cleanlab's flags.
 
 Everything is computed by the engine over the file where it lies (:mod:`analysis.view`); only the top rows and
-K x K tables come back. A split's rows are copied once into an engine-side table, its labeled rows scored by a view
-over it, then:
+K x K tables come back, as plain lists (the command line's JSON needs no pandas). One pass over the split's rows
+(read from a Parquet file, or from a copy of a CSV's split) writes its labeled rows and their probabilities, clipped,
+into an engine-side table, then:
 
 1. one grouped query gives each given class's count and mean probability (its confident threshold) and how many
    of its examples each other class outscores;
@@ -21,22 +22,24 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis import confident
+from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, check_split
-from analysis.normalize import label_sql, literal, split_sql
+from analysis.load import Predictions, check_split, load_split, split_where
+from analysis.normalize import label_sql, literal
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
 from analysis.view import argmax_sql, class_literals, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues", "split_label_issues"]
 
 _RAW = "__label_raw"
 _SPLIT = "__label_split"
@@ -57,20 +60,35 @@ class LabelIssues:
     estimated_errors : int
         The estimated number of label errors: the off-diagonal of the calibrated confident joint (cleanlab's
         ``num_label_issues(..., estimation_method="off_diagonal_calibrated")``).
-    pairs : DataFrame
-        ``given``, ``suggested``, ``estimated``: the calibrated joint's off-diagonal counts, largest first.
-    issues : DataFrame
-        Most likely error first: the normalized view's columns, then ``given``, ``suggested`` (the class of the
-        highest probability), ``score`` (the method's label-quality score; lower = more likely wrong),
-        ``flagged`` (bool) and ``rank`` (1-based).
+    estimated_pairs : tuple
+        ``(given, suggested, estimated)``: the calibrated joint's off-diagonal counts, largest first.
+    ranked : dict
+        :attr:`issues` by column, as plain lists (what the command line prints, without importing pandas).
+    pairs, issues : DataFrame
+        The same as tables. ``issues``: most likely error first, the normalized view's columns, then ``given``,
+        ``suggested`` (the class of the highest probability), ``score`` (the method's label-quality score; lower =
+        more likely wrong), ``flagged`` (bool) and ``rank`` (1-based).
     """
 
     split: str
     method: str
     flagged: int
     estimated_errors: int
-    pairs: pd.DataFrame
-    issues: pd.DataFrame
+    estimated_pairs: tuple[tuple[str, str, int], ...]
+    ranked: dict[str, list]
+
+    @cached_property
+    def pairs(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(list(self.estimated_pairs), columns=["given", "suggested", "estimated"]).astype(
+            {"given": object, "suggested": object, "estimated": "int64"})
+
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.ranked).astype({"flagged": bool, "rank": "int64"})
 
 
 def _check(preds: Predictions, split: str, method: str, top: int | None) -> str:
@@ -96,45 +114,50 @@ def _score_sql(score: str, k: int) -> str:
     return scores[score]
 
 
-def _split_filter(engine, preds: Predictions, split: str) -> str:
-    """The condition on the raw split column that selects ``split``.
+def _fetch(engine, sql, *args):
+    """Run ``sql`` (or call it with the engine and ``args``); its result by column, without pandas (the command line
+    does not import it), an engine's error as an :class:`InputError` with its first line."""
+    try:
+        return sql(engine, *args) if callable(sql) else engine.fetch(sql)
+    except InputError:
+        raise
+    except Exception as exc:  # the engine's own error types (DuckDB's, Spark's)
+        raise InputError(first_line(exc)) from exc
 
-    In a Parquet file, the split column alone is read at little cost; naming its raw values that normalize to
-    ``split`` (``"split" IN ('dev', 'val')``) lets the reader skip the other columns of the rows of other splits.
-    A CSV is not read twice: its condition normalizes each row's split.
+
+def _rows(engine, preds: Predictions, split: str) -> str:
+    """A table expression of the split's rows (the file's columns and ``__row``) for the queries that follow.
+
+    A Parquet file is read again by each (it reads only the columns a query names, and skips the rows of other
+    splits by the split column); a CSV, slow to parse, is copied once into an engine-side table; rows already
+    copied (:func:`split_label_issues`) are read from their table.
     """
-    column = preds.columns.split
-    if column is None:
-        return "true" if split == "dev" else "false"
-    if preds.format == "parquet":
-        found = engine.frame(f"SELECT __s FROM (SELECT DISTINCT {ident(column)} AS __s FROM "
-                             f"{engine.table(preds.source, numbered=False)}) WHERE {split_sql('__s')} = ?", [split])
-        if all(isinstance(v, str) for v in found["__s"]):
-            return f"{ident(column)} IN ({', '.join(literal(v) for v in found['__s']) or 'NULL'})"
-    return f"{split_sql(ident(column))} = {literal(split)}"
+    rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {_fetch(engine, split_where, preds.source, split)})"
+    if preds.format == "parquet" or preds.source.table:
+        return rows
+    _fetch(engine, f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {rows}")
+    return _RAW
 
 
-def _copy(engine, preds: Predictions, split: str) -> None:
-    """Read the split's rows once into an engine-side table (``__label_raw``, the file's columns and ``__row``),
-    and map each distinct given (and predicted) label to its class, normalized on the distinct values as the
-    load's scan does (normalizing every row would cost more than reading the file)."""
+def _classes(engine, preds: Predictions, rows: str) -> None:
+    """Map each distinct given (and predicted) label of ``rows`` to its class, normalized on the distinct values as
+    the load's scan does (normalizing every row would cost more than reading the file)."""
     source, cm = preds.source, preds.columns
-    engine.frame(f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {engine.table(source)} WHERE "
-                 f"{_split_filter(engine, preds, split)}")
     index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
     for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred)):
         if column is not None:
-            engine.frame(f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
-                         f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
-                         f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {_RAW}))")
+            _fetch(engine, f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
+                   f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
+                   f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
 
 
-def _work_sql(preds: Predictions) -> str:
-    """A table of the split's labeled rows, computed once from the one copy of the split (``__label_raw``), with
+def _work_sql(preds: Predictions, rows: str, *, carry: bool) -> str:
+    """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
-    ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked."""
+    ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked.
+    ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
     clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
@@ -150,16 +173,18 @@ def _work_sql(preds: Predictions) -> str:
         ps = prob_exprs(source)
         pred, join = argmax_sql(ps, class_literals(source)), ""
     return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT r.__row, g.__index AS __given, "
-            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {_RAW} r "
+            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT {'r.*' if carry else 'r.__row'}, "
+            f"g.__index AS __given, "
+            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {rows} r "
             f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
 
 
-def _class_stats(engine, k: int) -> pd.DataFrame:
+def _class_stats(engine, k: int) -> dict[int, dict]:
     """Per given class: ``n``, ``mean`` (of its own probability) and ``above{j}`` (examples where ``p_j`` beats it)."""
     above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
-    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
-                        "GROUP BY __given")
+    found = _fetch(engine, f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
+                   "GROUP BY __given")
+    return {int(g): {name: values[i] for name, values in found.items()} for i, g in enumerate(found["__given"])}
 
 
 def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
@@ -169,15 +194,16 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     many = " + ".join(f"CAST({c} AS INTEGER)" for c in conf)
     argmax = argmax_sql([f"__p{j}" for j in range(k)], [str(j) for j in range(k)])
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
-    rows = engine.frame(f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
-                        f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
-                        "GROUP BY ALL")
+    rows = _fetch(engine, f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
+                   f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
+                   "GROUP BY ALL")
     counts = np.zeros((k, k), dtype=np.int64)
-    counts[rows["__given"].astype(int), rows["__true"].astype(int)] = rows["n"].astype(np.int64)
+    for g, t, n in zip(rows["__given"], rows["__true"], rows["n"], strict=True):
+        counts[int(g), int(t)] = int(n)
     return counts
 
 
-def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1) -> None:
+def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int = 1) -> None:
     """Write the flagged rows into the engine-side table ``__label_flagged`` (cleanlab's prune_by_noise_rate).
 
     For a pair whose count does not exceed the examples that class j outscores, only those compete (the others
@@ -185,23 +211,22 @@ def _flag(engine, prune: np.ndarray, stats: pd.DataFrame, min_examples: int = 1)
     example that no other class outscores competes only in such a whole class.
     """
     k = len(prune)
-    sizes = dict(zip(stats["__given"].astype(int), stats["n"].astype(int), strict=True))
-    above = {int(g): row for g, row in zip(stats["__given"], stats.to_dict("records"), strict=True)}
-    pairs = [(g, j, int(prune[g, j]), int(prune[g, j]) <= int(above[g][f"above{j}"]))
+    pairs = [(g, j, int(prune[g, j]), int(prune[g, j]) <= int(stats[g][f"above{j}"]))
              for g in range(k) for j in range(k)
-             if g != j and prune[g, j] > 0 and sizes.get(g, 0) > min_examples]
+             if g != j and prune[g, j] > 0 and g in stats and int(stats[g]["n"]) > min_examples]
     if not pairs:
-        engine.frame(f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
+        _fetch(engine, f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
         return
     values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
     compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
-    engine.frame(
+    _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
-        f"SELECT s.__row, s.__issue, row_number() OVER (PARTITION BY q.g, q.j ORDER BY {p_j} - s.__pg DESC, "
-        f"s.__row) AS r, q.m FROM {_SPLIT} s JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g "
-        f"WHERE ({compete}) AND (NOT q.pos OR {p_j} - s.__pg > 0)) WHERE r <= m AND __issue")
+        f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY g, j ORDER BY __margin DESC, __row) AS r FROM ("
+        f"SELECT s.__row, s.__issue, q.g, q.j, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
+        f"JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g WHERE {compete}) "
+        "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
 
 def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
@@ -209,39 +234,37 @@ def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
     stats = _class_stats(engine, k)
     counts = np.zeros(k, dtype=np.int64)
     means = np.zeros(k)
-    counts[stats["__given"].astype(int)] = stats["n"].astype(np.int64)
-    means[stats["__given"].astype(int)] = stats["mean"].astype(float)
+    for g, row in stats.items():
+        counts[g], means[g] = int(row["n"]), float(row["mean"])
     limits = confident.thresholds(means, counts) - 1e-6
     joint = confident.calibrate(confident.confident_joint(_joint_counts(engine, limits)), counts)
     _flag(engine, confident.prune_counts(joint), stats)
-    flagged = int(engine.frame(f"SELECT count(*) AS n FROM {_FLAGGED}")["n"].iloc[0])
+    flagged = int(_fetch(engine, f"SELECT count(*) AS n FROM {_FLAGGED}")["n"][0])
     return flagged, confident.estimated_errors(joint, counts), joint
 
 
-def _pairs(joint: np.ndarray, classes: list[str]) -> pd.DataFrame:
-    import pandas as pd
-
+def _pairs(joint: np.ndarray, classes: list[str]) -> tuple[tuple[str, str, int], ...]:
     rows = [(classes[g], classes[t], int(joint[g, t])) for g in range(len(classes)) for t in range(len(classes))
             if g != t and joint[g, t] > 0]
-    rows.sort(key=lambda r: -r[2])
-    return pd.DataFrame(rows, columns=["given", "suggested", "estimated"]).astype(
-        {"given": object, "suggested": object, "estimated": "int64"})
+    return tuple(sorted(rows, key=lambda r: -r[2]))
 
 
-def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool) -> pd.DataFrame:
-    """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone)."""
+def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool, rows: str
+         ) -> dict[str, list]:
+    """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone, read
+    from ``rows``)."""
     score, flag_first = RANKINGS[method]
     order = ("flagged DESC, " if flag_first else "") + "score, __row"
     k = len(preds.source.probs)
     suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source))
-    engine.frame(f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, {_score_sql(score, k)} AS "
-                 f"score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
-                 + ("" if include_correct else "WHERE __wrong ")
-                 + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
-    rows = view_sql(preds.source, f"(SELECT * FROM {_RAW} WHERE __row IN (SELECT __row FROM {_TOP}))")
-    return engine.frame(f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
-                        f"FROM ({rows}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
-                        + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
+    _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, {_score_sql(score, k)} "
+           f"AS score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
+           + ("" if include_correct else "WHERE __wrong ")
+           + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    view = view_sql(preds.source, f"(SELECT * FROM {rows} WHERE __row IN (SELECT __row FROM {_TOP}))")
+    return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
+                  f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
+                  + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
 
 
 def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
@@ -273,15 +296,30 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
         Without ``p_*`` columns, for an unknown split or method, or ``top`` below 1.
     """
     split = _check(preds, split, method, top)
-    classes = [c for c, _ in preds.source.probs]
     with open_engine(preds.engine) as engine:
-        try:
-            _copy(engine, preds, split)
-            engine.frame(_work_sql(preds))
-            flagged, estimated, joint = _confident_learning(engine, len(classes))
-            issues = _top(engine, preds, method, top, include_correct)
-        except InputError as exc:
-            raise InputError(f"{preds.path}: {exc}") from exc
-    issues["flagged"] = issues["flagged"].astype(bool)
-    issues["rank"] = np.arange(1, len(issues) + 1, dtype=np.int64)
-    return LabelIssues(split, method, flagged, estimated, _pairs(joint, classes), issues.reset_index(drop=True))
+        return _label_issues(engine, preds, split, method, top, include_correct)
+
+
+def split_label_issues(path, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
+                       include_correct: bool = True, engine: str = "duckdb") -> LabelIssues:
+    """:func:`label_issues` of one split of a file, reading and checking that split's rows alone
+    (:func:`analysis.load.load_split`): a problem in another split's rows is not its concern."""
+    with load_split(path, split, engine=engine) as (eng, preds):
+        return _label_issues(eng, preds, _check(preds, split, method, top), method, top, include_correct)
+
+
+def _label_issues(engine, preds: Predictions, split: str, method: str, top: int | None,
+                  include_correct: bool) -> LabelIssues:
+    classes = [c for c, _ in preds.source.probs]
+    try:
+        rows = _rows(engine, preds, split)
+        in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
+        _classes(engine, preds, rows)
+        _fetch(engine, _work_sql(preds, rows, carry=not in_memory))
+        flagged, estimated, joint = _confident_learning(engine, len(classes))
+        issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT)
+    except InputError as exc:
+        raise InputError(f"{preds.path}: {exc}") from exc
+    issues["flagged"] = [bool(v) for v in issues["flagged"]]
+    issues["rank"] = list(range(1, len(issues["flagged"]) + 1))
+    return LabelIssues(split, method, flagged, estimated, _pairs(joint, classes), issues)

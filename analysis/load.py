@@ -21,7 +21,7 @@ from analysis.counts import CountTable
 from analysis.diagnose import where
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, SPLITS, split_name
+from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, SPLITS, literal, split_name, split_sql
 from analysis.source import Source, check_names, file_format, make_source, written_names
 from analysis.view import checked_sql, ident, kept_sql, labels_sql, mistakes_sql, raw_sql, view_sql
 
@@ -176,6 +176,47 @@ def load_grouped(engine: Engine, source: Source, groups: Mapping[str, list], *, 
              for a in [*specs, *(a for a in engine.grouped(source, specs) if a not in specs)]]
     scanned = engine.scan(source, None, specs, raw_sql(source, engine.table(source, numbered=False)))
     return Predictions(source, _checked_counts(engine, source, dict(groups) | scanned, specs, unique_ids), engine.name)
+
+
+@contextmanager
+def load_split(path: str | os.PathLike, split: str, *, columns: Mapping[str, str | None] | None = None,
+               engine: str = "duckdb"):
+    """Read and validate one split of a file alone: one read copies the split's rows (every column, and ``__row``,
+    the file's row) into an engine-side table, and the load's checks and count table run over that table, so a
+    problem in another split's rows is not seen. Yields the open engine and the split's :class:`Predictions`, whose
+    queries must run on that engine (the table lives as long as it does).
+
+    A file without rows of ``split``, or an engine that cannot keep rows, is loaded whole instead (the split then
+    named as the file's other queries expect, or refused with what the file holds).
+    """
+    with open_engine(engine) as eng:
+        source = open_source(eng, path, columns)
+        canonical = split_name(split) if isinstance(split, str) else None
+        if canonical is not None and hasattr(eng, "keep"):
+            kept = eng.keep(source, split_where(eng, source, canonical))
+            if eng.fetch(f"SELECT count(*) AS n FROM {kept.table}")["n"][0]:
+                yield eng, Predictions(kept, _scan(eng, kept)[0], engine)
+                return
+        yield eng, Predictions(source, _scan(eng, source)[0], engine)
+
+
+def split_where(engine: Engine, source: Source, split: str) -> str:
+    """The condition on the file's raw split column that selects the canonical ``split``.
+
+    In a Parquet file, the split column alone is read at little cost; naming its raw values that normalize to
+    ``split`` (``"split" IN ('dev', 'val')``) lets the reader skip the other columns of the rows of other splits.
+    On a CSV, which is not read twice, the condition normalizes each row's split.
+    """
+    column = source.columns.split
+    if column is None:
+        return "true" if split == "dev" else "false"
+    if source.format == "parquet" or source.table:  # normalized on the distinct values, not on every row
+        found = engine.fetch(f"SELECT __s, {split_sql('__s')} AS __split FROM (SELECT DISTINCT "
+                             f"{ident(column)} AS __s FROM {engine.table(source, numbered=False)})")
+        raw = [v for v, s in zip(found["__s"], found["__split"], strict=True) if s == split]
+        if all(isinstance(v, str) for v in raw):
+            return f"{ident(column)} IN ({', '.join(literal(v) for v in raw) or 'NULL'})"
+    return f"{split_sql(ident(column))} = {literal(split)}"
 
 
 @contextmanager

@@ -53,6 +53,8 @@ class Source:
     """A predictions file and what it holds; no data is read beyond its header or schema.
 
     ``types`` are the engine's types of ``names``; on a CSV, the columns in :meth:`text_columns` are read as text.
+    ``table`` names an engine-side table that holds the rows already read (with ``__row``, the file's row), which
+    the engine then reads instead of the file (:func:`analysis.load.load_split`); None reads the file.
     """
 
     path: Path
@@ -61,6 +63,7 @@ class Source:
     types: tuple[str, ...]
     columns: ColumnMap
     cut: Cut | None = None
+    table: str | None = None
 
     @property
     def task(self) -> str | None:

@@ -2,7 +2,7 @@
 
 Run from the project folder (not part of ``make test``)::
 
-    python bench/bench_label_issues.py [--runs 3] [--big bench/data/preds_10M.parquet] [--skip-speed]
+    python bench/bench_label_issues.py [--runs 5] [--big bench/data/preds_10M.parquet] [--skip-speed]
 
 Precision: on the MNIST and IMDB test sets of Northcutt et al. (2021), with their crowd verdicts
 (``../shared/benchmarks/label-errors/``), how many of the top 20 and top 100 of each method have the verdict
@@ -10,7 +10,8 @@ Precision: on the MNIST and IMDB test sets of Northcutt et al. (2021), with thei
 the examples cleanlab flagged in 2021 were shown to the crowd, so this measures precision, not recall.
 
 Speed: whole processes, alternating, median of ``--runs``: ``errorscope label-issues FILE --split dev --top 1000
---json`` against ``errorscope summary FILE --json``, peak RSS from ``/usr/bin/time -v``; beside them, cleanlab's
+--json`` against ``errorscope summary FILE --json``, wall time, CPU time (user + system, which other load on the
+machine disturbs less) and peak RSS from ``/usr/bin/time -v``; beside them, cleanlab's
 ``find_label_issues`` and ``get_label_quality_scores`` on the first million dev rows of the same file, arrays in
 memory (the loading is not timed).
 
@@ -20,6 +21,7 @@ Writes bench/LABEL_ISSUES.md.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -63,29 +65,32 @@ def precision(dataset: str) -> dict[str, dict[int, int]]:
     return out
 
 
-def _timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one whole process."""
+def _timed(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (MiB) of one whole process."""
     start = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1)) / 1024
-    return wall, rss
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", proc.stderr).group(1))
+              for kind in ("User", "System"))
+    return wall, cpu, rss
 
 
-def speed(big: Path, runs: int) -> dict[str, tuple[float, float]]:
-    """Median wall time and largest peak RSS of each command, run alternately after one warm-up each."""
+def speed(big: Path, runs: int) -> dict[str, tuple[float, float, float]]:
+    """Median wall and CPU time and largest peak RSS of each command, run alternately after one warm-up each."""
     commands = {"summary": [str(ERRORSCOPE), "summary", str(big), "--json"],
                 "label-issues": [str(ERRORSCOPE), "label-issues", str(big), "--split", "dev", "--top", "1000",
                                  "--json"]}
     for cmd in commands.values():
         _timed(cmd)
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, cmd in commands.items():
             times[name].append(_timed(cmd))
-    return {name: (statistics.median(t for t, _ in got), max(r for _, r in got)) for name, got in times.items()}
+    return {name: (statistics.median(t for t, _, _ in got), statistics.median(c for _, c, _ in got),
+                   max(r for _, _, r in got)) for name, got in times.items()}
 
 
 def cleanlab_speed(big: Path, rows: int = 1_000_000) -> tuple[int, float]:
@@ -116,11 +121,15 @@ def report(table: dict[str, dict[str, dict[int, int]]], fast: dict | None, clean
         cells = [str(table[d][method][c]) for d in DATASETS for c in CUTS]
         lines.append(f"| {method} | {' | '.join(cells)} |")
     if fast:
-        (s_time, s_rss), (l_time, l_rss) = fast["summary"], fast["label-issues"]
-        lines += ["", "| command (10M-row Parquet, whole process) | median time | peak RSS |", "| --- | ---: | ---: |",
-                  f"| `errorscope summary --json` | {s_time:.2f} s | {s_rss:,.0f} MiB |",
-                  f"| `errorscope label-issues --split dev --top 1000 --json` | {l_time:.2f} s | {l_rss:,.0f} MiB |",
-                  "", f"label-issues / summary: {l_time / s_time:.2f}x."]
+        (s_time, s_cpu, s_rss), (l_time, l_cpu, l_rss) = fast["summary"], fast["label-issues"]
+        lines += ["", "| command (10M-row Parquet, whole process) | median time | median CPU time | peak RSS |",
+                  "| --- | ---: | ---: | ---: |",
+                  f"| `errorscope summary --json` | {s_time:.2f} s | {s_cpu:.2f} s | {s_rss:,.0f} MiB |",
+                  f"| `errorscope label-issues --split dev --top 1000 --json` | {l_time:.2f} s | {l_cpu:.2f} s | "
+                  f"{l_rss:,.0f} MiB |",
+                  "", f"label-issues / summary: {l_time / s_time:.2f}x in time, {l_cpu / s_cpu:.2f}x in CPU time "
+                  f"(target: 1.5x, peak RSS at most 1 GiB); {os.cpu_count()} cores, load average "
+                  f"{os.getloadavg()[0]:.1f} at the end."]
     if clean:
         lines += ["", f"cleanlab `find_label_issues` + `get_label_quality_scores` on {clean[0]:,} dev rows "
                   f"(arrays already in memory): {clean[1]:.2f} s."]
@@ -129,7 +138,7 @@ def report(table: dict[str, dict[str, dict[int, int]]], fast: dict | None, clean
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--big", type=Path, default=BENCH / "data" / "preds_10M.parquet")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()

@@ -542,3 +542,20 @@ def test_texts_from_a_second_file_joined_on_id(app, tmp_path, monkeypatch):
     expected = frame.set_index("id")["text"].reindex(sheet.index)
     expected[expected.index == frame["id"].iloc[0]] = None
     assert sheet["text"].tolist() == expected.tolist()
+
+
+def test_label_issues_show_the_texts_of_a_second_file(app, demo_path, tmp_path, monkeypatch):
+    """The label-issue queue and its example under review show the texts file's text of each id, as Review does."""
+    frame = pd.read_csv(demo_path).drop(columns=["image"])
+    frame.to_csv(tmp_path / "preds.csv", index=False)
+    texts = pd.DataFrame({"id": frame["id"], "text": [f"Scanned digit {i} of the form" for i in frame["id"]]})
+    texts.iloc[1:].to_csv(tmp_path / "texts.csv", index=False)  # the first example has no text
+    monkeypatch.setenv("ERRORSCOPE_FILE", str(tmp_path / "preds.csv"))
+    monkeypatch.setenv("ERRORSCOPE_TEXTS", str(tmp_path / "texts.csv"))
+    at = app("label_issues")
+    queue = next(d.value for d in at.dataframe if "rank" in d.value).set_index("id")
+    assert len(queue) > 10
+    expected = texts.set_index("id")["text"].reindex(queue.index)
+    assert queue["text"].tolist() == expected.where(expected.index != frame["id"].iloc[0], None).tolist()
+    shown = queue.index[0]  # the example under review, its text beside it
+    assert f"Scanned digit {shown} of the form" in [t.value for t in at.text]

@@ -16,7 +16,7 @@ from sklearn.metrics import accuracy_score
 
 from analysis import ErrorscopeError, load_predictions
 from analysis.fixes import corrected_counts, fixes_explained
-from analysis.label_issues import DEFAULT_METHOD, METHODS, label_issues
+from analysis.label_issues import DEFAULT_METHOD, METHODS, label_issues, split_label_issues
 from analysis.metrics import accuracy
 from tests.test_cli import run
 
@@ -191,3 +191,68 @@ def test_each_split_of_a_parquet_file_with_split_aliases(demo_path, tmp_path):
     for split in preds.splits:
         rows, labels, probs = _arrays(demo_path, split)
         _check_against_cleanlab(preds, rows, labels, probs, split)
+
+
+def test_reading_the_split_alone_gives_what_the_whole_load_gives(mnist_path, demo_path, tmp_path):
+    copy = tmp_path / "copy.parquet"
+    pq.write_table(pa.Table.from_pandas(pd.read_csv(demo_path, dtype={"id": str, "y_true": str, "y_pred": str}),
+                                        preserve_index=False), copy)
+    for file in (mnist_path, demo_path, copy):
+        preds = load_predictions(file)
+        for split in preds.splits:
+            whole, alone = label_issues(preds, split=split), split_label_issues(file, split=split)
+            assert (alone.split, alone.flagged, alone.estimated_errors, alone.estimated_pairs) == (
+                whole.split, whole.flagged, whole.estimated_errors, whole.estimated_pairs)
+            assert alone.ranked == whole.ranked
+
+
+def _two_splits(rows: int = 80, seed: int = 0) -> pd.DataFrame:
+    """A small file of three classes whose train and dev rows alternate, with noisy out-of-sample probabilities."""
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(3) * 0.7, rows)
+    given = np.where(rng.random(rows) < 0.2, rng.integers(0, 3, rows), probs.argmax(axis=1))
+    frame = pd.DataFrame({"id": [f"e{i}" for i in range(rows)], "split": ["train", "dev"] * (rows // 2),
+                          "y_true": np.array(["a", "b", "c"])[given]})
+    for j, c in enumerate("abc"):
+        frame[f"p_{c}"] = probs[:, j].round(6)
+    return frame
+
+
+def _save(frame: pd.DataFrame, path) -> None:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+BAD = {"a probability above 1": ("p_a", 1.7), "a class without probability": ("y_true", "z"),
+       "a negative probability": ("p_b", -0.5)}
+CASES = [("a probability above 1", ".csv"), ("a class without probability", ".parquet"),
+         ("a negative probability", ".csv")]
+
+
+@pytest.mark.parametrize(("bad", "suffix"), CASES)
+def test_a_bad_row_in_another_split_is_not_the_concern_of_label_issues(tmp_path, suffix, bad):
+    clean, broken = _two_splits(), _two_splits()
+    column, value = BAD[bad]
+    broken[column] = broken[column].astype(object)
+    broken.loc[10, column] = value  # a train row
+    _save(clean, tmp_path / f"clean{suffix}")
+    _save(broken, tmp_path / f"broken{suffix}")
+    assert run("summary", tmp_path / f"broken{suffix}", ok=False).returncode == 2
+    found = run("label-issues", tmp_path / f"broken{suffix}", "--top", "15", "--json").stdout
+    assert found == run("label-issues", tmp_path / f"clean{suffix}", "--top", "15", "--json").stdout
+    assert json.loads(found)["issues"]
+
+
+@pytest.mark.parametrize(("bad", "suffix"), [*CASES, ("a probability above 1", ".parquet")])
+def test_a_bad_row_in_the_split_gives_the_error_of_summary(tmp_path, suffix, bad):
+    frame = _two_splits()
+    column, value = BAD[bad]
+    frame[column] = frame[column].astype(object)
+    frame.loc[41, column] = value  # a dev row: its 21st, the file's 42nd (line 43 of a CSV)
+    _save(frame, path := tmp_path / f"bad{suffix}")
+    summary, ranked = run("summary", path, ok=False), run("label-issues", path, "--split", "dev", ok=False)
+    assert ranked.returncode == summary.returncode == 2
+    assert ranked.stderr == summary.stderr and len(ranked.stderr.splitlines()) == 1
+    assert ("line 43" if suffix == ".csv" else "row 42") in ranked.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,6 +116,8 @@ class DuckDB:
         self._shared[first.path] = name
 
     def table(self, source: Source, *, numbered: bool = True) -> str:
+        if source.table:
+            return source.table if numbered else f"(SELECT * EXCLUDE (__row) FROM {source.table})"
         if source.path in self._shared and source.format == "csv":
             read = self._shared[source.path]  # numbered already
             return source.cut.sql(read, numbered=numbered) if source.cut else read
@@ -124,6 +127,15 @@ class DuckDB:
         elif numbered:
             read = f"(SELECT *, row_number() OVER () AS __row FROM {read})"
         return source.cut.sql(read, numbered=numbered) if source.cut else read
+
+    def keep(self, source: Source, where: str, name: str = "__kept") -> Source:
+        """Copy the rows of the file that meet ``where`` (its columns and ``__row``) into an engine-side table, in
+        one read; the source returned reads that table instead of the file."""
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {ident(name)} AS SELECT * FROM {self.table(source)} WHERE {where}")
+        except duckdb.Error as exc:
+            raise self._error(source.path, source.format, exc, scanning=True) from exc
+        return replace(source, table=ident(name))
 
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str, plain: str | None = None
              ) -> dict[str, list]:

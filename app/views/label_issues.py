@@ -73,6 +73,7 @@ def with_tags(result) -> pd.DataFrame:
     queue = result.issues
     queue = queue[queue["id"].isin(slice_filter.keep_ids(cur, queue["id"].tolist()))]  # the slice's, if any
     tags = store.tags(dataset, queue["id"].tolist()).set_index("id").reindex(queue["id"])  # NaN: never tagged
+    queue = widgets.with_texts(cur, queue)  # from the texts file, when the data set has one
     return queue.assign(reviewed=tags["reviewed"].eq(True).to_numpy(),
                         mislabeled=tags["mislabeled"].eq(True).to_numpy(),
                         corrected=[v if isinstance(v, str) else None for v in tags["corrected_label"]])
@@ -145,7 +146,7 @@ else:
             st.image(image, width=260)
         elif widgets.has_pictures(cur):
             st.caption(":material/broken_image: image not found or outside the data folder")
-        if preds.columns.text and isinstance(row.get("text"), str):
+        if widgets.has_text(cur) and isinstance(row.get("text"), str):
             st.text(row["text"])
     with about:
         st.caption(f"#{int(row['rank'])} of {len(queue)} · id **{widgets.plain(example)}**"
@@ -171,13 +172,14 @@ else:
 # --- the whole queue ------------------------------------------------------------------------------------------------
 st.subheader("The queue")
 table = queue[["rank", "id", "given", "suggested", "score", "flagged", "p_given", "reviewed", "mislabeled",
-               "corrected"]]
+               "corrected", *(["text"] if widgets.has_text(cur) else [])]]
 st.dataframe(table, hide_index=True, column_config={
     "rank": st.column_config.NumberColumn("rank", width="small"),
     "score": st.column_config.NumberColumn("score", format="%.4f", help="lower is more likely wrong"),
     "p_given": st.column_config.NumberColumn("p(given)", format="%.3f", help="the model's probability of the label"),
     "flagged": st.column_config.CheckboxColumn("flagged", help="flagged by confident learning"),
     "corrected": st.column_config.TextColumn("corrected label"),
+    "text": st.column_config.TextColumn("text", width="large"),
 })
 st.page_link("views/review.py", label="See the confirmed ones on the Review page (filter: mislabeled)",
              icon=":material/checklist:")
