@@ -52,7 +52,7 @@ def _load(path: str, task: str | None = None, *, every_task: bool = False, engin
     from analysis.load import load_predictions
     from analysis.tasks import file_layout, load_tasks
 
-    multi = file_layout(path).kind != "single"
+    multi = file_layout(path, engine=engine).kind != "single"
     if task is not None and not multi:
         raise ErrorscopeError(f"{path}: one task only (no task column, no wide task columns); drop --task")
     if multi and task is None and not every_task:
@@ -251,7 +251,7 @@ def cmd_splits(args: argparse.Namespace) -> None:
 def cmd_shift(args: argparse.Namespace) -> None:
     from analysis.shift import OUTPUTS, shift
 
-    preds = _load(args.file)
+    preds = _load(args.file, engine=args.engine)
     found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample)
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
@@ -297,6 +297,7 @@ def _shift_parsers(sub) -> None:
     p.add_argument("--sample", type=_positive, default=5_000,
                    help="rows per split for the domain classifier (default: 5000)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _engine_options(p)
     p.set_defaults(run=cmd_shift)
 
 
@@ -304,9 +305,9 @@ def cmd_slices(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.slices import find_slices
 
-    preds = _load(args.file)
+    preds = _load(args.file, engine=args.engine)
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
-    if os.path.getsize(args.file) >= PROGRESS_BYTES:
+    if os.path.isfile(args.file) and os.path.getsize(args.file) >= PROGRESS_BYTES:
         print(f"errorscope: finding slices of up to {args.max_predicates} values...", file=sys.stderr, flush=True)
     found = find_slices(preds, args.split, columns, max_predicates=args.max_predicates,
                         min_support=args.min_support, alpha=args.alpha, top=args.top)
@@ -415,7 +416,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from analysis.compare import CELLS, compare_predictions, per_class, report, significance
     from analysis.registry import percent
 
-    a, b = _load(args.a), _load(args.b)
+    a, b = _load(args.a, engine=args.engine), _load(args.b, engine=args.engine)
     cmp = compare_predictions(a, b, shared=args.shared)
     result = report(cmp, splits=[args.split] if args.split else None, metric=args.metric)
     if args.json:
@@ -704,6 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.95, help="weight of error against size (default: 0.95)")
     p.add_argument("--top", type=_positive, default=10, help="how many slices (default: 10)")
     _format_options(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_slices)
 
     _tags_parser(sub)
@@ -726,6 +728,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the metric whose difference B - A gets an interval (default: accuracy)")
     p.add_argument("--shared", action="store_true", help="compare on the ids both files hold when they differ")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _engine_options(p)
     p.set_defaults(run=cmd_compare)
 
     p = sub.add_parser("runs", help="the best run meeting every threshold, scales and importance of hyperparameters")
