@@ -22,7 +22,7 @@ from analysis.diagnose import where
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, SPLITS, split_name
-from analysis.source import Source, check_names, file_format, make_source, written_names
+from analysis.source import Source, check_names, file_format, location, make_source, written_names
 from analysis.view import checked_sql, ident, labels_sql, raw_sql, view_sql
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     InputError
         Naming the file, the column, the first offending rows and what to do.
     """
-    path = Path(path)
+    path = location(path, engine)
     fmt = file_format(path)
     with open_engine(engine) as eng, _watching(eng, progress):
         source = make_source(path, fmt, *_schema(eng, path, fmt), columns)
@@ -175,7 +175,7 @@ def _schema(eng: Engine, path: Path, fmt: str) -> tuple[list[str], list[str]]:
 
 def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[str, ...]:
     """The column names of a CSV or Parquet file (reads only its header or schema)."""
-    path = Path(path)
+    path = location(path, engine)
     fmt = file_format(path)
     with open_engine(engine) as eng:
         return tuple(_schema(eng, path, fmt)[0])
