@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis import exact
 from analysis.counts import CountTable
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
@@ -94,7 +95,7 @@ def compare_predictions(a: Predictions, b: Predictions, *, shared: bool = False)
              f"{label_sql('tb', b.source.typed[cb.y_true])} AS tb",
              (label_sql("ya", a.source.typed[ca.y_pred]) if ca.y_pred else "ya") + " AS ya",
              (label_sql("yb", b.source.typed[cb.y_pred]) if cb.y_pred else "yb") + " AS yb",
-             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", "sum(misaligned) AS misaligned"]
+             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", *exact.merged("w"), "sum(misaligned) AS misaligned"]
     same_type = ca.id is not None and cb.id is not None and a.source.typed[ca.id] == b.source.typed[cb.id]
     integer = same_type and INTEGER_TYPE.match(a.source.typed[ca.id])
 
@@ -112,7 +113,8 @@ def compare_predictions(a: Predictions, b: Predictions, *, shared: bool = False)
             misaligned = "x.__k IS DISTINCT FROM y.__k"
         inner = (f"SELECT x.__s AS sa, x.__t AS ta, {other}, x.__y AS ya, y.__y AS yb, "
                  "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
-                 f"sum(x.__w) AS w, count(*) FILTER (WHERE {misaligned}) AS misaligned "
+                 f"sum(x.__w) AS w, {', '.join(exact.sums('x.__w', 'w'))}, "
+                 f"count(*) FILTER (WHERE {misaligned}) AS misaligned "
                  f"FROM ({sides[0]}) x {join} ({sides[1]}) y"
                  f"{' ON x.__k = y.__k' if 'OUTER' in join else ''} GROUP BY ALL")
         try:
@@ -140,6 +142,7 @@ def compare_predictions(a: Predictions, b: Predictions, *, shared: bool = False)
 
 
 def _comparison(a: Predictions, b: Predictions, groups: dict[str, list], shared: bool) -> Comparison:
+    groups["w"] = exact.totals(groups, "w")
     rows = list(zip(*(groups[c] for c in ("sa", "sb", "ta", "tb", "ya", "yb", "in_a", "in_b", "n", "w")),
                     strict=True))
     only_a = sum(r[8] for r in rows if r[6] and not r[7])

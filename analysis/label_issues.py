@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import confident
+from analysis import confident, exact
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split
@@ -156,10 +156,13 @@ def _work_sql(preds: Predictions) -> str:
 
 
 def _class_stats(engine, k: int) -> pd.DataFrame:
-    """Per given class: ``n``, ``mean`` (of its own probability) and ``above{j}`` (examples where ``p_j`` beats it)."""
+    """Per given class: ``n``, ``mean`` (of its own probability, from its exact sum: alike on every engine) and
+    ``above{j}`` (examples where ``p_j`` beats it)."""
     above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
-    return engine.frame(f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
-                        "GROUP BY __given")
+    stats = engine.frame(f"SELECT __given, count(*) AS n, sum(__pg) AS pg, {', '.join(exact.sums('__pg', 'pg'))}, "
+                         f"{above} FROM {_SPLIT} GROUP BY __given")
+    stats["mean"] = np.array(exact.totals(stats, "pg")) / stats["n"].to_numpy(float)
+    return stats
 
 
 def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis import checks
+from analysis import checks, exact
 from analysis.counts import CountTable
 from analysis.diagnose import where
 from analysis.engine import Engine, open_engine
@@ -195,6 +195,8 @@ def _scan(engine: Engine, source: Source, *, unique_ids: bool = False) -> CountT
     groups = engine.scan(source, sql, [a for a in specs if a not in grouped], raw)
     if not groups["n"]:
         raise InputError(f"{source.path}: the file has a header but no rows; add one row per example")
+    if source.columns.weight:
+        groups["w"] = exact.totals(groups, "w")  # the same on every engine, whatever order it added them in
     scan = _checked_scan(engine, source, groups, [*specs, *grouped], unique_ids)
     for check in checks.checks(source):
         failure = check.failure(scan)

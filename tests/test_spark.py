@@ -34,7 +34,8 @@ def _both(path, **kwargs):
 
 
 def _close(a, b) -> bool:
-    """Equal, except that floats may differ in the last bits: summed weights are added in another order."""
+    """Equal, except that floats may differ in the last bits: the shift check's moments (means, variances) are
+    sums of doubles that each engine adds in its own order."""
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
     if isinstance(a, list):
@@ -45,9 +46,9 @@ def _close(a, b) -> bool:
 
 
 def _same_counts(duck, spark) -> None:
-    """Summary, classes and every split's confusion matrix equal: counts exactly, summed weights to 1e-12."""
+    """Summary, classes and every split's confusion matrix equal, summed weights included (analysis.exact)."""
     assert spark.engine == "spark"
-    assert _close(summarize(spark, human=0.01), summarize(duck, human=0.01))
+    assert summarize(spark, human=0.01) == summarize(duck, human=0.01)
     entries = [dict(zip(zip(*p.counts.columns, strict=True), p.counts.n.tolist(), strict=True))
                for p in (duck, spark)]
     assert entries[1] == entries[0]
@@ -57,18 +58,18 @@ def _same_counts(duck, spark) -> None:
             a = confusion_matrix(duck.counts.where(split=split), weighted=weighted)
             b = confusion_matrix(spark.counts.where(split=split), weighted=weighted)
             assert b.labels == a.labels
-            np.testing.assert_allclose(b.matrix, a.matrix, rtol=1e-12, atol=0)
+            np.testing.assert_array_equal(b.matrix, a.matrix)
 
 
 def _same_issues(duck, spark, split: str) -> None:
+    """The same issues and scores (the default ranking's margins: +, -, / of the same doubles on both engines)."""
     a, b = label_issues(duck, split=split), label_issues(spark, split=split)
     assert (b.flagged, b.estimated_errors) == (a.flagged, a.estimated_errors)
     assert b.pairs.equals(a.pairs)
     assert b.issues["id"].tolist() == a.issues["id"].tolist()
     assert b.issues["suggested"].tolist() == a.issues["suggested"].tolist()
     assert b.issues["flagged"].tolist() == a.issues["flagged"].tolist()
-    np.testing.assert_allclose(b.issues["score"].to_numpy(float), a.issues["score"].to_numpy(float), rtol=0,
-                               atol=1e-12)
+    np.testing.assert_array_equal(b.issues["score"].to_numpy(float), a.issues["score"].to_numpy(float))
     assert b.issues["row"].astype(int).tolist() == a.issues["row"].astype(int).tolist()
 
 
@@ -157,8 +158,8 @@ def test_slices_shift_and_compare_on_adult_and_the_demo(adult_path, capsys):
     """The slices (SliceLine's search and the error of every value), the shift check's column tests and the
     comparison of two models: the same from Spark as from DuckDB, through the command line's --engine."""
     duck, spark = _both(adult_path)
-    a = error_by_slice(duck, "dev", ["education", "age", "sex"])
-    b = error_by_slice(spark, "dev", ["education", "age", "sex"])
+    a = error_by_slice(duck, "dev", ["age", "sex"])
+    b = error_by_slice(spark, "dev", ["age", "sex"])
     assert b.drop(columns="predicate").equals(a.drop(columns="predicate"))
     assert b["predicate"].tolist() == a["predicate"].tolist()
     outputs = []
