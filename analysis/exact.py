@@ -3,9 +3,12 @@
 A sum of doubles depends on the order of its terms, which an engine's threads (or a cluster's partitions) choose:
 DuckDB and Spark, or two runs of one, may differ in the last bits. Here each value ``x`` with ``|x| < 2**33`` is
 split into two integers, ``floor(x * 2**20)`` and the rest in units of ``2**-73``, both exact in a double and each
-summed as ``DECIMAL(38, 0)``, which no order changes; :func:`total` makes them one double, correctly rounded. Bits
-of ``x`` below ``2**-73`` are dropped (only values under ``2**-20`` have any), so the sum is exact to ``2**-73`` per
-row. The SQL is plain and engine-neutral: multiplications by powers of two, ``floor``, casts of whole numbers.
+summed as an integer, which no order changes; :func:`total` makes them one double, correctly rounded. Bits of ``x``
+below ``2**-73`` are dropped (only values under ``2**-20`` have any), so the sum is exact to ``2**-73`` per row.
+The SQL is plain and engine-neutral: multiplications by powers of two, ``floor``, casts of whole numbers to BIGINT
+(DuckDB sums those into a 128-bit HUGEINT; the Spark engine sums them as ``DECIMAL(38, 0)``, which does not
+overflow either). This also makes DuckDB's own results repeatable: its sum of doubles changes in the last bits from
+one run to the next, as its threads take the row groups in another order.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ def parts(x: str) -> tuple[str, str]:
     ok = f"abs({x}) < {LIMIT!r}"
     high = f"floor({x} * {float(_HIGH)!r})"
     low = f"floor(({x} - {high} / {float(_HIGH)!r}) * {float(_LOW)!r})"
-    return tuple(f"CAST(CASE WHEN {ok} THEN {p} END AS DECIMAL(38, 0))" for p in (high, low))
+    return tuple(f"CAST(CASE WHEN {ok} THEN {p} END AS BIGINT)" for p in (high, low))
 
 
 def sums(x: str, name: str) -> list[str]:

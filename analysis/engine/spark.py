@@ -115,8 +115,9 @@ def stop() -> None:
 
 def spark_sql(sql: str) -> str:
     """DuckDB's SQL of errorscope's queries in Spark's dialect (sqlglot), with ``regexp_replace``'s group references
-    written ``$1`` as Java's regular expressions want, and DuckDB's ``quantile_cont(x, q)`` as Spark's
-    ``percentile(x, q)`` (both interpolate linearly between the two nearest values).
+    written ``$1`` as Java's regular expressions want, DuckDB's ``quantile_cont(x, q)`` as Spark's
+    ``percentile(x, q)`` (both interpolate linearly between the two nearest values), and a sum of BIGINT casts as
+    one of DECIMAL(38, 0) (DuckDB's sum of BIGINT never overflows).
 
     >>> spark_sql("SELECT regexp_replace(trim(\\"a b\\"), '^0*([0-9])', '\\\\1') AS x FROM t WHERE y = ?")
     "SELECT REGEXP_REPLACE(TRIM(`a b`), '^0*([0-9])', '$1') AS x FROM t WHERE y = ?"
@@ -129,6 +130,9 @@ def spark_sql(sql: str) -> str:
         replacement = node.args.get("replacement")
         if isinstance(replacement, exp.Literal) and replacement.is_string:
             replacement.replace(exp.Literal.string(_GROUP_REF.sub(r"$\1", replacement.this)))
+    for node in tree.find_all(exp.Sum):  # DuckDB sums BIGINT into a HUGEINT; Spark would overflow past 2**63
+        if isinstance(node.this, exp.Cast) and node.this.to.this == exp.DataType.Type.BIGINT:
+            node.this.set("to", exp.DataType.build("DECIMAL(38, 0)"))
     for node in list(tree.find_all(exp.PercentileCont)):
         node.replace(exp.Anonymous(this="percentile", expressions=[node.this, node.expression]))
     return tree.sql(dialect="spark")
