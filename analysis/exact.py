@@ -20,11 +20,20 @@ LIMIT = 2.0**33
 _HIGH, _LOW = 2**20, 2**73
 
 
+def _double(value: float) -> str:
+    """A DOUBLE literal in any dialect (``1048576.0`` would be a DECIMAL, and Spark divides decimals rounded).
+
+    >>> _double(2.0**20)
+    '1.0485760000000000e+06'
+    """
+    return f"{float(value):.16e}"
+
+
 def parts(x: str) -> tuple[str, str]:
     """The two whole-number parts of the double ``x`` (a SQL expression), NULL when ``|x| >= LIMIT`` or NaN."""
-    ok = f"abs({x}) < {LIMIT!r}"
-    high = f"floor({x} * {float(_HIGH)!r})"
-    low = f"floor(({x} - {high} / {float(_HIGH)!r}) * {float(_LOW)!r})"
+    ok = f"abs({x}) < {_double(LIMIT)}"
+    high = f"floor({x} * {_double(_HIGH)})"
+    low = f"floor(({x} - {high} / {_double(_HIGH)}) * {_double(_LOW)})"
     return tuple(f"CAST(CASE WHEN {ok} THEN {p} END AS BIGINT)" for p in (high, low))
 
 
@@ -32,7 +41,7 @@ def sums(x: str, name: str) -> list[str]:
     """Aggregates ``{name}_high``, ``{name}_low`` and ``{name}_far`` (rows without parts) of the sum of ``x``."""
     high, low = parts(x)
     return [f"sum({high}) AS {name}_high", f"sum({low}) AS {name}_low",
-            f"count(*) FILTER (WHERE NOT coalesce(abs({x}) < {LIMIT!r}, true)) AS {name}_far"]
+            f"count(*) FILTER (WHERE NOT coalesce(abs({x}) < {_double(LIMIT)}, true)) AS {name}_far"]
 
 
 def merged(name: str) -> list[str]:
