@@ -88,16 +88,18 @@ def measure(args: argparse.Namespace) -> dict:
             if fmt not in args.formats:
                 continue
             times: dict[str, list[float]] = {"duckdb": [], "spark": []}
+            warmed = True
             for run in range(args.runs + 1):
                 if time.perf_counter() - began > args.budget and (run == 0 or times["spark"]):
                     if run == 0:
+                        warmed = False
                         continue  # past the budget: no warm-up, one run
                     break
                 for engine in times:
                     took = timed(lambda e=engine, p=path: load_predictions(p, engine=e))
                     if run:  # the first is a warm-up (page cache, JIT)
                         times[engine].append(took)
-            entry = {"rows": rows, "format": fmt, "bytes": path.stat().st_size,
+            entry = {"rows": rows, "format": fmt, "bytes": path.stat().st_size, "warmed": warmed,
                      **{f"{e}_s": statistics.median(t) for e, t in times.items()},
                      **{f"{e}_all_s": t for e, t in times.items()}}
             record["loads"].append(entry)
@@ -125,7 +127,9 @@ def report(record: dict, command: str) -> str:
              f"| the first query after start-up | | {record['spark_first_query_s']:.1f} s |"]
     for e in record["loads"]:
         cells = [f"{e[f'{g}_s']:.2f} s ({', '.join(f'{t:.2f}' for t in e[f'{g}_all_s'])})" for g in ("duckdb", "spark")]
-        lines.append(f"| {e['rows']:,} rows, {e['format']} ({e['bytes'] / 2**20:,.0f} MiB) | {cells[0]} | {cells[1]} |")
+        cold = "" if e["warmed"] else ", no warm-up (past the budget)"
+        lines.append(f"| {e['rows']:,} rows, {e['format']} ({e['bytes'] / 2**20:,.0f} MiB{cold}) | {cells[0]} | "
+                     f"{cells[1]} |")
     lines += ["", "## Where a cluster beats one machine, on paper", "",
               "DuckDB on one machine takes `F_d + b_d n` for `n` rows; Spark on N machines `S + F_s + b_s n / N` (its "
               "per-row work split across the machines' executors by file ranges; what is shuffled is one row per "
