@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 _EXPORTS = {
     "columns": ["ColumnMap", "detect_columns", "guess_roles"],
-    "compare": ["Comparison", "compare_predictions", "mcnemar", "paired_bootstrap"],
+    "compare": ["Comparison", "compare_files", "compare_predictions", "mcnemar", "paired_bootstrap"],
     "counts": ["CountTable"],
     "errors": ["ErrorscopeError", "InputError", "TagError"],
     "export": ["export_sheet", "import_sheet", "sheet_csv", "write_sheet"],
@@ -57,7 +57,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and editors
     from analysis.columns import ColumnMap, detect_columns, guess_roles  # noqa: F401
-    from analysis.compare import Comparison, compare_predictions, mcnemar, paired_bootstrap  # noqa: F401
+    from analysis.compare import Comparison, compare_files, compare_predictions, mcnemar, paired_bootstrap  # noqa: F401
     from analysis.counts import CountTable  # noqa: F401
     from analysis.errors import ErrorscopeError, InputError, TagError  # noqa: F401
     from analysis.export import export_sheet, import_sheet, sheet_csv, write_sheet  # noqa: F401

@@ -57,18 +57,24 @@ def _load(path: str, task: str | None = None, *, every_task: bool = False, engin
         raise ErrorscopeError(f"{path}: one task only (no task column, no wide task columns); drop --task")
     if multi and task is None and not every_task:
         raise ErrorscopeError(f"{path} holds several tasks; pick one with --task (see 'errorscope summary {path}')")
-    size = os.path.getsize(path) if os.path.isfile(path) else 0
     read = ((lambda: load_tasks(path, task=task, engine=engine)) if multi
             else (lambda: load_predictions(path, engine=engine)))
-    if size < PROGRESS_BYTES:
-        loaded = read()
-    else:
-        print(f"errorscope: reading {path} ({size / 2**20:,.0f} MiB) with {engine}...", file=sys.stderr, flush=True)
-        start = time.perf_counter()
-        loaded = read()
-        rows = loaded.counts.rows
-        print(f"errorscope: {rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    loaded = _reading([path], read, engine)
     return loaded.task(task) if multi and task is not None else loaded
+
+
+def _reading(paths: list[str], read, engine: str = "duckdb"):
+    """``read()``, with a line on stderr before and after when the files are large."""
+    size = sum(os.path.getsize(p) if os.path.isfile(p) else 0 for p in paths)
+    if size < PROGRESS_BYTES:
+        return read()
+    print(f"errorscope: reading {' and '.join(paths)} ({size / 2**20:,.0f} MiB) with {engine}...", file=sys.stderr,
+          flush=True)
+    start = time.perf_counter()
+    loaded = read()
+    print(f"errorscope: {loaded.counts.rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr,
+          flush=True)
+    return loaded
 
 
 def _metrics_table(counts) -> list[str]:
@@ -413,11 +419,15 @@ def cmd_tallies(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    from analysis.compare import CELLS, compare_predictions, per_class, report, significance
+    from analysis.compare import CELLS, compare_files, per_class, report, significance
     from analysis.registry import percent
+    from analysis.tasks import file_layout
 
-    a, b = _load(args.a, engine=args.engine), _load(args.b, engine=args.engine)
-    cmp = compare_predictions(a, b, shared=args.shared)
+    for path in (args.a, args.b):
+        if file_layout(path, engine=args.engine).kind != "single":
+            _load(path, engine=args.engine)  # refuses a file of several tasks
+    cmp = _reading([args.a, args.b], lambda: compare_files(args.a, args.b, shared=args.shared, engine=args.engine),
+                   args.engine)
     result = report(cmp, splits=[args.split] if args.split else None, metric=args.metric)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))

@@ -10,19 +10,22 @@ right") are a filtered join of the two files' normalized views, a page at a time
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis import exact
 from analysis.counts import CountTable
-from analysis.engine import open_engine
+from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, check_split
+from analysis.load import Predictions, check_split, load_grouped, load_predictions, open_source
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, label_sql, natural_key, raw_split_sql
 from analysis.registry import measure
+from analysis.source import Source
 from analysis.summary import SUMMARY_METRICS
 from analysis.view import ident, keyed_sql, view_sql
 
@@ -89,56 +92,137 @@ def compare_predictions(a: Predictions, b: Predictions, *, shared: bool = False)
     InputError
         When a shared example has another split or true label in B than in A.
     """
-    ca, cb = a.source.columns, b.source.columns
-    outer = [f"{raw_split_sql('sa')} AS sa", f"{raw_split_sql('sb')} AS sb",
-             f"{label_sql('ta', a.source.typed[ca.y_true])} AS ta",
-             f"{label_sql('tb', b.source.typed[cb.y_true])} AS tb",
-             (label_sql("ya", a.source.typed[ca.y_pred]) if ca.y_pred else "ya") + " AS ya",
-             (label_sql("yb", b.source.typed[cb.y_pred]) if cb.y_pred else "yb") + " AS yb",
-             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", *exact.merged("w"), "sum(misaligned) AS misaligned"]
-    same_type = ca.id is not None and cb.id is not None and a.source.typed[ca.id] == b.source.typed[cb.id]
-    integer = same_type and INTEGER_TYPE.match(a.source.typed[ca.id])
-
-    def grouped(engine, join: str, raw_id: bool, lean: bool = False) -> dict[str, list]:
-        """The joined count table; ``lean``: B's side only its key, prediction and a hash of its split and label
-        (a smaller hash table), ``misaligned`` then counting the shared rows whose hashes differ from A's."""
-        sides = [keyed_sql(p.source, engine.table(p.source, numbered=p.source.columns.id is None), raw_id=raw_id)
-                 for p in (a, b)]
-        if lean:
-            sides[1] = f"SELECT __k, __y, hash(__s, __t) AS __h FROM ({sides[1]})"
-            other = "x.__s AS sb, x.__t AS tb"
-            misaligned = "x.__k IS NOT NULL AND y.__k IS NOT NULL AND hash(x.__s, x.__t) <> y.__h"
-        else:
-            other = "y.__s AS sb, y.__t AS tb"
-            misaligned = "x.__k IS DISTINCT FROM y.__k"
-        inner = (f"SELECT x.__s AS sa, x.__t AS ta, {other}, x.__y AS ya, y.__y AS yb, "
-                 "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
-                 f"sum(x.__w) AS w, {', '.join(exact.sums('x.__w', 'w'))}, "
-                 f"count(*) FILTER (WHERE {misaligned}) AS misaligned "
-                 f"FROM ({sides[0]}) x {join} ({sides[1]}) y"
-                 f"{' ON x.__k = y.__k' if 'OUTER' in join else ''} GROUP BY ALL")
-        try:
-            return engine.fetch(f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL")
-        except Exception as exc:  # an engine error: name both files
-            raise InputError(f"{a.path} and {b.path}: cannot join the files on their ids: {exc}") from exc
-
+    sa, sb = a.source, b.source
+    ca, cb = sa.columns, sb.columns
+    integer = _same_id_type(sa, sb) and INTEGER_TYPE.match(sa.typed[ca.id])
     alike = all(c is None and d is None or c is not None and d is not None
-                and a.source.typed[c] == b.source.typed[d] for c, d in ((ca.split, cb.split), (ca.y_true, cb.y_true)))
+                and sa.typed[c] == sb.typed[d] for c, d in ((ca.split, cb.split), (ca.y_true, cb.y_true)))
     with open_engine(a.engine) as engine:
         groups = None
-        if engine.name == "duckdb" and (same_type or (ca.id is None and cb.id is None)):
+        if engine.name == "duckdb" and _in_step(engine, sa, sb):
             # files written in the same order (the usual export of one evaluation set) join by position in one
             # streaming pass; ids equal as written are equal by the id rule; any other order: the hash join
-            groups = grouped(engine, "POSITIONAL JOIN", raw_id=True)
+            groups = _grouped(engine, sa, sb, "POSITIONAL JOIN", raw_id=True)
             if sum(groups["misaligned"]):
                 groups = None
         if groups is None and alike:  # B's split and label as A's (their hashes): only its prediction to carry
-            groups = grouped(engine, "FULL OUTER JOIN", raw_id=bool(integer), lean=True)
+            groups = _grouped(engine, sa, sb, "FULL OUTER JOIN", raw_id=bool(integer), lean=True)
             if sum(groups["misaligned"]):
                 groups = None
         if groups is None:
-            groups = grouped(engine, "FULL OUTER JOIN", raw_id=bool(integer))
+            groups = _grouped(engine, sa, sb, "FULL OUTER JOIN", raw_id=bool(integer))
     return _comparison(a, b, groups, shared)
+
+
+def compare_files(path_a: str | os.PathLike, path_b: str | os.PathLike, *, shared: bool = False,
+                  engine: str = "duckdb") -> Comparison:
+    """Load two predictions files and compare them, as :func:`compare_predictions` compares loaded ones.
+
+    Files of the same ids in the same order (the usual case) need fewer passes with DuckDB: their positional join
+    also gives each file's count table, and B's ids, equal to A's row by row, need no search for repeats of their
+    own; every other check runs as in a load. Any other pair of files, and any problem, takes the ordinary way
+    (each file loaded, then joined), so that a bad file is refused with the load's message.
+    """
+    if engine == "duckdb":
+        try:
+            cmp = _aligned(Path(path_a), Path(path_b))
+        except ErrorscopeError:  # a bad file: the ordinary way below says what is wrong, as a load says it
+            cmp = None
+        if cmp is not None:
+            return cmp
+    a, b = (load_predictions(p, engine=engine) for p in (path_a, path_b))
+    return compare_predictions(a, b, shared=shared)
+
+
+def _aligned(path_a: Path, path_b: Path) -> Comparison | None:
+    """Two files compared in one positional join that also counts each file's groups; None when their ids are not
+    the same in the same order."""
+    with open_engine("duckdb") as engine:
+        sa, sb = open_source(engine, path_a), open_source(engine, path_b)
+        if not _in_step(engine, sa, sb):
+            return None
+        groups = _grouped(engine, sa, sb, "POSITIONAL JOIN", raw_id=True)
+        if sum(groups["misaligned"]):
+            return None
+        names = ("raw_split", "y_true", "y_pred", "n", "w", "w_high", "w_low", "w_far")  # as a load's scan names them
+        a = load_grouped(engine, sa, {k: groups[c] for k, c in zip(
+            names, ("sa", "ta", "ya", "n", "w", "w_high", "w_low", "w_far"), strict=True)})
+        b = load_grouped(engine, sb, {k: groups[c] for k, c in zip(
+            names, ("sb", "tb", "yb", "n", "wb", "wb_high", "wb_low", "wb_far"), strict=True)},
+                         unique_ids=True)  # B's ids are A's, row by row, which A's load checked
+    return _comparison(a, b, groups, shared=False)
+
+
+def _same_id_type(a: Source, b: Source) -> bool:
+    return a.columns.id is not None and b.columns.id is not None and a.typed[a.columns.id] == b.typed[b.columns.id]
+
+
+#: How many first ids of two files :func:`_in_step` compares.
+FIRST_IDS = 1000
+
+
+def _in_step(engine: Engine, a: Source, b: Source) -> bool:
+    """Whether two files may hold the same ids in the same order (worth a join by position): both without ids, or
+    with ids of one type whose first :data:`FIRST_IDS` are equal row by row (a cheap look at their first rows)."""
+    if a.columns.id is None and b.columns.id is None:
+        return True
+    if not _same_id_type(a, b):
+        return False
+    first = [f"SELECT {ident(s.columns.id)} AS k FROM {engine.table(s, numbered=False)} LIMIT {FIRST_IDS}"
+             for s in (a, b)]
+    return not engine.fetch(f"SELECT count(*) FILTER (WHERE x.k IS DISTINCT FROM y.k) AS n FROM ({first[0]}) x "
+                            f"POSITIONAL JOIN ({first[1]}) y")["n"][0]
+
+
+def _grouped(engine: Engine, a: Source, b: Source, join: str, raw_id: bool, lean: bool = False) -> dict[str, list]:
+    """The joined count table of two files: ``sa``, ``sb``, ``ta``, ``tb``, ``ya``, ``yb`` (each file's split,
+    true label and prediction), ``in_a``, ``in_b``, ``n``, ``w`` and ``wb`` (A's and B's weights), ``misaligned``.
+
+    ``lean``: :func:`_lean_join`, for files whose splits and labels are alike; else ``misaligned`` counts the rows
+    whose keys differ."""
+    ca, cb = a.columns, b.columns
+    sides = [keyed_sql(s, engine.table(s, numbered=s.columns.id is None), raw_id=raw_id) for s in (a, b)]
+    if lean:
+        inner = _lean_join(*sides)
+    else:
+        inner = ("SELECT x.__s AS sa, x.__t AS ta, y.__s AS sb, y.__t AS tb, x.__y AS ya, y.__y AS yb, "
+                 "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, sum(x.__w) AS w, "
+                 f"sum(y.__w) AS wb, {', '.join([*exact.sums('x.__w', 'w'), *exact.sums('y.__w', 'wb')])}, "
+                 "count(*) FILTER (WHERE x.__k IS DISTINCT FROM y.__k) AS misaligned "
+                 f"FROM ({sides[0]}) x {join} ({sides[1]}) y{' ON x.__k = y.__k' if 'OUTER' in join else ''} "
+                 "GROUP BY ALL")
+    outer = [f"{raw_split_sql('sa')} AS sa", f"{raw_split_sql('sb')} AS sb",
+             f"{label_sql('ta', a.typed[ca.y_true])} AS ta", f"{label_sql('tb', b.typed[cb.y_true])} AS tb",
+             (label_sql("ya", a.typed[ca.y_pred]) if ca.y_pred else "ya") + " AS ya",
+             (label_sql("yb", b.typed[cb.y_pred]) if cb.y_pred else "yb") + " AS yb",
+             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", "sum(wb) AS wb", *exact.merged("w"), *exact.merged("wb"),
+             "sum(misaligned) AS misaligned"]
+    try:
+        return engine.fetch(f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL")
+    except Exception as exc:  # an engine error: name both files
+        raise InputError(f"{a.path} and {b.path}: cannot join the files on their ids: {exc}") from exc
+
+
+def _lean_join(a: str, b: str) -> str:
+    """The hash join of two keyed files (:func:`analysis.view.keyed_sql`) whose splits and labels are alike.
+
+    B's side carries only its key, prediction and a hash of its split and label (a smaller hash table); A's side
+    its key, weight, that hash and a code of its (split, label, prediction): a hash, named by a small scan of A's
+    labels, so that the joined rows group by a number and B's prediction rather than by four strings.
+    ``misaligned`` counts the shared rows whose (split, label) hashes differ, and the rows of a code that two
+    (split, label, prediction) share (a collision of 64-bit hashes); B's weights are not summed."""
+    code = "hash(__s, __t, __y)"
+    joined = ("SELECT x.__g AS g, y.__y AS yb, x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
+              f"sum(x.__w) AS w, {', '.join(exact.sums('x.__w', 'w'))}, "
+              "count(*) FILTER (WHERE x.__k IS NOT NULL AND y.__k IS NOT NULL AND x.__h <> y.__h) "
+              f"AS misaligned FROM (SELECT __k, __w, {code} AS __g, hash(__s, __t) AS __h FROM ({a})) x "
+              f"FULL OUTER JOIN (SELECT __k, __y, hash(__s, __t) AS __h FROM ({b})) y ON x.__k = y.__k GROUP BY ALL")
+    codes = (f"SELECT g, sa, ta, ya, count(*) OVER (PARTITION BY g) AS shared FROM (SELECT DISTINCT {code} AS g, "
+             f"__s AS sa, __t AS ta, __y AS ya FROM ({a}))")
+    return ("SELECT c.sa, c.ta, c.sa AS sb, c.ta AS tb, c.ya, j.yb, j.in_a, j.in_b, j.n, j.w, NULL AS wb, "
+            "j.w_high, j.w_low, j.w_far, NULL AS wb_high, NULL AS wb_low, NULL AS wb_far, "
+            f"j.misaligned + (coalesce(c.shared, 1) - 1) * j.n AS misaligned FROM ({joined}) j "
+            f"LEFT JOIN ({codes}) c ON j.g = c.g")
 
 
 def _comparison(a: Predictions, b: Predictions, groups: dict[str, list], shared: bool) -> Comparison:
@@ -244,7 +328,8 @@ def paired_bootstrap(table: CountTable, *, metric: str = "accuracy", resamples: 
 
     Resampling examples with replacement, each keeping both models' predictions, is resampling the counts of the
     table's (true, A, B) cells from a multinomial: the same percentile interval as a bootstrap over the rows, at
-    the cost of the few cells (unweighted counts).
+    the cost of the few cells (unweighted counts). Accuracy and the error rate need only the four cells of the
+    disagreement table (each model right or wrong); the macro F1 needs them all.
 
     Returns
     -------
@@ -257,13 +342,15 @@ def paired_bootstrap(table: CountTable, *, metric: str = "accuracy", resamples: 
     if not labeled.rows:
         raise ErrorscopeError("no labeled examples to compare")
     index = {c: i for i, c in enumerate(labeled.classes)}
-    k = len(index)
-    t = np.array([index[v] for v in labeled.column("y_true")])
-    cells_a = t * k + np.array([index[v] for v in labeled.column("y_pred_a")])
-    cells_b = t * k + np.array([index[v] for v in labeled.column("y_pred_b")])
-    n = labeled.n.astype(float)
-    order = np.lexsort((cells_b, cells_a))  # the cells in one order whatever order the engine grouped them in,
-    cells_a, cells_b, n = cells_a[order], cells_b[order], n[order]  # so that a seed gives one interval
+    t, ya, yb = (np.array([index[v] for v in labeled.column(c)]) for c in ("y_true", "y_pred_a", "y_pred_b"))
+    if metric == "macro_f1":
+        k, cells_a, cells_b = len(index), t * len(index) + ya, t * len(index) + yb
+    else:  # accuracy counts only right and wrong: a 2 x 2 matrix of one true row (right, wrong) per model, so
+        k, cells_a, cells_b = 2, (ya != t).astype(int), (yb != t).astype(int)  # four cells to resample
+    # the cells merged and in one order whatever order the engine grouped them in, so that a seed gives one interval
+    merged, where = np.unique(cells_a * k * k + cells_b, return_inverse=True)
+    cells_a, cells_b = merged // (k * k), merged % (k * k)
+    n = np.bincount(where.ravel(), weights=labeled.n.astype(float), minlength=len(merged))
 
     def difference(counts: np.ndarray) -> np.ndarray:  # counts: R x cells
         def stack(cells: np.ndarray) -> np.ndarray:

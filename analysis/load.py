@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,12 +115,31 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     InputError
         Naming the file, the column, the first offending rows and what to do.
     """
-    path = location(path, engine)
-    fmt = file_format(path)
     with open_engine(engine) as eng, _watching(eng, progress):
-        source = make_source(path, fmt, *_schema(eng, path, fmt), columns)
+        source = open_source(eng, path, columns)
         counts = _scan(eng, source)
     return Predictions(source, counts, engine)
+
+
+def open_source(engine: Engine, path: str | os.PathLike, columns: Mapping[str, str | None] | None = None) -> Source:
+    """The file's :class:`~analysis.source.Source` (its columns' roles), from its header or schema only."""
+    path = location(path, engine.name)
+    fmt = file_format(path)
+    return make_source(path, fmt, *_schema(engine, path, fmt), columns)
+
+
+def load_grouped(engine: Engine, source: Source, groups: Mapping[str, list], *, unique_ids: bool = False
+                 ) -> Predictions:
+    """A file's :class:`Predictions` from its grouped counts taken by another query (one that reads several files
+    at once): ``raw_split``, ``y_true``, ``y_pred``, ``n`` and ``w`` as :func:`analysis.view.labels_sql` gives them.
+    The checks' aggregates run in plain scans of the file, then every check as a load runs it; ``unique_ids`` as
+    in :func:`_scan`."""
+    _check_numeric(engine, source)
+    specs = checks.aggregates(source)
+    specs = [replace(a, whole_file=a.whole_file or "rows")
+             for a in [*specs, *(a for a in engine.grouped(source, specs) if a not in specs)]]
+    scanned = engine.scan(source, None, specs, raw_sql(source, engine.table(source, numbered=False)))
+    return Predictions(source, _checked_counts(engine, source, dict(groups) | scanned, specs, unique_ids), engine.name)
 
 
 @contextmanager
@@ -175,7 +194,7 @@ def _schema(eng: Engine, path: Path, fmt: str) -> tuple[list[str], list[str]]:
 
 def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[str, ...]:
     """The column names of a CSV or Parquet file (reads only its header or schema)."""
-    path = location(path, engine)
+    path = Path(path)
     fmt = file_format(path)
     with open_engine(engine) as eng:
         return tuple(_schema(eng, path, fmt)[0])
@@ -193,11 +212,17 @@ def _scan(engine: Engine, source: Source, *, unique_ids: bool = False) -> CountT
     sql = labels_sql(source, raw, [f"{a.sql} AS {a.name}" for a in grouped],
                      [f"{a.merge}({a.name}) AS {a.name}" for a in grouped])
     groups = engine.scan(source, sql, [a for a in specs if a not in grouped], raw)
+    return _checked_counts(engine, source, groups, [*specs, *grouped], unique_ids)
+
+
+def _checked_counts(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],
+                    unique_ids: bool = False) -> CountTable:
+    """The count table of the scan's ``groups``, after every check (the first that fails raises)."""
     if not groups["n"]:
         raise InputError(f"{source.path}: the file has a header but no rows; add one row per example")
-    if source.columns.weight:
+    if source.columns.weight and "w_high" in groups:
         groups["w"] = exact.totals(groups, "w")  # the same on every engine, whatever order it added them in
-    scan = _checked_scan(engine, source, groups, [*specs, *grouped], unique_ids)
+    scan = _checked_scan(engine, source, groups, specs, unique_ids)
     for check in checks.checks(source):
         failure = check.failure(scan)
         if failure:

@@ -44,7 +44,7 @@ class Engine(Protocol):
 
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
         """Run the grouped scan ``sql`` and the aggregates left out of it (``apart``, each ``whole_file``) over
-        ``raw``; the results by column."""
+        ``raw``; the results by column. ``sql`` None: the groups were counted elsewhere, only ``apart`` runs."""
 
     def fetch(self, sql: str) -> dict[str, list]:
         """A small query's result by column."""

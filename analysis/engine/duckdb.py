@@ -103,11 +103,12 @@ class DuckDB:
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
         scan of their columns (faster than inside the GROUP BY); on a CSV, which is slow to read twice, the
-        grouped ``sql`` holds them all and nothing runs ``apart``."""
+        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan)."""
         try:
-            groups = _columns(self.con.execute(sql))
-            for kind in ("stats", "rows"):
-                plain = [a for a in apart if a.whole_file == kind]
+            groups = _columns(self.con.execute(sql)) if sql is not None else {}
+            kinds = ("stats", "rows") if source.format == "parquet" else (None,)
+            for kind in kinds:
+                plain = [a for a in apart if kind is None or a.whole_file == kind]
                 if plain:
                     groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in plain)} FROM ({raw})")
         except duckdb.Error as exc:
