@@ -111,6 +111,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     if gaps["largest"]:
         lines += ["", f"largest gap: {LABELS[gaps['largest']].lower()} ({meaning_of(gaps['largest'])})"]
         lines += [f"  try: {tip}" for tip in gaps["advice"]]
+    lines += _noise_lines(preds.counts, args.human_error)
     if gaps["human_error"] is None:
         lines += ["", "give --human-error to measure avoidable bias"]
     print("\n".join(lines))
@@ -214,6 +215,17 @@ def _multilabel_issues(tasks, args: argparse.Namespace) -> None:
     print(ranked.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
+def _noise_lines(counts, human: float | None) -> list[str]:
+    """The gaps the split sizes cannot tell from zero (``errorscope splits`` has the detail)."""
+    from analysis.gaps import LABELS
+    from analysis.splits import split_advice
+
+    noisy = split_advice(counts, human=human).noisy()
+    return [f"{LABELS[g.gap].lower()} ({100 * g.value:+.2f} pp) is within the noise: at the sizes of "
+            f"{LABELS[g.low].lower()} and {LABELS[g.high].lower()} a gap below {100 * g.smallest:.2f} pp cannot be "
+            f"told from zero (p = {g.p_value:.2g}; errorscope splits)" for g in noisy]
+
+
 def cmd_splits(args: argparse.Namespace) -> None:
     import math
 
@@ -258,7 +270,7 @@ def cmd_shift(args: argparse.Namespace) -> None:
     from analysis.shift import OUTPUTS, shift
 
     preds = _load(args.file, engine=args.engine)
-    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample)
+    found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample, domain=not args.no_domain)
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
         return
@@ -302,6 +314,7 @@ def _shift_parsers(sub) -> None:
     p.add_argument("--columns", nargs="+", metavar="COLUMN", help="columns to compare (default: all)")
     p.add_argument("--sample", type=_positive, default=5_000,
                    help="rows per split for the domain classifier (default: 5000)")
+    p.add_argument("--no-domain", action="store_true", help="the column tests only, no domain classifier")
     p.add_argument("--json", action="store_true", help="print JSON")
     _engine_options(p)
     p.set_defaults(run=cmd_shift)

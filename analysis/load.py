@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,10 +23,11 @@ from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, SPLITS, split_name
 from analysis.source import Source, check_names, file_format, location, make_source, written_names
-from analysis.view import checked_sql, ident, labels_sql, raw_sql, view_sql
+from analysis.view import checked_sql, ident, kept_sql, labels_sql, mistakes_sql, raw_sql, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 #: How many offending rows a message names.
 SHOWN_ROWS = 5
@@ -36,12 +37,16 @@ SHOWN_ROWS = 5
 class Predictions:
     """A validated predictions file: its source, classes and count table, and queries for its rows.
 
-    Build one with :func:`load_predictions`. It holds no open connection and pickles cheaply.
+    Build one with :func:`load_predictions`. It holds no open connection and pickles cheaply (the kept mistakes
+    of a file up to :data:`analysis.engine.duckdb.KEEP_MAX_BYTES`: a few MiB a million rows).
     """
 
     source: Source
     counts: CountTable
     engine: str = "duckdb"
+    #: The rows of the mistakes as read (a superset: :func:`analysis.view.kept_sql`), kept by the open's scan for
+    #: review samples drawn without reading the file again (:mod:`analysis.review`); None when not kept.
+    mistakes: pa.Table | None = field(default=None, repr=False)
 
     path = property(lambda self: self.source.path)
     format = property(lambda self: self.source.format)
@@ -68,12 +73,19 @@ class Predictions:
         ``row``, ``id``, ``split``, ``y_true``, ``y_pred``, ``weight``, ``confidence``, ``p_given``, ``text``,
         ``image``, then the metadata columns).
 
+        ``mistakes`` names the same view's rows of the labeled mistakes (:func:`analysis.view.mistakes_sql`): from
+        the rows the open kept (:attr:`mistakes`), else from the file, so that a query of them reads no correct row
+        of a CSV the open kept them of, and only the label columns of the others on Parquet.
+
         ``frames`` are small in-memory tables (pandas or Arrow: tags, ids) to join with it, each under its name.
         """
         with open_engine(self.engine) as engine:
+            table = engine.table(self.source)
+            kept = {} if self.mistakes is None else {"__kept": self.mistakes}
             try:
-                return engine.frame(sql, params, frames=frames,
-                                    views={"preds": view_sql(self.source, engine.table(self.source))})
+                return engine.frame(sql, params, frames={**(frames or {}), **kept},
+                                    views={"preds": view_sql(self.source, table),
+                                           "mistakes": mistakes_sql(self.source, "__kept" if kept else table)})
             except InputError as exc:
                 raise InputError(f"{self.path}: {exc}") from exc
 
@@ -91,7 +103,8 @@ def check_split(preds: Predictions, split: str) -> str:
 
 
 def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | None] | None = None,
-                     engine: str = "duckdb", progress: Callable[[float], None] | None = None) -> Predictions:
+                     engine: str = "duckdb", progress: Callable[[float], None] | None = None,
+                     keep_mistakes: bool = False) -> Predictions:
     """Read and validate a predictions file.
 
     Parameters
@@ -103,8 +116,12 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     engine : str
         The engine that reads the file (:data:`analysis.engine.ENGINES`).
     progress : callable, optional
-        Called about every 0.2 s, from another thread, with how far the engine is through the file (0 to 1), when
-        the engine can tell (DuckDB after its first 2 s of a query).
+        Called about every 0.2 s, from another thread, with how far the load is (0 to 1, never lower than before):
+        on a CSV the share of its bytes read, else the engine's estimate when it can tell; then with 1 when done.
+    keep_mistakes : bool, default False
+        Keep the rows of the mistakes of a CSV from the same scan (:attr:`Predictions.mistakes`), so that review
+        samples and the rows of a confusion cell read no pass over the file (bench/REVIEW.md); it costs the open
+        about a third more CPU time.
 
     Returns
     -------
@@ -115,10 +132,29 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     InputError
         Naming the file, the column, the first offending rows and what to do.
     """
-    with open_engine(engine) as eng, _watching(eng, progress):
+    path = location(path, engine)
+    with open_engine(engine) as eng, _watching(_progress_of(eng, path, file_format(path)), progress):
         source = open_source(eng, path, columns)
-        counts = _scan(eng, source)
-    return Predictions(source, counts, engine)
+        counts, mistakes = _scan(eng, source, keep=keep_mistakes)
+    return Predictions(source, counts, engine, mistakes)
+
+
+def _bytes_read() -> int | None:
+    """Bytes this process has read so far (Linux's ``rchar`` in /proc/self/io), None where it cannot tell."""
+    try:
+        with open("/proc/self/io", "rb") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(b"rchar:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
+def _progress_of(eng: Engine, path: Path, fmt: str) -> Callable[[], float | None] | None:
+    """How far a load is (0 to 1): on a CSV, the bytes read since it began over the file's size (the engine's own
+    estimate of a CSV under-reports); else the engine's estimate (None when it cannot tell)."""
+    start, size = _bytes_read(), path.stat().st_size if isinstance(path, Path) and path.is_file() else 0
+    if fmt == "csv" and start is not None and size:
+        return lambda: min((_bytes_read() - start) / size, 0.99)  # a second pass (repeated ids) stays at 99 %
+    return getattr(eng, "progress", None)
 
 
 def open_source(engine: Engine, path: str | os.PathLike, columns: Mapping[str, str | None] | None = None) -> Source:
@@ -143,18 +179,20 @@ def load_grouped(engine: Engine, source: Source, groups: Mapping[str, list], *, 
 
 
 @contextmanager
-def _watching(eng: Engine, progress: Callable[[float], None] | None):
-    """Report the engine's progress to ``progress`` from a thread while the body runs."""
-    measure = getattr(eng, "progress", None)
+def _watching(measure: Callable[[], float | None] | None, progress: Callable[[float], None] | None):
+    """Report ``measure`` to ``progress`` about every 0.2 s from a thread while the body runs, never lower than
+    before, and 1 when it ends without error."""
     if progress is None or measure is None:
         yield
         return
     done = threading.Event()
+    shown = [0.0]
 
     def watch() -> None:
         while not done.wait(0.2):
             value = measure()
-            if value is not None:
+            if value is not None and value >= shown[0]:
+                shown[0] = value
                 progress(value)
 
     thread = threading.Thread(target=watch, daemon=True, name="errorscope-progress")
@@ -164,6 +202,7 @@ def _watching(eng: Engine, progress: Callable[[float], None] | None):
     finally:
         done.set()
         thread.join()
+    progress(1.0)
 
 
 def estimated_rows(path: str | os.PathLike) -> int | None:
@@ -194,14 +233,17 @@ def _schema(eng: Engine, path: Path, fmt: str) -> tuple[list[str], list[str]]:
 
 def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[str, ...]:
     """The column names of a CSV or Parquet file (reads only its header or schema)."""
-    path = Path(path)
+    path = location(path, engine)
     fmt = file_format(path)
     with open_engine(engine) as eng:
         return tuple(_schema(eng, path, fmt)[0])
 
 
-def _scan(engine: Engine, source: Source, *, unique_ids: bool = False) -> CountTable:
-    """Check the file and build its count table in one grouped scan (plus what the engine runs apart).
+def _scan(engine: Engine, source: Source, *, unique_ids: bool = False, keep: bool = False
+          ) -> tuple[CountTable, pa.Table | None]:
+    """Check the file and build its count table in one grouped scan (plus what the engine runs apart); when asked
+    to ``keep`` them and the engine can (:meth:`~analysis.engine.duckdb.DuckDB.keeps_mistakes`), the same scan
+    keeps the rows of the mistakes (:func:`analysis.view.kept_sql`), else None.
 
     ``unique_ids``: the ids were found unique already (another task of the same rows), so they are not checked again.
     """
@@ -211,8 +253,16 @@ def _scan(engine: Engine, source: Source, *, unique_ids: bool = False) -> CountT
     raw = raw_sql(source, engine.table(source, numbered=False))
     sql = labels_sql(source, raw, [f"{a.sql} AS {a.name}" for a in grouped],
                      [f"{a.merge}({a.name}) AS {a.name}" for a in grouped])
-    groups = engine.scan(source, sql, [a for a in specs if a not in grouped], raw)
-    return _checked_counts(engine, source, groups, [*specs, *grouped], unique_ids)
+    apart = [a for a in specs if a not in grouped]
+    if keep and getattr(engine, "keeps_mistakes", lambda _: False)(source):  # the same scan keeps the mistakes' rows
+        kept = raw_sql(source, engine.table(source), kept=True)
+        keeping = labels_sql(source, kept, [*(f"{a.sql} AS {a.name}" for a in grouped), f"{kept_sql(source)} AS kept"],
+                             [*(f"{a.merge}({a.name}) AS {a.name}" for a in grouped), "flatten(list(kept)) AS kept"])
+        groups = engine.scan(source, keeping, apart, raw, plain=sql)
+    else:
+        groups = engine.scan(source, sql, apart, raw)
+    mistakes = groups.pop("kept", None)
+    return _checked_counts(engine, source, groups, [*specs, *grouped], unique_ids), mistakes
 
 
 def _checked_counts(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],

@@ -3,14 +3,17 @@
 The cost of the multi-task method sums the loss only over the labeled (example, task) pairs,
 ``J = 1/m sum_i sum_j L(p_j(i), y_j(i))`` over the pairs where ``y_j(i)`` exists, ``m`` the number of examples
 (:func:`masked_loss`). Per task, the count-table metrics (:mod:`analysis.registry`) already leave unlabeled rows
-out; :func:`task_scores` adds what needs the probabilities (AUROC, average precision, log loss), from one
-query per task of its rows' probabilities. Averages over tasks (macro) skip the tasks without labels instead of
-counting them as 0; micro pools every labeled pair.
+out; :func:`scores_of` adds what needs the probabilities (AUROC, average precision, log loss), from one query
+over the file of every task's labels and probabilities. Averages over tasks (macro) skip the tasks without labels
+instead of counting them as 0; micro pools every labeled pair.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -20,9 +23,10 @@ from analysis.load import Predictions
 from analysis.metrics import per_class
 from analysis.normalize import label_text
 from analysis.registry import Value, measure
+from analysis.source import Cut, Source, text_columns
 from analysis.summary import summarize
 from analysis.tasks import TaskSet
-from analysis.view import ident, prob_exprs
+from analysis.view import ident
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before the log, as scikit-learn's ``log_loss`` does for doubles.
 EPS = float(np.finfo(np.float64).eps)
@@ -52,22 +56,46 @@ class TaskScores:
         return out
 
 
-def _labeled_probabilities(preds: Predictions) -> tuple[np.ndarray, np.ndarray]:
-    """The labeled rows' ``p_*`` columns (a row per example, a column per class in the file's order) and the column
-    of each row's given label (-1 for a class without one). Labels are read as written and normalized in Python on
-    their few distinct values, by the same rule as in SQL."""
+def _read_columns(tasks: Sequence[Predictions]) -> tuple[Source, list[tuple[str, list[str]]]]:
+    """One read of the file for every task: a source whose cut selects each task's true label (NULL on the rows of
+    other tasks) and its ``p_*`` columns as doubles, each distinct expression once; per task the names of its label
+    and probability columns."""
+    first = tasks[0].source
+    exprs: dict[str, str] = {}
+    pinned: set[str] = set()
+    plan = []
+    for preds in tasks:
+        source = preds.source
+        cut = source.cut or Cut("", tuple((n, ident(n), n) for n in source.names))
+        by_name = {name: expr for name, expr, _ in cut.columns}
+        label = by_name[source.columns.y_true]
+        if cut.where:
+            label = f"CASE WHEN {cut.where} THEN {label} END"
+        probs = [f"CAST({by_name[col]} AS DOUBLE)" for _, col in source.probs]
+        plan.append((exprs.setdefault(label, f"__c{len(exprs)}"), [exprs.setdefault(e, f"__c{len(exprs)}")
+                                                                     for e in probs]))
+        pinned |= ({cut.origin(n) for n in text_columns(source.columns)} - {None}) | set(cut.pinned)
+    read = Cut("", tuple((alias, expr, None) for expr, alias in exprs.items()), pinned=tuple(sorted(pinned)))
+    return replace(first, cut=read), plan
+
+
+def _labeled_probabilities(tasks: Sequence[Predictions]) -> list[tuple[list[np.ndarray], np.ndarray]]:
+    """Per task, its labeled rows' ``p_*`` columns (an array per class in the file's order) and the column of each
+    row's given label (-1 for a class without one), from one query over the file for all tasks. Labels are read as
+    written and normalized in Python on their few distinct values, by the same rule as in SQL."""
     import pandas as pd
 
-    source = preds.source
-    cols = [f"{ident(source.columns.y_true)} AS __t", *(f"{e} AS __p{i}" for i, e in enumerate(prob_exprs(source)))]
-    with open_engine(preds.engine) as engine:
-        frame = engine.frame(f"SELECT {', '.join(cols)} FROM {engine.table(source, numbered=False)}")
-    codes, raw = pd.factorize(frame.pop("__t"))
-    column = {c: i for i, (c, _) in enumerate(source.probs)}
-    labels = [label_text(v) for v in raw]
-    given = np.array([-2 if v is None else column.get(v, -1) for v in labels] + [-2])[codes]  # code -1: missing
-    labeled = given != -2
-    return frame.to_numpy(float)[labeled], given[labeled]
+    source, plan = _read_columns(tasks)
+    with open_engine(tasks[0].engine) as engine:
+        got = engine.arrays(f"SELECT * FROM {engine.table(source, numbered=False)}")
+    out = []
+    for preds, (label, probs) in zip(tasks, plan, strict=True):
+        codes, raw = pd.factorize(got[label])
+        column = {c: i for i, (c, _) in enumerate(preds.source.probs)}
+        given = np.array([-2 if v is None else column.get(v, -1) for v in map(label_text, raw)] + [-2])[codes]
+        labeled = given != -2  # code -1 (a missing value) takes the last entry
+        out.append(([got[p][labeled].astype(float, copy=False) for p in probs], given[labeled]))
+    return out
 
 
 def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None:
@@ -97,21 +125,35 @@ def positive_class(preds: Predictions) -> str | None:
 
 def task_scores(preds: Predictions) -> TaskScores:
     """The masked scores of one task (``preds``, one task's predictions or a single-task file)."""
+    return scores_of([preds])[0]
+
+
+def scores_of(tasks: Sequence[Predictions]) -> list[TaskScores]:
+    """The masked scores of the tasks of one file, their probabilities read in one query; the sorts of the ranking
+    scores run in threads (NumPy sorts without the interpreter's lock)."""
+    scored = [p for p in tasks if p.columns.probs and p.counts.labeled().rows]
+    read = dict(zip(map(id, scored), _labeled_probabilities(scored), strict=True)) if scored else {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(lambda p: _scores(p, *read.get(id(p), (None, None))), tasks))
+
+
+def _scores(preds: Predictions, probs: list[np.ndarray] | None, column: np.ndarray | None) -> TaskScores:
     labeled = preds.counts.labeled().rows
     task = preds.source.task or ""
     coverage = labeled / preds.rows if preds.rows else None
-    if not preds.columns.probs or not labeled:
+    if probs is None or column is None:
         return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
     positive = positive_class(preds)
-    probs, column = _labeled_probabilities(preds)
-    given = np.where(column >= 0, probs[np.arange(len(column)), column], np.nan)
+    given = np.full(len(column), np.nan)
+    for i, p in enumerate(probs):
+        given[column == i] = p[column == i]
     given = given[~np.isnan(given)]
     loss = float(-np.log(np.clip(given, EPS, 1 - EPS)).sum()) if len(given) else None
     ranks = None
     if positive is not None:
         at = [c for c, _ in preds.source.probs].index(positive)
-        keep = ~np.isnan(probs[:, at])
-        ranks = ranking_scores(column[keep] == at, probs[keep, at])
+        keep = ~np.isnan(probs[at])
+        ranks = ranking_scores(column[keep] == at, probs[at][keep])
     auroc, ap = ranks or (None, None)
     return TaskScores(task, preds.rows, labeled, coverage, auroc, ap,
                       loss / len(given) if loss is not None else None, loss)
@@ -146,7 +188,7 @@ def summarize_tasks(tasks: TaskSet, *, human: float | None = None) -> dict:
     pooled = Predictions(first.source, tasks.counts, first.engine)
     out = summarize(pooled, human=human)
     out["examples"] = tasks.examples
-    scores = [task_scores(p) for p in tasks.tasks.values()]
+    scores = scores_of(list(tasks.tasks.values()))
     per_task = {}
     for s, (name, preds) in zip(scores, tasks.tasks.items(), strict=True):
         single = summarize(preds, human=human)

@@ -144,9 +144,11 @@ def _trimmed(expr: str) -> str:
 
 
 def _double_sql(expr: str) -> str:
+    # TRY_CAST: DuckDB may fold the NaN test away on a Parquet column whose statistics leave NaN out, then fail on
+    # the cast of a NaN to an integer
     return (f"CASE WHEN isnan({expr}) THEN NULL "
             f"WHEN abs({expr}) < {INTEGRAL_LIMIT} AND {expr} = floor({expr}) "
-            f"THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
+            f"THEN CAST(TRY_CAST({expr} AS BIGINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
 
 
 def label_sql(expr: str, sql_type: str) -> str:

@@ -2,7 +2,8 @@
 confusion-matrix cell.
 
 Everything here is a filtered query over the predictions file (DuckDB reads it where it lies), so a review
-sample of a split never loads the whole file.
+sample of a split never loads the whole file; a sample of mistakes reads the view ``mistakes``
+(:meth:`analysis.load.Predictions.query`), kept by the open of a CSV.
 
 The sample is the ``n`` mistakes with the smallest hash of ``f"{seed}:{id}"`` (MD5, hexadecimal, ties by id).
 It depends only on the ids and the seed: the same ids come out whatever the order of the file, and when a
@@ -33,6 +34,7 @@ __all__ = [
     "count_mistakes",
     "examples",
     "review_sample",
+    "split_mistakes",
     "split_rows",
     "tagged_ids",
 ]
@@ -112,12 +114,22 @@ def _allocate(n: int, sizes: Mapping[str, int]) -> dict[str, int]:
 def split_rows(preds: Predictions, split: str = "dev") -> pd.DataFrame:
     """Every labeled row of a split (the view's columns), read in one pass over the file.
 
-    Kept by a caller that draws many samples (the app), it is the ``rows`` of :func:`review_sample`, which then
-    reads nothing from the file: at 2 million rows a sample takes a fraction of a second instead of a scan of the
-    file (bench/REVIEW.md).
+    Kept by a caller that draws many samples with correct predictions mixed in (the app), it is the ``rows`` of
+    :func:`review_sample`, which then reads nothing from the file (bench/REVIEW.md).
     """
     split = check_split(preds, split)
     return preds.query("SELECT * FROM preds WHERE split = ? AND y_true IS NOT NULL", [split])
+
+
+def split_mistakes(preds: Predictions, split: str = "dev") -> pd.DataFrame:
+    """Every labeled mistake of a split (the view's columns), from the rows the open of a CSV kept, else read with
+    a filter on the label columns (Parquet): no pass over a CSV, and well under a second at 2 million rows.
+
+    A sample of mistakes alone (no ``correct``) may take them as its ``rows`` (:func:`review_sample` reads them
+    itself when not given): a caller that draws many samples (the app) keeps them.
+    """
+    split = check_split(preds, split)
+    return preds.query("SELECT * FROM mistakes WHERE split = ?", [split])
 
 
 def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed: int = 0,
@@ -150,7 +162,8 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
         Leave these ids out (for example those already reviewed).
     rows : DataFrame, optional
         The split's rows as :func:`split_rows` returns them: the sample is drawn from them, in memory, and the
-        file is not read. The same sample as without them.
+        file is not read. The same sample as without them. Without ``correct``, the split's mistakes
+        (:func:`split_mistakes`, read when not given) do as well.
     where : FilterSQL, optional
         Only rows of a slice (:func:`analysis.filters.filter_sql`).
 
@@ -172,6 +185,8 @@ def review_sample(preds: Predictions, *, split: str = "dev", n: int = 100, seed:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ErrorscopeError(f"seed must be a whole number, got {seed!r}")
     where, params, frames = _filters(preds, split, true_class, pred_class, ids, exclude_ids, where)
+    if rows is None and not correct:
+        rows = split_mistakes(preds, split)
     table = "preds"
     if rows is not None:
         if len(rows) and set(rows["split"].unique()) != {split}:
@@ -273,7 +288,8 @@ def examples(preds: Predictions, *, split: str | None = None, true_class: object
         params += where.params
     limit = _count(limit, "limit")
     offset = _count(offset, "offset")
-    return preds.query(f"SELECT * FROM preds WHERE {' AND '.join(conds)} ORDER BY confidence DESC NULLS LAST, row "
+    table = "preds" if params[0] == params[1] else "mistakes"  # off the diagonal: no pass over a CSV's other rows
+    return preds.query(f"SELECT * FROM {table} WHERE {' AND '.join(conds)} ORDER BY confidence DESC NULLS LAST, row "
                        "LIMIT ? OFFSET ?", [*params, limit, offset], frames=where.frames if where else None)
 
 

@@ -14,10 +14,13 @@ the true-class mix) is compared between two splits:
   classifier trained and scored on permuted labels is shown as the baseline, and the columns it relies on are
   ranked by permutation importance.
 
-The engine reads the file three times for the tests (per-split moments and distinct counts; one grouped count per
-column of categories, and of numbers when both splits are small enough for scipy's exact p-value; the KS statistic of
-the other numbers, computed in the engine from the running counts of their distinct values) and once for the
-sample, so that millions of rows never leave the engine.
+The engine reads the file at most three times, and never for the class mixes, which the count table of the load
+already holds: one grouped count per categorical column (``GROUPING SETS``, one scan; a column with more than
+10,000 values, an id or free text, is left out, its counts not returned), the numbers of the two splits (one scan,
+back as arrays, so that the KS test is scipy's own ``ks_2samp`` on the values: the exact statistic, scipy's exact
+p-value up to 10,000 rows a split, else Smirnov's asymptotic one; 8 bytes a value in memory, 16 MB per number column
+for two splits of a million rows), and the domain classifier's sample. The rows of the two splits are picked before
+the normalized view computes its columns, and the file is not numbered.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
+from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal, split_sql
 from analysis.view import RESERVED, ident, view_sql
 
 if TYPE_CHECKING:
@@ -44,9 +47,6 @@ Query = Callable[[str], "pd.DataFrame"]
 
 #: The model's outputs compared as columns, by their name in the normalized view.
 OUTPUTS = {"confidence": "confidence (max p)", "y_pred": "predicted class", "y_true": "true class"}
-#: Up to this many rows in each split, numbers come back as counts for scipy's exact KS p-value (as ks_2samp does);
-#: beyond, the engine computes the statistic and the p-value is Smirnov's asymptotic one.
-EXACT_ROWS = 10_000
 #: Categorical columns with more distinct values are not compared (ids, free text).
 MAX_CATEGORIES = 10_000
 #: Categories the domain classifier tells apart per column (HistGradientBoosting's limit is 255); rarer ones merge.
@@ -132,34 +132,6 @@ def _finite(value: object) -> object:
 # --- the statistics, from grouped counts ---------------------------------------------------------------------
 
 
-def ks_from_counts(values: np.ndarray, n_a: np.ndarray, n_b: np.ndarray) -> tuple[float, float]:
-    """The two-sample KS statistic and p-value of two samples given as counts of each distinct value.
-
-    As ``scipy.stats.ks_2samp`` (two-sided, ``method="auto"``): the exact distribution when neither sample has
-    more than 10,000 values, else Smirnov's asymptotic one.
-    """
-    from scipy import stats
-
-    order = np.argsort(values, kind="stable")
-    values, n_a, n_b = np.asarray(values)[order], np.asarray(n_a)[order], np.asarray(n_b)[order]
-    total_a, total_b = int(n_a.sum()), int(n_b.sum())
-    if not total_a or not total_b:
-        return 0.0, 1.0
-    if max(total_a, total_b) <= EXACT_ROWS:  # the exact p-value: scipy's own computation on the samples
-        result = stats.ks_2samp(np.repeat(values, n_a), np.repeat(values, n_b))
-        return float(result.statistic), float(result.pvalue)
-    d = float(np.max(np.abs(np.cumsum(n_a) / total_a - np.cumsum(n_b) / total_b)))
-    return d, ks_asymptotic_p(d, total_a, total_b)
-
-
-def ks_asymptotic_p(d: float, n_a: int, n_b: int) -> float:
-    """Smirnov's asymptotic two-sided p-value of a KS statistic ``d``, as ``scipy.stats.ks_2samp`` computes it."""
-    from scipy import stats
-
-    m, n = sorted([float(n_a), float(n_b)], reverse=True)
-    return float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0.0, 1.0))
-
-
 def chi2_from_counts(n_a: np.ndarray, n_b: np.ndarray) -> tuple[float, float]:
     """Pearson's chi-squared test of homogeneity of two samples' category counts (``scipy.stats.chi2_contingency``),
     the categories expected fewer than 5 times in either sample merged into one."""
@@ -190,11 +162,17 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _numeric_shift(name: str, d: float, p: float, moments: dict) -> ColumnShift:
-    (ma, va, ca), (mb, vb, cb) = moments["a"], moments["b"]
-    effect = mean_difference(ma, va, ca, mb, vb, cb)
+def _numeric_shift(name: str, x_a: np.ndarray, x_b: np.ndarray) -> ColumnShift:
+    """The KS test of two samples of numbers (``scipy.stats.ks_2samp``, two-sided, ``method="auto"``)."""
+    from scipy import stats
+
+    result = stats.ks_2samp(x_a, x_b)
+    ma, mb = float(x_a.mean()), float(x_b.mean())
+    va, vb = (float(x.var(ddof=1)) if len(x) > 1 else 0.0 for x in (x_a, x_b))
+    effect = mean_difference(ma, va, len(x_a), mb, vb, len(x_b))
     text = f"mean {_number(ma)} → {_number(mb)} ({effect:+.2f} SD)"
-    return ColumnShift(name, "numeric", "ks", d, p, p, d, effect, text, False)
+    d = float(result.statistic)
+    return ColumnShift(name, "numeric", "ks", d, float(result.pvalue), float(result.pvalue), d, effect, text, False)
 
 
 def _categorical_shift(name: str, categories: Sequence[str], n_a, n_b) -> ColumnShift:
@@ -243,8 +221,22 @@ def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]
 
 
 @contextmanager
-def _reader(preds: Predictions) -> Iterator[Query]:
-    """One engine for the queries of a check: ``query(sql)``, ``preds`` naming the normalized view."""
+def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Iterator[Query]:
+    """One engine for the queries of a check: ``query(sql)``, with ``preds`` naming the normalized view of the rows of
+    splits ``a`` and ``b``, and ``sampled`` that of about ``sample`` rows of each (all of a smaller split), chosen
+    by a hash of the row's id and ``seed`` (of its values when the file has no id: identical rows fall together).
+    The rows are picked from the file before the view normalizes them, so that its expressions (labels, confidence)
+    run on those rows only, and the file is not numbered (numbering a CSV's rows costs a window over the whole
+    file): the views' ``row`` is NULL."""
+    cm = preds.columns
+    split = split_sql(ident(cm.split) if cm.split else None)
+    hashed = [cm.id] if cm.id else [c for c in (cm.split, cm.y_true, cm.y_pred, cm.text, *cm.probs.values(),
+                                                 *cm.metadata) if c]
+    pick = []
+    for s in (a, b):
+        share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
+        pick.append(f"({split} = {literal(s)} AND hash({', '.join(map(ident, hashed))}, {int(seed)}) % 1000000 "
+                    f"< {round(share * 1e6)})")
     with open_engine(preds.engine) as engine:
 
         def query(sql: str) -> pd.DataFrame:
@@ -253,12 +245,11 @@ def _reader(preds: Predictions) -> Iterator[Query]:
             except InputError as exc:
                 raise InputError(f"{preds.path}: {exc}") from exc
 
-        query(f"CREATE TEMP VIEW preds AS {view_sql(preds.source, engine.table(preds.source))}")
+        table = engine.table(preds.source, numbered=False)
+        for name, where in (("preds", f"{split} IN ({literal(a)}, {literal(b)})"), ("sampled", " OR ".join(pick))):
+            rows = f"(SELECT *, CAST(NULL AS BIGINT) AS __row FROM {table} WHERE {where})"
+            query(f"CREATE TEMP VIEW {name} AS {view_sql(preds.source, rows)}")
         yield query
-
-
-def _where(a: str, b: str) -> str:
-    return f"split IN ({literal(a)}, {literal(b)})"
 
 
 def _value(col: str, kind: str) -> str:
@@ -268,55 +259,53 @@ def _value(col: str, kind: str) -> str:
     return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
 
 
-def _moments(query: Query, kinds: dict[str, str], a: str, b: str) -> pd.DataFrame:
-    """Per split: rows, and for each column its distinct count (approximate), and for numbers their count,
-    mean and variance."""
-    cols = ["count(*) AS n"]
-    for i, (col, kind) in enumerate(kinds.items()):
-        v = _value(col, kind)
-        cols.append(f"approx_count_distinct({v}) AS d{i}")
-        if kind == "numeric":
-            cols += [f"count({v}) AS c{i}", f"avg({v}) AS m{i}", f"var_samp({v}) AS v{i}"]
-    return query(f"SELECT split, {', '.join(cols)} FROM preds WHERE {_where(a, b)} GROUP BY split")
-
-
-def _grouped(query: Query, kinds: dict[str, str], a: str, b: str) -> dict[str, pd.DataFrame]:
-    """Each column's counts per value in the two splits, in one scan."""
-    values = ", ".join(f"{_value(col, kind)} AS v{i}" for i, (col, kind) in enumerate(kinds.items()))
-    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(len(kinds)))
-    sets = ", ".join(f"(v{i})" for i in range(len(kinds)))
-    frame = query(f"SELECT {', '.join(f'v{i}' for i in range(len(kinds)))}, {flags}, "
+def _grouped(query: Query, columns: list[str], a: str, b: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Each categorical column's counts per value in the two splits, in one scan; and, apart, the number of distinct
+    values of the columns with more than :data:`MAX_CATEGORIES` (ids, free text), whose counts are not returned."""
+    n = len(columns)
+    values = ", ".join(f"{_value(col, 'categorical')} AS v{i}" for i, col in enumerate(columns))
+    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(n))
+    sets = ", ".join(f"(v{i})" for i in range(n))
+    each = f"PARTITION BY {', '.join(f'g{i}' for i in range(n))}"
+    frame = query(f"SELECT * FROM (SELECT *, count(*) OVER ({each}) AS k, "
+                  f"row_number() OVER ({each} ORDER BY na DESC) AS r FROM ("
+                  f"SELECT {', '.join(f'v{i}' for i in range(n))}, {flags}, "
                   f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
                   f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
-                  f"FROM (SELECT split, {values} FROM preds WHERE {_where(a, b)}) GROUP BY GROUPING SETS ({sets})")
-    return {col: frame.loc[frame[f"g{i}"] == 0, [f"v{i}", "na", "nb"]].dropna(subset=[f"v{i}"])
-            .set_axis(["value", "na", "nb"], axis=1) for i, col in enumerate(kinds)}
+                  f"FROM (SELECT split, {values} FROM preds) GROUP BY GROUPING SETS ({sets}))) "
+                  f"WHERE k <= {MAX_CATEGORIES} OR r = 1")
+    counts, many = {}, {}
+    for i, col in enumerate(columns):
+        rows = frame.loc[frame[f"g{i}"] == 0]
+        if len(rows) and int(rows["k"].iloc[0]) > MAX_CATEGORIES:
+            many[col] = int(rows["k"].iloc[0])
+        else:
+            counts[col] = rows[[f"v{i}", "na", "nb"]].set_axis(["value", "na", "nb"], axis=1)
+    return counts, many
 
 
-def _ks_statistics(query: Query, columns: list[str], a: str, b: str) -> dict[str, float]:
-    """Each numeric column's two-sample KS statistic, computed by the engine in one scan: the columns in long form,
-    grouped by value, the running share of each split down the sorted values, their largest difference."""
-    values = ", ".join(_value(col, "numeric") for col in columns)
-    ids = ", ".join(str(i) for i in range(len(columns)))
-    run = "PARTITION BY c ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-    frame = query(
-        f"SELECT c, max(abs(ca / ta - cb / tb)) AS d FROM (SELECT c, sum(na) OVER ({run}) AS ca, "
-        f"sum(nb) OVER ({run}) AS cb, sum(na) OVER (PARTITION BY c) AS ta, sum(nb) OVER (PARTITION BY c) AS tb "
-        f"FROM (SELECT c, v, count(*) FILTER (WHERE split = {literal(a)}) AS na, "
-        f"count(*) FILTER (WHERE split = {literal(b)}) AS nb FROM (SELECT split, unnest([{values}]) AS v, "
-        f"unnest([{ids}]) AS c FROM preds WHERE {_where(a, b)}) WHERE v IS NOT NULL GROUP BY c, v)) GROUP BY c")
-    return {columns[int(c)]: float(d) for c, d in zip(frame["c"], frame["d"], strict=True)}
+def _class_mix(preds: Predictions, key: str, a: str, b: str) -> pd.DataFrame:
+    """The counts of each true or predicted class (``key``) in the two splits, from the load's count table."""
+    import pandas as pd
+
+    table = preds.counts.where(split=[a, b])
+    counts: dict[str, list[int]] = {}
+    for split, value, n in zip(table.column("split"), table.column(key), table.n, strict=True):
+        counts.setdefault(BLANK if value is None else str(value), [0, 0])[split == b] += int(n)
+    return pd.DataFrame([(v, na, nb) for v, (na, nb) in counts.items()], columns=["value", "na", "nb"])
 
 
-def _sample(query: Query, kinds: dict[str, str], a: str, b: str, rows: dict[str, int], size: int,
-            seed: int) -> pd.DataFrame:
-    """About ``size`` rows of each split (all when it has fewer), chosen by a hash of the row number and ``seed``."""
-    keep = []
-    for split in (a, b):
-        share = min(1.0, size / max(rows[split], 1))
-        keep.append(f"(split = {literal(split)} AND hash(row + {int(seed)}) % 1000000 < {round(share * 1e6)})")
+def _numbers(query: Query, numbers: list[str], b: str) -> pd.DataFrame:
+    """The ``numbers`` of every row of the view (the two splits), NaN as read (dropped afterwards: :func:`_value`
+    would compute the view's expression twice), with ``__b``: whether the row is in split ``b``."""
+    cols = ", ".join(f"CAST({ident(c)} AS DOUBLE) AS {ident(c)}" for c in numbers)
+    return query(f"SELECT split = {literal(b)} AS __b, {cols} FROM preds")
+
+
+def _sample(query: Query, kinds: dict[str, str]) -> pd.DataFrame:
+    """The rows of the view ``sampled`` (:func:`_reader`), with the columns of ``kinds``."""
     cols = ", ".join(f"{_value(c, k)} AS {ident(c)}" for c, k in kinds.items())
-    return query(f"SELECT split, {cols} FROM preds WHERE {' OR '.join(keep)}")
+    return query(f"SELECT split, {cols} FROM sampled")
 
 
 # --- the domain classifier -----------------------------------------------------------------------------------------
@@ -343,9 +332,13 @@ def domain_classifier(x: pd.DataFrame, is_b: np.ndarray, *, permutations: int = 
     half; the mean AUC over ``permutations`` runs with shuffled labels; the one-sided Mann-Whitney p-value of the
     held-out AUC; and, when that p-value is below ``explain_below`` (the classifier tells the splits apart), each
     column's permutation importance (drop of the held-out AUC; else empty)."""
+    import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime, so that the limit below reaches it)
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1, user_api="openmp"):  # on a small sample, OpenMP threads cost more than they save
+    # One thread: on a sample this small, OpenMP threads cost more than they save, and on a loaded machine each of
+    # the thousands of parallel regions waits for descheduled threads (minutes instead of seconds). threadpoolctl
+    # limits only the runtimes loaded when it is entered, hence the import above.
+    with threadpool_limits(1, user_api="openmp"):
         return _domain_classifier(x, np.asarray(is_b, dtype=int), permutations, seed, max_iter, explain_below)
 
 
@@ -400,12 +393,12 @@ def _check(preds: Predictions, a: str, b: str, alpha: float, sample: int, permut
 
 
 def _need_ml() -> None:
-    try:
-        import scipy  # noqa: F401
-        import sklearn  # noqa: F401
-    except ImportError:
+    """Refuse early when scipy or scikit-learn is missing (found, not imported: scikit-learn takes a second)."""
+    from importlib.util import find_spec
+
+    if find_spec("scipy") is None or find_spec("sklearn") is None:
         raise ErrorscopeError("the distribution checks need scipy and scikit-learn: "
-                              "pip install 'errorscope[ml]'") from None
+                              "pip install 'errorscope[ml]'")
 
 
 def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: Sequence[str] | None = None,
@@ -440,15 +433,32 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     _need_ml()
     kinds = _chosen(preds, columns)
     rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
-    with _reader(preds) as query:
-        moments = _moments(query, kinds, a, b).set_index("split")
-        skipped = _not_comparable(kinds, moments)
-        kept = {c: k for c, k in kinds.items() if c not in skipped}
-        found = _column_tests(query, kinds, kept, moments, a, b, rows) if kept else []
-        tests = len(found) + (1 if domain and kept else 0)
-        check = None
-        if domain and kept:
-            frame = _sample(query, kept, a, b, rows, sample, seed)
+    metadata = [c for c, k in kinds.items() if k == "categorical" and c not in OUTPUTS]
+    numbers = [c for c, k in kinds.items() if k == "numeric"]
+    with _reader(preds, a, b, sample, seed) as query:
+        grouped, many = _grouped(query, metadata, a, b) if metadata else ({}, {})
+        skipped = {c: f"{n:,} distinct values (an id or free text?); not compared" for c, n in many.items()}
+        values = _numbers(query, numbers, b) if numbers else None
+        in_b = None if values is None else values["__b"].to_numpy(dtype=bool)
+        if domain:
+            frame = _sample(query, {c: k for c, k in kinds.items() if c not in skipped})
+    found = []
+    for col, kind in kinds.items():
+        if col in skipped:
+            continue
+        if kind == "numeric":
+            x = values[col].to_numpy(dtype=float, na_value=np.nan)
+            x_a, x_b = x[~in_b & ~np.isnan(x)], x[in_b & ~np.isnan(x)]
+            if not len(x_a) or not len(x_b):
+                skipped[col] = "no value in one of the splits"
+                continue
+            found.append(_numeric_shift(col, x_a, x_b))
+        else:
+            c = grouped[col] if col in grouped else _class_mix(preds, col, a, b)
+            found.append(_categorical_shift(col, [str(v) for v in c["value"]], c["na"].to_numpy(), c["nb"].to_numpy()))
+    kept = {c: k for c, k in kinds.items() if c not in skipped}
+    tests = len(found) + (1 if domain and kept else 0)
+    check = None
     if domain and kept:
         taken = {s: int((frame["split"] == s).sum()) for s in (a, b)}
         if min(taken.values()) >= MIN_CLASSIFIER_ROWS:
@@ -461,46 +471,6 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
                                             f"({', '.join(f'{s}: {n}' for s, n in taken.items())})")
     found = sorted((_corrected(c, tests, alpha) for c in found), key=lambda c: (not c.flagged, -c.distance))
     return Shift(a, b, rows, alpha, tuple(found), check, skipped)
-
-
-def _not_comparable(kinds: dict[str, str], moments: pd.DataFrame) -> dict[str, str]:
-    """The columns left out, with the reason: too many categories, or no number in a split."""
-    skipped = {}
-    for i, (col, kind) in enumerate(kinds.items()):
-        distinct = int(moments[f"d{i}"].max())
-        if kind == "categorical" and distinct > MAX_CATEGORIES:
-            skipped[col] = f"about {distinct:,} distinct values (an id or free text?); not compared"
-        elif kind == "numeric" and int(moments[f"c{i}"].min()) == 0:
-            skipped[col] = "no value in one of the splits"
-    return skipped
-
-
-def _column_tests(query: Query, kinds: dict[str, str], kept: dict[str, str], moments: pd.DataFrame, a: str,
-                  b: str, rows: dict[str, int]) -> list[ColumnShift]:
-    """Each kept column's test, uncorrected."""
-    index = {c: i for i, c in enumerate(kinds)}
-    large = max(rows.values()) > EXACT_ROWS
-    counted = {c: k for c, k in kept.items() if k == "categorical" or not large}
-    grouped = _grouped(query, counted, a, b) if counted else {}
-    numbers = [c for c, k in kept.items() if k == "numeric"]
-    statistics = _ks_statistics(query, numbers, a, b) if large and numbers else {}
-    found = []
-    for col, kind in kept.items():
-        i = index[col]
-        if kind == "numeric":
-            mom = {k: (float(moments.loc[s, f"m{i}"]), float(np.nan_to_num(moments.loc[s, f"v{i}"])),
-                       int(moments.loc[s, f"c{i}"])) for k, s in (("a", a), ("b", b))}
-            if large:
-                d = statistics[col]
-                p = ks_asymptotic_p(d, mom["a"][2], mom["b"][2])
-            else:
-                c = grouped[col]
-                d, p = ks_from_counts(c["value"].to_numpy(dtype=float), c["na"].to_numpy(), c["nb"].to_numpy())
-            found.append(_numeric_shift(col, d, p, mom))
-        else:
-            c = grouped[col]
-            found.append(_categorical_shift(col, [str(v) for v in c["value"]], c["na"].to_numpy(), c["nb"].to_numpy()))
-    return found
 
 
 def _corrected(c: ColumnShift, tests: int, alpha: float) -> ColumnShift:

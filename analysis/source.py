@@ -76,12 +76,14 @@ class Cut:
     columns of a single-task file, and the condition that keeps the task's rows.
 
     ``columns`` holds (name, SQL expression over the file's columns, the file's column it copies or None); the
-    engine applies the cut after numbering the file's rows, so ``__row`` stays the file's row.
+    engine applies the cut after numbering the file's rows, so ``__row`` stays the file's row. ``pinned`` names
+    more of the file's columns that a CSV reader must read as text (labels the cut computes from).
     """
 
     task: str
     columns: tuple[tuple[str, str, str | None], ...]
     where: str | None = None
+    pinned: tuple[str, ...] = ()
 
     def origin(self, name: str) -> str | None:
         """The file's column that ``name`` copies (None for a computed column)."""
@@ -134,7 +136,8 @@ class Source:
             types.setdefault(self.columns.id, self.typed[self.columns.id])
         if self.cut is None:
             return types
-        return {self.cut.origin(n): t for n, t in types.items() if self.cut.origin(n) is not None}
+        cut = {self.cut.origin(n): t for n, t in types.items() if self.cut.origin(n) is not None}
+        return cut | dict.fromkeys(self.cut.pinned, TEXT)
 
 
 

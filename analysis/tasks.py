@@ -121,7 +121,8 @@ def _wide_cut(task: WideTask, names: Sequence[str], typed: Mapping[str, str], la
     """The cut of one wide task: the example's columns, ``y_true``, ``y_pred`` and ``p_1``, ``p_0``."""
     owned = {c for t in layout.wide for c in (t.name, t.prob, t.pred) if c}
     shared = [n for n in names if n not in owned]
-    stray = [n for n in shared if n.lower().startswith(PROB_PREFIX) or n.lower() in ("y_pred", *ALIASES["y_pred"])]
+    stray = [n for n in shared if n.lower().startswith((PROB_PREFIX, PRED_PREFIX))
+             or n.lower() in ("y_pred", *ALIASES["y_pred"])]
     if stray:
         raise InputError(f"{source}: column {stray[0]!r} belongs to no task of this wide file (tasks are "
                          f"{shown_names([t.name for t in layout.wide])}); name it {PROB_PREFIX}<task> or "
@@ -140,7 +141,8 @@ def _wide_cut(task: WideTask, names: Sequence[str], typed: Mapping[str, str], la
 
 
 def task_sql(column: str) -> str:
-    """A long file's task name: the column's text, trimmed; NULL when blank."""
+    """A long file's task name: the column's text, trimmed; NULL when blank. Task names are names, as a wide file's
+    column names are, not labels: ``007`` and ``7`` are two tasks (the label rule would make them one class)."""
     return f"nullif(trim(CAST({ident(column)} AS VARCHAR)), '')"
 
 
@@ -149,7 +151,8 @@ def _long_cut(task: str, names: Sequence[str], typed: Mapping[str, str], column:
     """The cut of one task of a long file: its rows, without the task column."""
     kept = [n for n in names if n != column]
     where = f"{task_sql(column)} = {literal(task)}"
-    return Cut(task, tuple((n, ident(n), n) for n in kept), where), kept, [typed[n] for n in kept]
+    cut = Cut(task, tuple((n, ident(n), n) for n in kept), where, pinned=(column,))  # a CSV's names read as text
+    return cut, kept, [typed[n] for n in kept]
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,12 +231,15 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
             if task not in found:
                 raise ErrorscopeError(f"{path}: no task {task!r}; the file has {shown_names(found)}")
             cuts = [c for c in cuts if c[0].task == task]
+        sources = [make_source(path, fmt, n, t, overrides, c) for c, n, t in cuts]
+        share = getattr(eng, "share", None)  # an engine that can parse a CSV once for every task
+        if share is not None:
+            share(sources)
         tasks: dict[str, Predictions] = {}
-        for cut, cut_names, cut_types in cuts:
-            source = make_source(path, fmt, cut_names, cut_types, overrides, cut)
+        for (cut, _, _), source in zip(cuts, sources, strict=True):
             unique = layout.kind == "wide" and bool(tasks)  # a wide file's tasks share its ids: checked once
             try:
-                tasks[cut.task] = Predictions(source, _scan(eng, source, unique_ids=unique), engine)
+                tasks[cut.task] = Predictions(source, _scan(eng, source, unique_ids=unique)[0], engine)
             except InputError as exc:
                 raise _in_task(exc, cut, path) from None
         examples = _examples(eng, tasks, layout)

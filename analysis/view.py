@@ -84,20 +84,25 @@ def _pred(source: Source) -> str:
     return argmax_sql(prob_exprs(source), class_literals(source), "__top")
 
 
-def view_sql(source: Source, table: str) -> str:
-    """The normalized long view of every row (module docstring); ``table`` must be numbered."""
+def view_sql(source: Source, table: str, *, true: str | None = None, pred: str | None = None,
+             split: str | None = None) -> str:
+    """The normalized long view of every row (module docstring); ``table`` must be numbered. ``true``, ``pred`` and
+    ``split``: columns of ``table`` holding the true and predicted class and the split already normalized
+    (:func:`mistakes_sql`)."""
     cm = source.columns
     ps = prob_exprs(source)
+    true = true or _label(source, cm.y_true)
+    pred = pred or _pred(source)
     confidence = p_given = "NULL"
     if ps:
-        confidence = _by_class(source, _pred(source), ps) if cm.y_pred is not None else "__top"
-        p_given = _by_class(source, _label(source, cm.y_true), ps)
+        confidence = _by_class(source, pred, ps) if cm.y_pred is not None else "__top"
+        p_given = _by_class(source, true, ps)
     cols = [
         "__row AS row",
         f"{id_sql(source)} AS id",
-        f"{split_sql(ident(cm.split) if cm.split else None)} AS split",
-        f"{_label(source, cm.y_true)} AS y_true",
-        f"{_pred(source)} AS y_pred",
+        f"{split or split_sql(ident(cm.split) if cm.split else None)} AS split",
+        f"{true} AS y_true",
+        f"{pred} AS y_pred",
         f"{weight_sql(source)} AS weight",
         f"{confidence} AS confidence",
         f"{p_given} AS p_given",
@@ -108,15 +113,56 @@ def view_sql(source: Source, table: str) -> str:
     return f"SELECT {', '.join(cols)} FROM {_with_top(source, table)}"
 
 
-def raw_sql(source: Source, table: str) -> str:
+def raw_sql(source: Source, table: str, *, kept: bool = False) -> str:
     """The columns the grouped scan reads, as written: ``__s``, ``__t``, ``__y``, ``weight``, ``__id``, ``__p0``...
 
-    ``__y`` is the predicted class already normalized when it comes from the ``p_*`` columns.
+    ``__y`` is the predicted class already normalized when it comes from the ``p_*`` columns. With ``kept``
+    (``table`` numbered), also ``__row`` and every column of the file as ``__k0``... for :func:`kept_sql`.
     """
     cm = source.columns
     raw = [*_raw_labels(source), f"{weight_sql(source)} AS weight", f"{ident(cm.id) if cm.id else 'NULL'} AS __id",
            *(f"{expr} AS __p{i}" for i, expr in enumerate(prob_exprs(source)))]
+    if kept:
+        raw += ["__row", *(f"{ident(name)} AS __k{i}" for i, name in enumerate(source.names))]
     return f"SELECT {', '.join(raw)} FROM {_with_top(source, table)}"
+
+
+def kept_sql(source: Source) -> str:
+    """The aggregate over :func:`raw_sql` (with ``kept``) that keeps the rows whose true and predicted class differ
+    as written, each as read (``__row`` and the file's columns, a struct): a superset of the mistakes (classes
+    written apart that normalize alike, such as ``1`` and ``1.0``, are told apart by the view, which reads these
+    rows as it reads the file)."""
+    fields = ", ".join(["'__row': __row", *(f"{literal(name)}: __k{i}" for i, name in enumerate(source.names))])
+    return f"list({{{fields}}}) FILTER (WHERE {differ_sql('__t', '__y')})"
+
+
+def differ_sql(true: str, pred: str) -> str:
+    """Whether a row's true class ``true`` and predicted class ``pred`` (expressions) differ as written."""
+    return f"{true} IS NOT NULL AND CAST({true} AS VARCHAR) IS DISTINCT FROM CAST({pred} AS VARCHAR)"
+
+
+def mistakes_sql(source: Source, table: str) -> str:
+    """The view's rows (:func:`view_sql`) of every labeled mistake of ``table`` (numbered).
+
+    The rows are first filtered on the classes as written, which an engine can push into its read (on Parquet
+    only the label columns of the other rows are read); the classes and splits are then normalized once per
+    distinct value written (a lookup), not once per row.
+    """
+    cm = source.columns
+    roles = [("__nt", cm.y_true, label_sql("raw", source.typed[cm.y_true]))]
+    if cm.y_pred:
+        roles.append(("__np", cm.y_pred, label_sql("raw", source.typed[cm.y_pred])))
+    if cm.split:
+        roles.append(("__ns", cm.split, split_sql("raw")))
+    pred = ident(cm.y_pred) if cm.y_pred else _pred(source)
+    lookups = ", ".join(f"{name} AS (SELECT raw, {normalized} AS v FROM (SELECT DISTINCT {ident(col)} AS raw FROM __m))"
+                        for name, col, normalized in roles)
+    joins = " ".join(f"LEFT JOIN {name} ON {name}.raw = __m.{ident(col)}" for name, col, _ in roles)
+    labelled = f"(SELECT __m.*, {', '.join(f'{name}.v AS {name}' for name, _, _ in roles)} FROM __m {joins})"
+    view = view_sql(source, labelled, true="__nt", pred="__np" if cm.y_pred else None,
+                    split="__ns" if cm.split else None)
+    return (f"WITH __m AS (SELECT * FROM {_with_top(source, table)} WHERE {differ_sql(ident(cm.y_true), pred)}), "
+            f"{lookups} SELECT * FROM ({view}) WHERE y_true <> y_pred")
 
 
 def _raw_labels(source: Source) -> list[str]:

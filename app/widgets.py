@@ -65,7 +65,7 @@ def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime
     columns = dict(overrides)
     labels = columns.pop("tasks", None)  # a wide file's task label columns, named on the Data page
     if file_layout(path, columns, labels, engine=engine).kind == "single":
-        return load_predictions(path, columns=columns or None, progress=_progress, engine=engine)
+        return load_predictions(path, columns=columns or None, progress=_progress, engine=engine, keep_mistakes=True)
     return load_tasks(path, columns=columns, labels=labels, engine=engine)
 
 
@@ -105,7 +105,7 @@ def load(path: str | Path, overrides: dict[str, object] | None = None) -> Predic
         while not wait([future], timeout=0.25)[0]:
             done = state["done"]
             read = f" · about {done * rows:,.0f} rows read" if rows and done else ""
-            bar.progress(done, text=f"Reading {Path(path).name} ({about}): {100 * done:.0f}% of this pass{read} · "
+            bar.progress(done, text=f"Reading {Path(path).name} ({about}): {100 * done:.0f}% read{read} · "
                                     f"{time.perf_counter() - start:.0f} s")
         bar.empty()
         return future.result()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from analysis import load_predictions
+from analysis import InputError, load_predictions
 from analysis.load import estimated_rows
 
 
@@ -22,12 +22,23 @@ def large(tmp_path_factory):
     return folder, rows
 
 
-def test_a_long_read_reports_its_progress_between_0_and_1(large):
+@pytest.mark.parametrize("name", ["large.csv", "large.parquet"])
+def test_a_long_read_reports_its_progress_growing_to_100_percent(large, name):
     folder, rows = large
     seen: list[float] = []
-    preds = load_predictions(folder / "large.csv", progress=seen.append)
+    preds = load_predictions(folder / name, progress=seen.append)
     assert preds.rows == rows
-    assert seen and all(0.0 <= f <= 1.0 for f in seen) and max(seen) > 0
+    assert all(0.0 <= f <= 1.0 for f in seen) and seen == sorted(seen)  # never backwards
+    assert seen[-1] == 1.0  # 100 % once read
+    if name.endswith(".csv"):  # the bytes read: reported along the way, not only at the end
+        assert any(0.0 < f < 1.0 for f in seen), seen
+
+
+def test_a_failed_read_does_not_report_100_percent(write):
+    seen: list[float] = []
+    with pytest.raises(InputError):
+        load_predictions(write("bad.csv", "id,y_true,y_pred\n1,a,b\n1,b,a\n"), progress=seen.append)
+    assert 1.0 not in seen
 
 
 def test_estimated_rows(large, demo_path, write):

@@ -20,6 +20,7 @@ from analysis import InputError, load_predictions
 from analysis.cli import main
 from analysis.label_issues import label_issues
 from analysis.metrics import confusion_matrix
+from analysis.review import review_sample
 from analysis.shift import shift
 from analysis.slices import error_by_slice
 from analysis.summary import summarize
@@ -81,6 +82,11 @@ def test_demo_summary_confusion_label_issues_and_rows(demo_path):
     a, b = duck.query(sql), spark.query(sql)
     assert b["id"].tolist() == a["id"].tolist() and b["row"].astype(int).tolist() == a["row"].astype(int).tolist()
     np.testing.assert_array_equal(b["confidence"].to_numpy(float), a["confidence"].to_numpy(float))
+    # a sample of mistakes reads the view of the mistakes (DuckDB's from the rows its open keeps when asked)
+    duck = load_predictions(demo_path, keep_mistakes=True)
+    assert duck.mistakes is not None
+    sampled = [review_sample(p, split="dev", n=30)["id"].tolist() for p in (duck, spark)]
+    assert sampled[0] == sampled[1] and len(sampled[0]) == 30
 
 
 def test_mnist_benchmark(mnist_path):

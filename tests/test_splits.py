@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -115,3 +116,16 @@ def test_smallest_difference_with_power_adds_its_quantile():
     plain, powered = smallest_difference(0.1, 1000, 1000), smallest_difference(0.1, 1000, 1000, power=0.8)
     assert powered / plain == pytest.approx((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) / stats.norm.ppf(0.975))
     assert gap_p_value(0, 10, 0, 10) == 1.0
+
+
+def test_cli_summary_says_which_gaps_are_within_the_noise(capsys):
+    from analysis.cli import main
+
+    path = Path(__file__).resolve().parent.parent / "demo_data" / "digits.csv"
+    noisy = split_advice(load_predictions(path).counts).noisy()
+    assert [g.gap for g in noisy] == ["dev_overfitting"]
+    assert main(["summary", str(path)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "within the noise" in line]
+    assert lines == [f"dev overfitting ({100 * noisy[0].value:+.2f} pp) is within the noise: at the sizes of dev and "
+                     f"test a gap below {100 * noisy[0].smallest:.2f} pp cannot be told from zero "
+                     f"(p = {noisy[0].p_value:.2g}; errorscope splits)"]

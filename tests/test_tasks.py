@@ -12,7 +12,7 @@ from sklearn import metrics as skm
 
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import load_predictions
-from analysis.masked import ranking_scores, summarize_tasks, task_scores
+from analysis.masked import ranking_scores, scores_of, summarize_tasks, task_scores
 from analysis.metrics import confusion_matrix
 from analysis.tasks import detect_layout, load_tasks
 from tests.conftest import TOX21, _benchmark
@@ -92,6 +92,12 @@ def test_ranking_scores_with_tied_scores_equal_scikit_learn(wide, frame):
         assert auroc == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
         assert ap == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)
     assert ranking_scores(np.array([True, True]), np.array([0.2, 0.9])) is None  # one class only
+
+
+def test_every_tasks_scores_from_one_read_equal_each_tasks_own(wide):
+    together = scores_of(list(wide.tasks.values()))
+    assert [s.task for s in together] == list(wide.names)
+    assert together == [task_scores(p) for p in wide.tasks.values()]
 
 
 def test_macro_and_micro_over_tasks_use_present_labels_only(wide, frame, summary):
@@ -212,6 +218,9 @@ def test_bad_multi_task_files(write):
     stray = write("stray.csv", "id,t1,p_t1,p_other\n1,0,0.2,0.3\n")
     with pytest.raises(InputError, match="'p_other' belongs to no task"):
         load_tasks(stray)
+    stray_pred = write("stray_pred.csv", "id,t1,p_t1,pred_t2\n1,0,0.2,1\n")
+    with pytest.raises(InputError, match="'pred_t2' belongs to no task"):
+        load_tasks(stray_pred)
     bad = write("bad.csv", "id,t1,p_t1\n1,0,0.2\n2,1,high\n")
     with pytest.raises(InputError, match=r"\[task t1\].*non-numeric probability 'high'"):
         load_tasks(bad)
@@ -223,6 +232,52 @@ def test_bad_multi_task_files(write):
     with pytest.raises(ErrorscopeError, match="no task 'z'"):
         load_tasks(write("ok.csv", "id,t1,p_t1\n1,0,0.2\n"), task="z")
     assert bad.read_text() == "id,t1,p_t1\n1,0,0.2\n2,1,high\n"  # nothing was changed
+
+
+def test_a_csv_of_several_tasks_parsed_once_counts_and_refuses_as_each_task_alone(wide, wide_path, write):
+    alone = load_tasks(wide_path, task="SR-p53").task("SR-p53").counts  # one task: the file read for it alone
+    shared = wide.task("SR-p53").counts
+    cells = [dict(zip(zip(*t.columns, strict=True), t.n.tolist(), strict=True)) for t in (shared, alone)]
+    assert cells[0] == cells[1] and len(cells[0]) > 4
+    bad = {"id,t1,p_t1,t2,p_t2\n1,0,0.2,1,0.9\n2,1,0.7,0,high\n":
+           r"\[task t2\]: column 'p_t2' has the non-numeric probability 'high' at line 3",
+           "id,t1,p_t1,t2,p_t2\n1,0,0.2,1,0.9\n1,1,0.7,0,0.3\n": r"\[task t1\]: duplicate id '1'.* at lines 2, 3",
+           'id,t1,p_t1,t2,p_t2\n1,0,0.2,1,0.9\n2,1,0.7,0,0.3\n3,1,0.7,0,0.3\n4,1,0.7,0,"0.3,9\n':
+           "not a valid CSV at line 5"}
+    for i, (text, message) in enumerate(bad.items()):
+        with pytest.raises(InputError, match=message):
+            load_tasks(write(f"bad{i}.csv", text))
+
+
+def test_nan_in_a_parquet_float_label_is_a_missing_label(tmp_path):
+    """NaN (not null) in a float label column, as pandas writes a blank: missing, as a blank is, in either layout."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    y, p = [1.0, np.nan, 0.0, 1.0], [0.9, 0.2, 0.3, 0.6]
+    single, nulls, wide = tmp_path / "nan.parquet", tmp_path / "null.parquet", tmp_path / "wide.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "y_true": pa.array(y, from_pandas=False), "p_1": p,
+                             "p_0": [1 - v for v in p]}), single)
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "y_true": pa.array(y, from_pandas=True), "p_1": p,
+                             "p_0": [1 - v for v in p]}), nulls)
+    pq.write_table(pa.table({"id": [1, 2, 3, 4], "a": pa.array(y, from_pandas=False), "p_a": p}), wide)
+    assert pa.compute.is_nan(pq.read_table(single)["y_true"]).to_pylist()[1]  # really NaN, not null
+    loaded, blank = load_predictions(single), load_predictions(nulls)
+    assert (loaded.rows, loaded.counts.labeled().rows) == (4, 3)
+    assert confusion_matrix(loaded.counts).matrix.tolist() == confusion_matrix(blank.counts).matrix.tolist()
+    scores = task_scores(load_tasks(wide).task("a"))
+    assert (scores.labeled, scores.coverage) == (3, 0.75)
+    assert scores.auroc == pytest.approx(skm.roc_auc_score([1, 0, 1], [0.9, 0.3, 0.6]), abs=1e-12)
+
+
+def test_long_file_task_names_are_trimmed_text(write):
+    """Task names are names (as a wide file's column names), not labels: '007' and '7' are two tasks."""
+    path = write("names.csv", "id,task,y_true,p_0,p_1\n1,007,0,0.8,0.2\n2,007,1,0.3,0.7\n1, 7 ,1,0.6,0.4\n"
+                              "2,7,0,0.4,0.6\n3,7,,0.5,0.5\n")
+    tasks = load_tasks(path)
+    assert tasks.names == ("007", "7") and [p.rows for p in tasks.tasks.values()] == [2, 3]
+    scores = scores_of(list(tasks.tasks.values()))  # one read of the file, each task's rows by its name
+    assert [(s.labeled, s.auroc) for s in scores] == [(2, 1.0), (2, 0.0)]
 
 
 def test_long_file_without_convention_names(write):

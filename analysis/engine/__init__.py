@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from analysis.checks import Aggregate
@@ -51,6 +52,10 @@ class Engine(Protocol):
 
     def duplicate_ids(self, source: Source, groups: Mapping[str, list]) -> int:
         """How many rows repeat an id of an earlier row (``groups``: the scan's result)."""
+
+    def arrays(self, sql: str) -> dict[str, np.ndarray]:
+        """A large query's result as one NumPy array per column (NULL as NaN in a column of numbers, None in one of
+        text), without a DataFrame's copies."""
 
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 
 from analysis.checks import Aggregate, integer_ids
 from analysis.diagnose import first_line, read_error, scan_error
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 
 #: Memory DuckDB may use before it spills to disk; ERRORSCOPE_MEMORY_LIMIT (e.g. "2GB") raises it.
 MEMORY_LIMIT = os.environ.get("ERRORSCOPE_MEMORY_LIMIT", "512MB")
+
+
+#: A CSV up to this size and about this many rows keeps its mistakes' rows in memory from the open (bench/REVIEW.md:
+#: what it costs); one of mostly mistakes may still not fit, and is then scanned again without them.
+KEEP_MAX_BYTES, KEEP_MAX_ROWS = 512 * 2**20, 3_000_000
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -67,6 +73,7 @@ class DuckDB:
 
     def __init__(self) -> None:
         self.con = connect()
+        self._shared: dict[Path, str] = {}
 
     def __enter__(self) -> DuckDB:
         return self
@@ -92,7 +99,25 @@ class DuckDB:
             raise InputError(f"{path}: the file is empty; it needs a header row and one row per example")
         return names, types
 
+    def share(self, sources: Sequence[Source]) -> None:
+        """Parse a CSV once for the queries of several sources of it (a multi-task file's tasks): its rows, numbered,
+        in a temporary table that :meth:`table` then gives for each (a Parquet file is cheap to read again)."""
+        first = sources[0]
+        if first.format != "csv" or len(sources) < 2:
+            return
+        types = {k: v for s in sources for k, v in s.read_types().items()}
+        read = reader_sql(first.path, "csv", types=types)
+        name = f"__shared{len(self._shared)}"
+        try:
+            self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT *, row_number() OVER () AS __row FROM {read}")
+        except duckdb.Error as exc:
+            raise self._error(first.path, "csv", exc, scanning=True) from exc
+        self._shared[first.path] = name
+
     def table(self, source: Source, *, numbered: bool = True) -> str:
+        if source.path in self._shared and source.format == "csv":
+            read = self._shared[source.path]  # numbered already
+            return source.cut.sql(read, numbered=numbered) if source.cut else read
         read = reader_sql(source.path, source.format, numbered=numbered, types=source.read_types())
         if numbered and source.format == "parquet":
             read = f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM {read})"
@@ -100,20 +125,49 @@ class DuckDB:
             read = f"(SELECT *, row_number() OVER () AS __row FROM {read})"
         return source.cut.sql(read, numbered=numbered) if source.cut else read
 
-    def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str) -> dict[str, list]:
+    def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str, plain: str | None = None
+             ) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
         scan of their columns (faster than inside the GROUP BY); on a CSV, which is slow to read twice, the
-        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan)."""
+        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan).
+        The kept mistakes come as ``kept``, an Arrow table (:meth:`keeps_mistakes`); when they do not fit in memory
+        (a file of mostly mistakes), the scan ``plain`` (without them) runs instead."""
         try:
-            groups = _columns(self.con.execute(sql)) if sql is not None else {}
+            groups = self._kept_scan(sql) if plain else None
+            if groups is None:
+                sql = plain or sql
+                groups = _columns(self.con.execute(sql)) if sql is not None else {}
             kinds = ("stats", "rows") if source.format == "parquet" else (None,)
             for kind in kinds:
-                plain = [a for a in apart if kind is None or a.whole_file == kind]
-                if plain:
-                    groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in plain)} FROM ({raw})")
+                rest = [a for a in apart if kind is None or a.whole_file == kind]
+                if rest:
+                    groups |= self.fetch(f"SELECT {', '.join(f'{a.sql} AS {a.name}' for a in rest)} FROM ({raw})")
         except duckdb.Error as exc:
             raise self._error(source.path, source.format, exc, scanning=True) from exc
         return groups
+
+    def _kept_scan(self, sql: str) -> dict[str, list] | None:
+        """The grouped scan with its ``kept`` lists as one Arrow table (not Python objects); None when out of memory."""
+        try:
+            self.con.execute(f"CREATE TEMP TABLE __scan AS {sql}")
+            groups = _columns(self.con.execute("SELECT * EXCLUDE (kept) FROM __scan"))
+            groups["kept"] = self.con.sql("SELECT unnest(flatten(list(kept)), recursive := true) FROM __scan"
+                                          ).to_arrow_table()
+            return groups
+        except duckdb.OutOfMemoryException:
+            return None
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS __scan")
+
+    def keeps_mistakes(self, source: Source) -> bool:
+        """Whether the load's scan keeps the rows of the mistakes (``kept``, an Arrow table among the scan's
+        results): for a single-task CSV up to :data:`KEEP_MAX_BYTES`, so that a review sample reads nothing
+        (a Parquet file's mistakes are read when asked for, quickly: :func:`analysis.load.mistake_rows`)."""
+        from analysis.load import estimated_rows
+
+        if source.format != "csv" or source.cut is not None or source.path.stat().st_size > KEEP_MAX_BYTES:
+            return False
+        return (estimated_rows(source.path) or 0) <= KEEP_MAX_ROWS
 
     def grouped(self, source: Source, aggregates: Sequence[Aggregate]) -> list[Aggregate]:
         """The aggregates the grouped scan computes: all on a CSV, plus the sum of integer ids' hashes there."""
@@ -163,6 +217,13 @@ class DuckDB:
             return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {read}"
         return f"SELECT count(*) - count(DISTINCT {col}) FROM {read}"
 
+    def arrays(self, sql: str) -> dict[str, np.ndarray]:
+        try:
+            got = self.con.execute(sql).fetchnumpy()
+        except duckdb.Error as exc:
+            raise InputError(first_line(exc)) from exc
+        return {name: _unmasked(values) for name, values in got.items()}
+
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
         try:
@@ -173,6 +234,17 @@ class DuckDB:
             return self.con.execute(sql, list(params)).df()
         except duckdb.Error as exc:
             raise InputError(first_line(exc)) from exc
+
+
+def _unmasked(values: np.ndarray) -> np.ndarray:
+    """A fetched column with its NULLs (a masked array's masked entries) as NaN or None."""
+    if not isinstance(values, np.ma.MaskedArray):
+        return np.asarray(values)
+    if values.dtype.kind == "f":
+        return values.filled(np.nan)
+    out = np.ma.getdata(values).astype(object)
+    out[np.ma.getmaskarray(values)] = None  # not filled(None), which fills with the dtype's default
+    return out
 
 
 def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:

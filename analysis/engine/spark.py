@@ -29,6 +29,7 @@ from analysis.source import Uri
 from analysis.view import id_sql, ident
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from analysis.source import Source
@@ -245,6 +246,10 @@ class Spark:
         distinct = ident(source.columns.id) if integer_ids(source) else id_sql(source)
         read = self.table(source, numbered=source.columns.id is None)
         return self._collect(f"SELECT count(*) - count(DISTINCT {distinct}) AS n FROM {read}")["n"][0]
+
+    def arrays(self, sql: str) -> dict[str, np.ndarray]:
+        frame = self.frame(sql)
+        return {name: frame[name].to_numpy() for name in frame.columns}
 
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis import TagError
-from analysis.review import review_sample, split_rows, tagged_ids
+from analysis.review import review_sample, split_mistakes, split_rows, tagged_ids
 from app import slice_filter, widgets
 
 cur = widgets.require()
@@ -20,9 +20,15 @@ dataset = cur.dataset
 st.title("Review mistakes")
 MISLABELED = widgets.MISLABELED
 
-@st.cache_resource(show_spinner="Reading the split (once: the next samples come from memory)...", max_entries=4)
+@st.cache_resource(show_spinner="Reading the split for correct predictions (once: the next samples come from "
+                   "memory)...", max_entries=4)
 def _split_rows(key: str, _preds, split: str):
     return split_rows(_preds, split)
+
+
+@st.cache_resource(show_spinner="Reading the split's mistakes...", max_entries=4)
+def _split_mistakes(key: str, _preds, split: str):
+    return split_mistakes(_preds, split)
 
 
 @st.cache_data(show_spinner="Drawing the sample...", max_entries=32)
@@ -30,7 +36,8 @@ def _sample(key: str, _preds, split, n, seed, stratify, correct, true_class, pre
             slice_key: str = "", _where=None):
     return review_sample(_preds, split=split, n=n, seed=seed, stratify=stratify, correct=correct,
                          true_class=true_class, pred_class=pred_class, ids=list(ids) if ids is not None else None,
-                         exclude_ids=list(exclude), rows=_split_rows(key, _preds, split), where=_where)
+                         exclude_ids=list(exclude), where=_where,
+                         rows=_split_rows(key, _preds, split) if correct else _split_mistakes(key, _preds, split))
 
 
 # --- the sample -------------------------------------------------------------------------------------------

@@ -9,10 +9,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analysis.filters import filter_label
 from analysis.gaps import LABELS
 from analysis.shift import OUTPUTS, Shift, shift
 from analysis.splits import dev_size_needed, split_advice
-from app import widgets
+from app import slice_filter, widgets
 
 cur = widgets.require()
 preds = cur.preds
@@ -20,6 +21,12 @@ preds = cur.preds
 st.title("Shift")
 st.caption("Dev and test must come from one distribution; train-dev and dev may differ, and how they differ "
            "is the data mismatch to understand.")
+chosen = slice_filter.predicates(cur)
+if chosen:
+    st.info(f"**The slice ({widgets.plain(filter_label(chosen))}) is not applied here:** this page compares whole "
+            "splits, as they were drawn. Within a slice the columns it filters on are fixed, so they could not show "
+            "how the splits differ, and the split sizes that tell a gap from noise are those of the whole splits.",
+            icon=":material/filter_alt_off:")
 
 st.subheader("Are the splits big enough?")
 advice = split_advice(preds.counts, human=cur.human)

@@ -40,3 +40,17 @@ def test_gaps_page_warns_of_a_gap_within_the_noise_and_links_to_the_shift_check(
         has_text="within the noise").inner_text()
     page.get_by_role("link", name="How dev differs from train-dev").click()
     page.get_by_role("heading", name="Shift").first.wait_for()
+
+
+def test_shift_page_says_the_slice_is_not_applied(page, demo_server, tmp_path):
+    from urllib.parse import quote
+
+    from tests.e2e.conftest import open_page
+
+    chosen = '[{"column":"stroke","op":"=","value":"thick"}]'
+    open_page(page, f"{demo_server.url}/shift?slice={quote(chosen)}")
+    notice = page.get_by_test_id("stAlert").filter(has_text="is not applied here")
+    notice.wait_for(timeout=60_000)
+    assert "stroke = thick" in notice.inner_text() and "whole splits" in notice.inner_text()
+    page.get_by_text("Train-dev and Dev differ").wait_for(timeout=90_000)  # the checks of the whole splits
+    page.screenshot(path=tmp_path / "shift_slice.png", full_page=True)
