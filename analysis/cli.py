@@ -52,7 +52,7 @@ def _load(path: str, task: str | None = None, *, every_task: bool = False, engin
     from analysis.load import load_predictions
     from analysis.tasks import file_layout, load_tasks
 
-    multi = file_layout(path).kind != "single"
+    multi = file_layout(path, engine=engine).kind != "single"
     if task is not None and not multi:
         raise ErrorscopeError(f"{path}: one task only (no task column, no wide task columns); drop --task")
     if multi and task is None and not every_task:
@@ -273,7 +273,7 @@ def cmd_splits(args: argparse.Namespace) -> None:
 def cmd_shift(args: argparse.Namespace) -> None:
     from analysis.shift import OUTPUTS, shift
 
-    preds = _load(args.file)
+    preds = _load(args.file, engine=args.engine)
     found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample, domain=not args.no_domain)
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, allow_nan=False, default=float))
@@ -320,6 +320,7 @@ def _shift_parsers(sub) -> None:
                    help="rows per split for the domain classifier (default: 5000)")
     p.add_argument("--no-domain", action="store_true", help="the column tests only, no domain classifier")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _engine_options(p)
     p.set_defaults(run=cmd_shift)
 
 
@@ -327,9 +328,9 @@ def cmd_slices(args: argparse.Namespace) -> None:
     from analysis.registry import percent
     from analysis.slices import find_slices
 
-    preds = _load(args.file)
+    preds = _load(args.file, engine=args.engine)
     columns = [c.strip() for c in args.columns.split(",") if c.strip()] if args.columns else None
-    if os.path.getsize(args.file) >= PROGRESS_BYTES:
+    if os.path.isfile(args.file) and os.path.getsize(args.file) >= PROGRESS_BYTES:
         print(f"errorscope: finding slices of up to {args.max_predicates} values...", file=sys.stderr, flush=True)
     found = find_slices(preds, args.split, columns, max_predicates=args.max_predicates,
                         min_support=args.min_support, alpha=args.alpha, top=args.top)
@@ -440,9 +441,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from analysis.tasks import file_layout
 
     for path in (args.a, args.b):
-        if file_layout(path).kind != "single":
-            _load(path)  # refuses a file of several tasks
-    cmp = _reading([args.a, args.b], lambda: compare_files(args.a, args.b, shared=args.shared))
+        if file_layout(path, engine=args.engine).kind != "single":
+            _load(path, engine=args.engine)  # refuses a file of several tasks
+    cmp = _reading([args.a, args.b], lambda: compare_files(args.a, args.b, shared=args.shared, engine=args.engine),
+                   args.engine)
     result = report(cmp, splits=[args.split] if args.split else None, metric=args.metric)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
@@ -731,6 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.95, help="weight of error against size (default: 0.95)")
     p.add_argument("--top", type=_positive, default=10, help="how many slices (default: 10)")
     _format_options(p)
+    _engine_options(p)
     p.set_defaults(run=cmd_slices)
 
     _tags_parser(sub)
@@ -753,6 +756,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the metric whose difference B - A gets an interval (default: accuracy)")
     p.add_argument("--shared", action="store_true", help="compare on the ids both files hold when they differ")
     p.add_argument("--json", action="store_true", help="print JSON")
+    _engine_options(p)
     p.set_defaults(run=cmd_compare)
 
     p = sub.add_parser("runs", help="the best run meeting every threshold, scales and importance of hyperparameters")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analysis import exact
 from analysis.counts import CountTable
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
@@ -143,9 +144,11 @@ def _aligned(path_a: Path, path_b: Path) -> Comparison | None:
         groups = _grouped(engine, sa, sb, "POSITIONAL JOIN", raw_id=True)
         if sum(groups["misaligned"]):
             return None
-        names = ("raw_split", "y_true", "y_pred", "n", "w")  # each file's groups, as a load's scan names them
-        a = load_grouped(engine, sa, {k: groups[c] for k, c in zip(names, ("sa", "ta", "ya", "n", "w"), strict=True)})
-        b = load_grouped(engine, sb, {k: groups[c] for k, c in zip(names, ("sb", "tb", "yb", "n", "wb"), strict=True)},
+        names = ("raw_split", "y_true", "y_pred", "n", "w", "w_high", "w_low", "w_far")  # as a load's scan names them
+        a = load_grouped(engine, sa, {k: groups[c] for k, c in zip(
+            names, ("sa", "ta", "ya", "n", "w", "w_high", "w_low", "w_far"), strict=True)})
+        b = load_grouped(engine, sb, {k: groups[c] for k, c in zip(
+            names, ("sb", "tb", "yb", "n", "wb", "wb_high", "wb_low", "wb_far"), strict=True)},
                          unique_ids=True)  # B's ids are A's, row by row, which A's load checked
     return _comparison(a, b, groups, shared=False)
 
@@ -184,14 +187,16 @@ def _grouped(engine: Engine, a: Source, b: Source, join: str, raw_id: bool, lean
     else:
         inner = ("SELECT x.__s AS sa, x.__t AS ta, y.__s AS sb, y.__t AS tb, x.__y AS ya, y.__y AS yb, "
                  "x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, sum(x.__w) AS w, "
-                 "sum(y.__w) AS wb, count(*) FILTER (WHERE x.__k IS DISTINCT FROM y.__k) AS misaligned "
+                 f"sum(y.__w) AS wb, {', '.join([*exact.sums('x.__w', 'w'), *exact.sums('y.__w', 'wb')])}, "
+                 "count(*) FILTER (WHERE x.__k IS DISTINCT FROM y.__k) AS misaligned "
                  f"FROM ({sides[0]}) x {join} ({sides[1]}) y{' ON x.__k = y.__k' if 'OUTER' in join else ''} "
                  "GROUP BY ALL")
     outer = [f"{raw_split_sql('sa')} AS sa", f"{raw_split_sql('sb')} AS sb",
              f"{label_sql('ta', a.typed[ca.y_true])} AS ta", f"{label_sql('tb', b.typed[cb.y_true])} AS tb",
              (label_sql("ya", a.typed[ca.y_pred]) if ca.y_pred else "ya") + " AS ya",
              (label_sql("yb", b.typed[cb.y_pred]) if cb.y_pred else "yb") + " AS yb",
-             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", "sum(wb) AS wb", "sum(misaligned) AS misaligned"]
+             "in_a", "in_b", "sum(n) AS n", "sum(w) AS w", "sum(wb) AS wb", *exact.merged("w"), *exact.merged("wb"),
+             "sum(misaligned) AS misaligned"]
     try:
         return engine.fetch(f"SELECT {', '.join(outer)} FROM ({inner}) GROUP BY ALL")
     except Exception as exc:  # an engine error: name both files
@@ -208,17 +213,20 @@ def _lean_join(a: str, b: str) -> str:
     (split, label, prediction) share (a collision of 64-bit hashes); B's weights are not summed."""
     code = "hash(__s, __t, __y)"
     joined = ("SELECT x.__g AS g, y.__y AS yb, x.__k IS NOT NULL AS in_a, y.__k IS NOT NULL AS in_b, count(*) AS n, "
-              "sum(x.__w) AS w, count(*) FILTER (WHERE x.__k IS NOT NULL AND y.__k IS NOT NULL AND x.__h <> y.__h) "
+              f"sum(x.__w) AS w, {', '.join(exact.sums('x.__w', 'w'))}, "
+              "count(*) FILTER (WHERE x.__k IS NOT NULL AND y.__k IS NOT NULL AND x.__h <> y.__h) "
               f"AS misaligned FROM (SELECT __k, __w, {code} AS __g, hash(__s, __t) AS __h FROM ({a})) x "
               f"FULL OUTER JOIN (SELECT __k, __y, hash(__s, __t) AS __h FROM ({b})) y ON x.__k = y.__k GROUP BY ALL")
     codes = (f"SELECT g, sa, ta, ya, count(*) OVER (PARTITION BY g) AS shared FROM (SELECT DISTINCT {code} AS g, "
              f"__s AS sa, __t AS ta, __y AS ya FROM ({a}))")
     return ("SELECT c.sa, c.ta, c.sa AS sb, c.ta AS tb, c.ya, j.yb, j.in_a, j.in_b, j.n, j.w, NULL AS wb, "
+            "j.w_high, j.w_low, j.w_far, NULL AS wb_high, NULL AS wb_low, NULL AS wb_far, "
             f"j.misaligned + (coalesce(c.shared, 1) - 1) * j.n AS misaligned FROM ({joined}) j "
             f"LEFT JOIN ({codes}) c ON j.g = c.g")
 
 
 def _comparison(a: Predictions, b: Predictions, groups: dict[str, list], shared: bool) -> Comparison:
+    groups["w"] = exact.totals(groups, "w")
     rows = list(zip(*(groups[c] for c in ("sa", "sb", "ta", "tb", "ya", "yb", "in_a", "in_b", "n", "w")),
                     strict=True))
     only_a = sum(r[8] for r in rows if r[6] and not r[7])

@@ -62,6 +62,26 @@ def scan_error(path: Path, fmt: str, exc: BaseException, **kwargs: object) -> In
     return read_error(path, fmt, exc, **kwargs)  # type: ignore[arg-type]
 
 
+def spark_read_error(scheme: str | None, text: str, first: str) -> str:
+    """What to say of a file Spark could not read, from its error's ``text`` (``first``: its first line); ``scheme``
+    is the file's URI scheme (None for a local path).
+
+    >>> spark_read_error("gs", 'UnsupportedFileSystemException: No FileSystem for scheme "gs"', "")[:49]
+    'this Spark has no file system for gs:// URIs; add'
+    """
+    if scheme and re.search(r"No FileSystem for scheme|ClassNotFoundException: Class \S+FileSystem not found", text):
+        add = ('the hadoop-aws package to Spark (e.g. PYSPARK_SUBMIT_ARGS="--packages '
+               'org.apache.hadoop:hadoop-aws:<its Hadoop version> pyspark-shell")' if scheme.startswith("s3")
+               else f"the Hadoop connector of {scheme}:// to Spark's jars")
+        return f"this Spark has no file system for {scheme}:// URIs; add {add} or copy the file here first"
+    if "PATH_NOT_FOUND" in text or "FileNotFoundException" in text:
+        return "no such file; give the path or URI of a CSV or Parquet file (or a folder of Parquet files)"
+    if "Malformed" in text or "MALFORMED" in text:
+        return ("a row does not match the types of the first rows (or has the wrong number of fields); fix that "
+                "row or quote values that contain commas")
+    return f"Spark could not read it: {first}"
+
+
 def diagnose_csv(path: Path) -> str | None:
     """Find the first line of a CSV that breaks the format (used only after the engine failed to read it).
 

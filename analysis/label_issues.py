@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analysis import confident
+from analysis import confident, exact
 from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
@@ -180,10 +180,12 @@ def _work_sql(preds: Predictions, rows: str, *, carry: bool) -> str:
 
 
 def _class_stats(engine, k: int) -> dict[int, dict]:
-    """Per given class: ``n``, ``mean`` (of its own probability) and ``above{j}`` (examples where ``p_j`` beats it)."""
+    """Per given class: ``n``, ``mean`` (of its own probability, from its exact sum: alike on every engine) and
+    ``above{j}`` (examples where ``p_j`` beats it)."""
     above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
-    found = _fetch(engine, f"SELECT __given, count(*) AS n, avg(__pg) AS mean, {above} FROM {_SPLIT} "
-                   "GROUP BY __given")
+    found = _fetch(engine, f"SELECT __given, count(*) AS n, sum(__pg) AS pg, {', '.join(exact.sums('__pg', 'pg'))}, "
+                   f"{above} FROM {_SPLIT} GROUP BY __given")
+    found["mean"] = [t / n for t, n in zip(exact.totals(found, "pg"), found["n"], strict=True)]
     return {int(g): {name: values[i] for name, values in found.items()} for i, g in enumerate(found["__given"])}
 
 

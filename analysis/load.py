@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis import checks
+from analysis import checks, exact
 from analysis.counts import CountTable
 from analysis.diagnose import where
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, SPLITS, literal, split_name, split_sql
-from analysis.source import Source, check_names, file_format, make_source, written_names
+from analysis.source import Source, check_names, file_format, location, make_source, written_names
 from analysis.view import checked_sql, ident, kept_sql, labels_sql, mistakes_sql, raw_sql, view_sql
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     InputError
         Naming the file, the column, the first offending rows and what to do.
     """
-    path = Path(path)
+    path = location(path, engine)
     with open_engine(engine) as eng, _watching(_progress_of(eng, path, file_format(path)), progress):
         source = open_source(eng, path, columns)
         counts, mistakes = _scan(eng, source, keep=keep_mistakes)
@@ -151,7 +151,7 @@ def _bytes_read() -> int | None:
 def _progress_of(eng: Engine, path: Path, fmt: str) -> Callable[[], float | None] | None:
     """How far a load is (0 to 1): on a CSV, the bytes read since it began over the file's size (the engine's own
     estimate of a CSV under-reports); else the engine's estimate (None when it cannot tell)."""
-    start, size = _bytes_read(), path.stat().st_size if path.is_file() else 0
+    start, size = _bytes_read(), path.stat().st_size if isinstance(path, Path) and path.is_file() else 0
     if fmt == "csv" and start is not None and size:
         return lambda: min((_bytes_read() - start) / size, 0.99)  # a second pass (repeated ids) stays at 99 %
     return getattr(eng, "progress", None)
@@ -159,7 +159,7 @@ def _progress_of(eng: Engine, path: Path, fmt: str) -> Callable[[], float | None
 
 def open_source(engine: Engine, path: str | os.PathLike, columns: Mapping[str, str | None] | None = None) -> Source:
     """The file's :class:`~analysis.source.Source` (its columns' roles), from its header or schema only."""
-    path = Path(path)
+    path = location(path, engine.name)
     fmt = file_format(path)
     return make_source(path, fmt, *_schema(engine, path, fmt), columns)
 
@@ -274,7 +274,7 @@ def _schema(eng: Engine, path: Path, fmt: str) -> tuple[list[str], list[str]]:
 
 def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[str, ...]:
     """The column names of a CSV or Parquet file (reads only its header or schema)."""
-    path = Path(path)
+    path = location(path, engine)
     fmt = file_format(path)
     with open_engine(engine) as eng:
         return tuple(_schema(eng, path, fmt)[0])
@@ -311,6 +311,8 @@ def _checked_counts(engine: Engine, source: Source, groups: dict[str, list], spe
     """The count table of the scan's ``groups``, after every check (the first that fails raises)."""
     if not groups["n"]:
         raise InputError(f"{source.path}: the file has a header but no rows; add one row per example")
+    if source.columns.weight and "w_high" in groups:
+        groups["w"] = exact.totals(groups, "w")  # the same on every engine, whatever order it added them in
     scan = _checked_scan(engine, source, groups, specs, unique_ids)
     for check in checks.checks(source):
         failure = check.failure(scan)

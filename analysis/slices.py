@@ -29,6 +29,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from analysis import exact
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.filters import (
@@ -243,8 +244,9 @@ def _grouped_sql(columns: Sequence[SliceColumn]) -> str:
     which = " ".join(f"WHEN GROUPING({n}) = 0 THEN {i}" for i, n in enumerate(names))
     value = " ".join(f"WHEN GROUPING({n}) = 0 THEN {n}" for n in names)
     sets = ", ".join(f"({n})" for n in names)
+    weights = ", ".join([*exact.sums("w", "w"), *exact.sums("w * err", "we")])
     return (f"SELECT CASE {which} END AS col, CASE {value} END AS value, count(*) AS n, sum(err) AS e, "
-            f"sum(w) AS w, sum(w * err) AS we FROM ({_base(columns)}) GROUP BY GROUPING SETS ({sets})")
+            f"sum(w) AS w, sum(w * err) AS we, {weights} FROM ({_base(columns)}) GROUP BY GROUPING SETS ({sets})")
 
 
 def error_by_slice(preds: Predictions, split: str = "dev", columns: Sequence[str] | None = None, *,
@@ -271,8 +273,8 @@ def error_by_slice(preds: Predictions, split: str = "dev", columns: Sequence[str
     out = []
     for i, col in enumerate(cols):
         part = rows[rows["col"] == i]
-        stats = {_none(v): (int(n), int(e), float(w), float(we))
-                 for v, n, e, w, we in zip(part["value"], part["n"], part["e"], part["w"], part["we"], strict=True)}
+        stats = {_none(v): (int(n), int(e), w, we) for v, n, e, w, we in zip(
+            part["value"], part["n"], part["e"], exact.totals(part, "w"), exact.totals(part, "we"), strict=True)}
         for value in col.order(list(stats)):
             n, e, w, we = stats[value]
             low, high = wilson_interval(e, n)

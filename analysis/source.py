@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from analysis.columns import ColumnMap, detect_columns
 from analysis.errors import ErrorscopeError, InputError
@@ -17,6 +20,50 @@ from analysis.limits import MAX_COLUMNS, bounded_csv, too_wide
 def ident(name: str) -> str:
     """``name`` quoted as a SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+class Uri(str):
+    """A file or folder named by a URI (``s3a://``, ``hdfs://``, ``gs://``, ``abfss://``, ``file://`` ...), kept as
+    written: the Spark engine hands it to Spark, which reads it where it lies."""
+
+    @property
+    def scheme(self) -> str:
+        return _SCHEME.match(self).group(1).lower()
+
+    @property
+    def name(self) -> str:
+        return self.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> Uri:
+        return Uri(self.rstrip("/").rsplit("/", 1)[0])
+
+    @property
+    def suffixes(self) -> list[str]:
+        return PurePosixPath(self.name).suffixes
+
+
+def location(path: str | os.PathLike, engine: str = "duckdb") -> Path | Uri:
+    """Where a predictions file lies: a local path, or a URI that the Spark engine reads as it is.
+
+    DuckDB reads local files only: a ``file://`` URI becomes its local path, other schemes are refused with what
+    to do instead.
+    """
+    if isinstance(path, (Path, Uri)):
+        return path
+    found = _SCHEME.match(os.fspath(path))
+    if not found:
+        return Path(path)
+    if engine == "spark":
+        return Uri(path)
+    if found.group(1).lower() == "file":
+        return Path(url2pathname(urlparse(os.fspath(path)).path))
+    raise InputError(f"{path}: DuckDB reads files on this machine only; read it where it lies with --engine spark "
+                     "(pip install 'errorscope[spark]'; s3a:// also needs Spark's hadoop-aws package), or copy it "
+                     "here first")
+
 
 #: The type of columns read as text whatever their values look like: labels are text (no type guessed from a
 #: sample), and so are splits, texts and image paths.
@@ -102,8 +149,14 @@ def text_columns(cm: ColumnMap) -> tuple[str, ...]:
     return tuple(c for c in (cm.y_true, cm.y_pred, cm.split, cm.text, cm.image) if c is not None)
 
 
-def file_format(path: Path) -> str:
-    """``"csv"`` or ``"parquet"`` (by suffix or magic bytes), refusing what cannot be a predictions file."""
+def file_format(path: Path | Uri) -> str:
+    """``"csv"`` or ``"parquet"`` (by suffix or magic bytes), refusing what cannot be a predictions file.
+
+    A URI is not opened here: it is a CSV when its name ends in ``.csv``, else Parquet (a file, or a folder of the
+    part files Spark writes).
+    """
+    if isinstance(path, Uri):
+        return "csv" if ".csv" in [s.lower() for s in path.suffixes] else "parquet"
     if not path.exists():
         raise InputError(f"{path}: no such file; give the path of a CSV or Parquet file of predictions")
     if path.is_dir():
@@ -139,7 +192,9 @@ def written_names(path: Path, fmt: str) -> list[str]:
     Empty for Parquet, whose footer the engine reads cheaply, and when they cannot be read: the engine's read then
     says what is wrong.
     """
-    return csv_header(path) if fmt == "csv" else []  # a Parquet footer's names come with the engine's schema
+    if fmt != "csv" or isinstance(path, Uri):  # a Parquet footer's names come with the engine's schema
+        return []
+    return csv_header(path)
 
 
 def check_names(path: Path, names: Sequence[str]) -> None:
@@ -165,7 +220,7 @@ def make_source(path: str | os.PathLike, fmt: str, names: list[str], types: list
 
     With a ``cut``, ``names`` and ``types`` are those of the cut's columns.
     """
-    path = Path(path)
+    path = location(path)
     where = f"{path} [task {cut.task}]" if cut else str(path)
     cmap = detect_columns(names, overrides, source=where)
     text = set(text_columns(cmap)) if fmt == "csv" else set()

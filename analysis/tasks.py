@@ -28,7 +28,7 @@ from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, _scan, _schema
 from analysis.normalize import literal, natural_key
-from analysis.source import Cut, Source, file_format, ident, make_source
+from analysis.source import Cut, Source, file_format, ident, location, make_source
 from analysis.view import id_sql
 
 #: Name of the task column of a long file (compared case-insensitively).
@@ -188,7 +188,7 @@ class TaskSet:
 def file_layout(path: str | os.PathLike, columns: Mapping[str, str | None] | None = None,
                 labels: Sequence[str] | None = None, *, engine: str = "duckdb") -> Layout:
     """The layout of a file, reading only its header or schema."""
-    path = Path(path)
+    path = location(path, engine)
     fmt = file_format(path)
     with open_engine(engine) as eng:
         names, _ = _schema(eng, path, fmt)
@@ -208,7 +208,7 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
     InputError
         For a file with a single task, or a task that fails an input check (named in the message).
     """
-    path = Path(path)
+    path = location(path, engine)
     fmt = file_format(path)
     columns = dict(columns or {})
     with open_engine(engine) as eng:

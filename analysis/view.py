@@ -15,6 +15,7 @@ The SQL is kept to what most engines share; labels, ids and splits follow :mod:`
 
 from __future__ import annotations
 
+from analysis import exact
 from analysis.normalize import label_sql, literal, raw_split_sql, split_sql
 from analysis.source import Source, ident
 
@@ -181,14 +182,17 @@ def keyed_sql(source: Source, table: str, *, raw_id: bool) -> str:
 
 
 def labels_sql(source: Source, raw: str, aggregates: list[str], merged: list[str]) -> str:
-    """The grouped scan: ``n``, ``w`` and ``aggregates`` per raw (split, true, predicted), then per normalized one.
+    """The grouped scan: ``n``, ``w`` and ``aggregates`` per raw (split, true, predicted), then per normalized one;
+    with a weight column, also the weights' exact sum (:mod:`analysis.exact`, ``w_high``, ``w_low``, ``w_far``).
 
     Normalizing labels costs more per row than the grouping itself, so it runs on the few distinct raw values;
     ``merged`` combines the aggregates across raw groups that normalize alike (``sum(x) AS x``).
     """
+    cm = source.columns
+    if cm.weight:
+        aggregates, merged = [*exact.sums("weight", "w"), *aggregates], [*exact.merged("w"), *merged]
     inner = (f"SELECT __s, __t, __y, count(*) AS n, sum(weight) AS w{''.join(', ' + a for a in aggregates)} "
              f"FROM ({raw}) GROUP BY __s, __t, __y")
-    cm = source.columns
     pred = label_sql("__y", source.typed[cm.y_pred]) if cm.y_pred else "__y"
     outer = [f"{raw_split_sql('__s' if cm.split else None)} AS raw_split",
              f"{label_sql('__t', source.typed[cm.y_true])} AS y_true", f"{pred} AS y_pred",

@@ -64,7 +64,7 @@ def _load(path: str, overrides: tuple[tuple[str, object], ...], size: int, mtime
           _progress: Callable[[float], None] | None = None) -> Predictions | TaskSet:
     columns = dict(overrides)
     labels = columns.pop("tasks", None)  # a wide file's task label columns, named on the Data page
-    if file_layout(path, columns, labels).kind == "single":
+    if file_layout(path, columns, labels, engine=engine).kind == "single":
         return load_predictions(path, columns=columns or None, progress=_progress, engine=engine, keep_mistakes=True)
     return load_tasks(path, columns=columns, labels=labels, engine=engine)
 

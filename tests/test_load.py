@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import InputError, load_predictions, measure
+from analysis.cli import main
 
 GOOD = "id,y_true,y_pred\n1,a,a\n2,b,a\n"
 
@@ -353,3 +354,15 @@ def test_a_message_naming_the_columns_stays_short(write):
     message = refused(write("p.csv", header + "\n" + ",".join("0" * 5000) + "\n"), "no true-label column",
                       "and 4,980 more")
     assert len(message) < 2000
+
+
+def test_duckdb_reads_a_file_uri_and_refuses_a_remote_one(demo_path, capsys):
+    """DuckDB reads local files: a file:// URI is its path; a remote URI is refused, saying to use Spark."""
+    assert load_predictions(demo_path.as_uri()).counts.rows == load_predictions(demo_path).counts.rows
+    for uri in ("s3a://bucket/preds.parquet", "hdfs://namenode:8020/preds.csv"):
+        with pytest.raises(InputError, match="DuckDB reads files on this machine only; read it where it lies with "
+                                             "--engine spark"):
+            load_predictions(uri)
+        assert main(["summary", uri]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {uri}: DuckDB reads") and err.count("\n") == 1

@@ -21,9 +21,11 @@ from analysis.cli import main
 from analysis.label_issues import label_issues
 from analysis.metrics import confusion_matrix
 from analysis.review import review_sample
+from analysis.shift import shift
+from analysis.slices import error_by_slice
 from analysis.summary import summarize
 from bench.gen import chunk_table
-from tests.conftest import ROOT
+from tests.conftest import DEMO, ROOT
 
 pytestmark = pytest.mark.usefixtures("spark_session")
 
@@ -33,7 +35,8 @@ def _both(path, **kwargs):
 
 
 def _close(a, b) -> bool:
-    """Equal, except that floats may differ in the last bits: summed weights are added in another order."""
+    """Equal, except that floats may differ in the last bits: the shift check's moments (means, variances) are
+    sums of doubles that each engine adds in its own order."""
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
     if isinstance(a, list):
@@ -44,9 +47,9 @@ def _close(a, b) -> bool:
 
 
 def _same_counts(duck, spark) -> None:
-    """Summary, classes and every split's confusion matrix equal: counts exactly, summed weights to 1e-12."""
+    """Summary, classes and every split's confusion matrix equal, summed weights included (analysis.exact)."""
     assert spark.engine == "spark"
-    assert _close(summarize(spark, human=0.01), summarize(duck, human=0.01))
+    assert summarize(spark, human=0.01) == summarize(duck, human=0.01)
     entries = [dict(zip(zip(*p.counts.columns, strict=True), p.counts.n.tolist(), strict=True))
                for p in (duck, spark)]
     assert entries[1] == entries[0]
@@ -56,18 +59,18 @@ def _same_counts(duck, spark) -> None:
             a = confusion_matrix(duck.counts.where(split=split), weighted=weighted)
             b = confusion_matrix(spark.counts.where(split=split), weighted=weighted)
             assert b.labels == a.labels
-            np.testing.assert_allclose(b.matrix, a.matrix, rtol=1e-12, atol=0)
+            np.testing.assert_array_equal(b.matrix, a.matrix)
 
 
 def _same_issues(duck, spark, split: str) -> None:
+    """The same issues and scores (the default ranking's margins: +, -, / of the same doubles on both engines)."""
     a, b = label_issues(duck, split=split), label_issues(spark, split=split)
     assert (b.flagged, b.estimated_errors) == (a.flagged, a.estimated_errors)
     assert b.pairs.equals(a.pairs)
     assert b.issues["id"].tolist() == a.issues["id"].tolist()
     assert b.issues["suggested"].tolist() == a.issues["suggested"].tolist()
     assert b.issues["flagged"].tolist() == a.issues["flagged"].tolist()
-    np.testing.assert_allclose(b.issues["score"].to_numpy(float), a.issues["score"].to_numpy(float), rtol=0,
-                               atol=1e-12)
+    np.testing.assert_array_equal(b.issues["score"].to_numpy(float), a.issues["score"].to_numpy(float))
     assert b.issues["row"].astype(int).tolist() == a.issues["row"].astype(int).tolist()
 
 
@@ -155,3 +158,54 @@ def test_spark_connect(demo_path):
     duck = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert json.loads(connect.stdout) == json.loads(duck.stdout)
 
+
+
+def test_slices_shift_and_compare_on_adult_and_the_demo(adult_path, capsys):
+    """The slices (SliceLine's search and the error of every value), the shift check's column tests and the
+    comparison of two models: the same from Spark as from DuckDB, through the command line's --engine."""
+    duck, spark = _both(adult_path)
+    a = error_by_slice(duck, "dev", ["age", "sex"])
+    b = error_by_slice(spark, "dev", ["age", "sex"])
+    assert b.drop(columns="predicate").equals(a.drop(columns="predicate"))
+    assert b["predicate"].tolist() == a["predicate"].tolist()
+    outputs = []
+    for engine in ("duckdb", "spark"):
+        assert main(["slices", str(adult_path), "--json", "--columns", "education,age,sex,race",
+                     "--max-predicates", "2", "--engine", engine]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[1] == outputs[0] and outputs[0]["slices"]
+    shifts = [shift(p, columns=["age", "education"], sample=300).to_dict() for p in (duck, spark)]
+    assert _close(shifts[1]["columns"], shifts[0]["columns"]) and shifts[1]["rows"] == shifts[0]["rows"]
+    demo = DEMO / "digits.csv", DEMO / "digits_b.csv"
+    outputs = []
+    for engine in ("duckdb", "spark"):
+        assert main(["compare", *map(str, demo), "--json", "--engine", engine]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[1] == outputs[0]
+
+
+def test_a_uri_is_read_by_spark_where_it_lies(demo_path, tmp_path, capsys):
+    """A file:// URI stands in for s3a://, hdfs://, gs://: Spark is handed the URI as written (schema included)."""
+    parquet = tmp_path / "demo.parquet"
+    pq.write_table(pacsv.read_csv(demo_path, convert_options=pacsv.ConvertOptions(
+        column_types={"id": "string", "y_true": "string", "y_pred": "string"})), parquet)
+    duck = summarize(load_predictions(demo_path), human=0.01)
+    for path in (parquet, demo_path):
+        spark = load_predictions(path.as_uri(), engine="spark")
+        assert str(spark.path) == path.as_uri() and spark.path.scheme == "file"
+        assert summarize(spark, human=0.01) == {**duck, "file": path.as_uri()}
+    assert main(["confusion", parquet.as_uri(), "--split", "dev", "--engine", "spark", "--json"]) == 0
+    spark = json.loads(capsys.readouterr().out)
+    assert main(["confusion", str(demo_path), "--split", "dev", "--json"]) == 0
+    assert spark == json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(("uri", "says"), [
+    ("s3a://errorscope-bucket/preds.parquet", "no file system for s3a:// URIs; add the hadoop-aws package"),
+    ("file:///nowhere/preds.parquet", "no such file"),
+])
+def test_an_unreadable_uri_is_one_clear_line(uri, says, capsys):
+    """Without the hadoop-aws jars, Spark cannot open s3a://: its error becomes one line (no network is used)."""
+    assert main(["summary", uri, "--engine", "spark"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {uri}: ") and says in err and err.count("\n") == 1 and "Traceback" not in err

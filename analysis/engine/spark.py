@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analysis.checks import Aggregate, integer_ids
-from analysis.diagnose import first_line
+from analysis.diagnose import first_line, spark_read_error
 from analysis.errors import ErrorscopeError, InputError
+from analysis.source import Uri
 from analysis.view import id_sql, ident
 
 if TYPE_CHECKING:
@@ -52,6 +53,10 @@ SPARK_TYPES = {"VARCHAR": "string", "BOOLEAN": "boolean", "TINYINT": "tinyint", 
                "INTEGER": "int", "BIGINT": "bigint", "HUGEINT": "decimal(38,0)", "UTINYINT": "smallint",
                "USMALLINT": "int", "UINTEGER": "bigint", "UBIGINT": "decimal(20,0)", "FLOAT": "float",
                "DOUBLE": "double", "DATE": "date", "TIMESTAMP": "timestamp"}
+#: Spark's types of a Parquet schema as DuckDB's names (those :mod:`analysis.normalize` reads).
+DUCKDB_TYPES = {"string": "VARCHAR", "boolean": "BOOLEAN", "tinyint": "TINYINT", "smallint": "SMALLINT",
+                "int": "INTEGER", "bigint": "BIGINT", "float": "FLOAT", "double": "DOUBLE", "date": "DATE",
+                "timestamp": "TIMESTAMP"}
 _TEMP_TABLE = re.compile(r"^\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(\w+)\s+AS\s+(.*)$", re.IGNORECASE | re.DOTALL)
 _GROUP_REF = re.compile(r"\\(\d)")
 
@@ -69,6 +74,11 @@ def _pyspark():
     # (small results to pandas, Arrow tables to Spark) are checked against DuckDB's by the tests
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     warnings.filterwarnings("ignore", message="The copy keyword is deprecated", module="pyspark")
+    # pyspark 4 logs each failed query's stack trace as JSON on stderr; errorscope says what failed in one line
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
 
 
 def session(*, master: str | None = None, conf: Mapping[str, str] | None = None):
@@ -106,7 +116,9 @@ def stop() -> None:
 
 def spark_sql(sql: str) -> str:
     """DuckDB's SQL of errorscope's queries in Spark's dialect (sqlglot), with ``regexp_replace``'s group references
-    written ``$1`` as Java's regular expressions want.
+    written ``$1`` as Java's regular expressions want, DuckDB's ``quantile_cont(x, q)`` as Spark's
+    ``percentile(x, q)`` (both interpolate linearly between the two nearest values), and a sum of BIGINT casts as
+    one of DECIMAL(38, 0) (DuckDB's sum of BIGINT never overflows).
 
     >>> spark_sql("SELECT regexp_replace(trim(\\"a b\\"), '^0*([0-9])', '\\\\1') AS x FROM t WHERE y = ?")
     "SELECT REGEXP_REPLACE(TRIM(`a b`), '^0*([0-9])', '$1') AS x FROM t WHERE y = ?"
@@ -119,6 +131,11 @@ def spark_sql(sql: str) -> str:
         replacement = node.args.get("replacement")
         if isinstance(replacement, exp.Literal) and replacement.is_string:
             replacement.replace(exp.Literal.string(_GROUP_REF.sub(r"$\1", replacement.this)))
+    for node in tree.find_all(exp.Sum):  # DuckDB sums BIGINT into a HUGEINT; Spark would overflow past 2**63
+        if isinstance(node.this, exp.Cast) and node.this.to.this == exp.DataType.Type.BIGINT:
+            node.this.set("to", exp.DataType.build("DECIMAL(38, 0)"))
+    for node in list(tree.find_all(exp.PercentileCont)):
+        node.replace(exp.Anonymous(this="percentile", expressions=[node.this, node.expression]))
     return tree.sql(dialect="spark")
 
 
@@ -164,9 +181,21 @@ class Spark:
             self.spark.client.release_session()
             self.spark.client.close()
 
-    def describe(self, path: Path, fmt: str) -> tuple[list[str], list[str]]:
-        """The names and types DuckDB reads from the file's header and first rows, or its Parquet schema (Spark's
-        own inference of a CSV's types reads the whole file)."""
+    def describe(self, path: Path | Uri, fmt: str) -> tuple[list[str], list[str]]:
+        """The names and types DuckDB reads from a local file's header and first rows, or its Parquet schema
+        (Spark's own inference of a CSV's types reads the whole file). A URI's schema is Spark's: a Parquet
+        schema's types, a CSV's header with every column read as text (the numbers are cast where they are used)."""
+        if isinstance(path, Uri):
+            try:
+                if fmt == "parquet":
+                    fields = self.spark.read.parquet(path).schema.fields
+                    return [f.name for f in fields], [DUCKDB_TYPES.get(f.dataType.simpleString(),
+                                                                       f.dataType.simpleString().upper())
+                                                      for f in fields]
+                names = self.spark.read.options(header="true", inferSchema="false").csv(path).columns
+                return names, ["VARCHAR"] * len(names)
+            except self.errors as exc:
+                raise _read_error(path, exc) from exc
         from analysis.engine.duckdb import DuckDB
 
         with DuckDB() as duck:
@@ -207,7 +236,7 @@ class Spark:
         try:
             return self._collect(sql)
         except self.errors as exc:
-            raise _read_error(source, exc) from exc
+            raise _read_error(source.path, exc) from exc
 
     def fetch(self, sql: str) -> dict[str, list]:
         return self._collect(sql)
@@ -289,10 +318,6 @@ def _message(exc: BaseException) -> str:
     return re.sub(r"^\[[A-Z_.]+\]\s*", "", text)
 
 
-def _read_error(source: Source, exc: BaseException) -> InputError:
-    """A clear message for a file Spark could not read through."""
-    text = str(exc)
-    if "Malformed" in text or "MALFORMED" in text:
-        return InputError(f"{source.path}: a row does not match the types of the first rows (or has the wrong number "
-                          "of fields); fix that row or quote values that contain commas")
-    return InputError(f"{source.path}: Spark could not read it: {_message(exc)}")
+def _read_error(path: Path | Uri, exc: BaseException) -> InputError:
+    """A clear message for a file Spark could not read through (:func:`analysis.diagnose.spark_read_error`)."""
+    return InputError(f"{path}: {spark_read_error(getattr(path, 'scheme', None), str(exc), _message(exc))}")
