@@ -166,7 +166,7 @@ def _work_sql(preds: Predictions, rows: str, *, carry: bool) -> str:
     other = f"greatest({others})" if k > 1 else "-1.0"
     first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
     raised = f"__pg + {confident.EPSILON!r}"
-    issue = f"(__other > {raised} OR (__other = {raised} AND {first_other} < __given))"
+    issue = f"CASE WHEN __other > {raised} THEN true WHEN __other = {raised} THEN {first_other} < __given ELSE false END"
     if cm.y_pred is not None:
         pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
     else:
@@ -259,10 +259,11 @@ def _top(engine, preds: Predictions, method: str, top: int | None, include_corre
     order = ("flagged DESC, " if flag_first else "") + "score, __row"
     k = len(preds.source.probs)
     suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source))
-    _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, {_score_sql(score, k)} "
-           f"AS score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
-           + ("" if include_correct else "WHERE __wrong ")
-           + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    probs = ", ".join(f"__p{j}" for j in range(k))  # the suggested label computed for the top rows alone
+    _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, score, flagged FROM ("
+           f"SELECT __row, {probs}, {_score_sql(score, k)} AS score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged "
+           f"FROM {_SPLIT} " + ("" if include_correct else "WHERE __wrong ")
+           + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}") + ")")
     view = view_sql(preds.source, f"(SELECT * FROM {rows} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
                   f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
