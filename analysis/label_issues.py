@@ -151,22 +151,32 @@ def _classes(engine, preds: Predictions, rows: str) -> None:
                    f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
 
 
-def _work_sql(preds: Predictions, rows: str, *, carry: bool) -> str:
+def _within_bounds(engine, preds: Predictions, rows: str) -> bool:
+    """Whether every probability of ``rows`` lies in [0, 1] already (then clipping them changes none)."""
+    found = _fetch(engine, "SELECT " + ", ".join(f"min({p}) AS lo{j}, max({p}) AS hi{j}"
+                                                 for j, p in enumerate(prob_exprs(preds.source))) + f" FROM {rows}")
+    return all(v[0] is None or (0.0 <= v[0] if n.startswith("lo") else v[0] <= 1.0) for n, v in found.items())
+
+
+def _work_sql(preds: Predictions, rows: str, *, carry: bool, clip: bool = True) -> str:
     """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
     ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked.
-    ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself."""
+    ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself; ``clip``
+    False leaves out the clipping (:func:`_within_bounds`)."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
-    clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
+    clipped = ", ".join((f"least(greatest({p}, 0.0), 1.0)" if clip else p) + f" AS __p{j}"
+                        for j, p in enumerate(prob_exprs(source)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
     first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
     raised = f"__pg + {confident.EPSILON!r}"
-    issue = f"CASE WHEN __other > {raised} THEN true WHEN __other = {raised} THEN {first_other} < __given ELSE false END"
+    issue = (f"CASE WHEN __other > {raised} THEN true WHEN __other = {raised} THEN {first_other} < __given "
+             "ELSE false END")  # the tie test on ties alone
     if cm.y_pred is not None:
         pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
     else:
@@ -261,8 +271,8 @@ def _top(engine, preds: Predictions, method: str, top: int | None, include_corre
     suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source))
     probs = ", ".join(f"__p{j}" for j in range(k))  # the suggested label computed for the top rows alone
     _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, score, flagged FROM ("
-           f"SELECT __row, {probs}, {_score_sql(score, k)} AS score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged "
-           f"FROM {_SPLIT} " + ("" if include_correct else "WHERE __wrong ")
+           f"SELECT __row, {probs}, {_score_sql(score, k)} AS score, __row IN (SELECT __row FROM {_FLAGGED}) "
+           f"AS flagged FROM {_SPLIT} " + ("" if include_correct else "WHERE __wrong ")
            + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}") + ")")
     view = view_sql(preds.source, f"(SELECT * FROM {rows} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
@@ -318,7 +328,8 @@ def _label_issues(engine, preds: Predictions, split: str, method: str, top: int 
         rows = _rows(engine, preds, split)
         in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
         _classes(engine, preds, rows)
-        _fetch(engine, _work_sql(preds, rows, carry=not in_memory))
+        clip = not in_memory or not _within_bounds(engine, preds, rows)  # a second read of a file would cost more
+        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, clip=clip))
         flagged, estimated, joint = _confident_learning(engine, len(classes))
         issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT)
     except InputError as exc:
