@@ -229,15 +229,16 @@ def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int =
     if not pairs:
         _fetch(engine, f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
         return
-    values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
+    values = ", ".join(f"({g}, {j}, {g * k + j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
     compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
-    _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns
+    _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns, partitioned
+                    # by one integer per (given, true) pair (faster than by two columns)
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
-        f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY g, j ORDER BY __margin DESC, __row) AS r FROM ("
-        f"SELECT s.__row, s.__issue, q.g, q.j, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
-        f"JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g WHERE {compete}) "
+        f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY pair ORDER BY __margin DESC, __row) AS r FROM ("
+        f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
+        f"JOIN (VALUES {values}) AS q(g, j, pair, m, pos) ON s.__given = q.g WHERE {compete}) "
         "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
 
