@@ -207,16 +207,21 @@ def split_where(engine: Engine, source: Source, split: str) -> str:
     ``split`` (``"split" IN ('dev', 'val')``) lets the reader skip the other columns of the rows of other splits.
     On a CSV, which is not read twice, the condition normalizes each row's split.
     """
+    return split_wheres(engine, source, (split,))[split]
+
+
+def split_wheres(engine: Engine, source: Source, splits: Sequence[str]) -> dict[str, str]:
+    """:func:`split_where` of each of ``splits``, from one look at the split column."""
     column = source.columns.split
     if column is None:
-        return "true" if split == "dev" else "false"
+        return {s: "true" if s == "dev" else "false" for s in splits}
     if source.format == "parquet" or source.table:  # normalized on the distinct values, not on every row
         found = engine.fetch(f"SELECT __s, {split_sql('__s')} AS __split FROM (SELECT DISTINCT "
                              f"{ident(column)} AS __s FROM {engine.table(source, numbered=False)})")
-        raw = [v for v, s in zip(found["__s"], found["__split"], strict=True) if s == split]
-        if all(isinstance(v, str) for v in raw):
-            return f"{ident(column)} IN ({', '.join(literal(v) for v in raw) or 'NULL'})"
-    return f"{split_sql(ident(column))} = {literal(split)}"
+        raw = {s: [v for v, n in zip(found["__s"], found["__split"], strict=True) if n == s] for s in splits}
+        if all(isinstance(v, str) for values in raw.values() for v in values):
+            return {s: f"{ident(column)} IN ({', '.join(literal(v) for v in raw[s]) or 'NULL'})" for s in splits}
+    return {s: f"{split_sql(ident(column))} = {literal(s)}" for s in splits}
 
 
 @contextmanager

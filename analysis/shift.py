@@ -25,7 +25,10 @@ the normalized view computes its columns, and the file is not numbered.
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -35,15 +38,15 @@ import numpy as np
 
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, check_split
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal, split_sql
+from analysis.load import Predictions, check_split, split_wheres
+from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
 from analysis.view import RESERVED, ident, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
 
 #: Runs a query in which ``preds`` names the normalized view of the file.
-Query = Callable[[str], "pd.DataFrame"]
+Query = Callable[..., object]
 
 #: The model's outputs compared as columns, by their name in the normalized view.
 OUTPUTS = {"confidence": "confidence (max p)", "y_pred": "predicted class", "y_true": "true class"}
@@ -222,32 +225,34 @@ def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]
 
 @contextmanager
 def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Iterator[Query]:
-    """One engine for the queries of a check: ``query(sql)``, with ``preds`` naming the normalized view of the rows of
+    """One engine for the queries of a check: ``query(sql, read)`` (``read`` one of the engine's ``fetch``,
+    ``arrays`` or ``frame``), with ``preds`` naming the normalized view of the rows of
     splits ``a`` and ``b``, and ``sampled`` that of about ``sample`` rows of each (all of a smaller split), chosen
     by a hash of the row's id and ``seed`` (of its values when the file has no id: identical rows fall together).
     The rows are picked from the file before the view normalizes them, so that its expressions (labels, confidence)
     run on those rows only, and the file is not numbered (numbering a CSV's rows costs a window over the whole
     file): the views' ``row`` is NULL."""
     cm = preds.columns
-    split = split_sql(ident(cm.split) if cm.split else None)
     hashed = [cm.id] if cm.id else [c for c in (cm.split, cm.y_true, cm.y_pred, cm.text, *cm.probs.values(),
                                                  *cm.metadata) if c]
-    pick = []
-    for s in (a, b):
-        share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
-        pick.append(f"({split} = {literal(s)} AND hash({', '.join(map(ident, hashed))}, {int(seed)}) % 1000000 "
-                    f"< {round(share * 1e6)})")
     with open_engine(preds.engine) as engine:
 
-        def query(sql: str) -> pd.DataFrame:
+        def query(sql: str, read: str = "fetch") -> object:
             try:
-                return engine.frame(sql)
+                return getattr(engine, read)(sql)
             except InputError as exc:
                 raise InputError(f"{preds.path}: {exc}") from exc
 
+        # the raw split values of a and b (a Parquet reader then skips the other splits' rows; no row normalized)
+        where = split_wheres(engine, preds.source, (a, b))
+        pick = []
+        for s in (a, b):
+            share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
+            pick.append(f"(({where[s]}) AND hash({', '.join(map(ident, hashed))}, {int(seed)}) % 1000000 "
+                        f"< {round(share * 1e6)})")
         table = engine.table(preds.source, numbered=False)
-        for name, where in (("preds", f"{split} IN ({literal(a)}, {literal(b)})"), ("sampled", " OR ".join(pick))):
-            rows = f"(SELECT *, CAST(NULL AS BIGINT) AS __row FROM {table} WHERE {where})"
+        for name, cond in (("preds", f"({where[a]}) OR ({where[b]})"), ("sampled", " OR ".join(pick))):
+            rows = f"(SELECT *, CAST(NULL AS BIGINT) AS __row FROM {table} WHERE {cond})"
             query(f"CREATE TEMP VIEW {name} AS {view_sql(preds.source, rows)}")
         yield query
 
@@ -259,7 +264,7 @@ def _value(col: str, kind: str) -> str:
     return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
 
 
-def _grouped(query: Query, columns: list[str], a: str, b: str) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+def _grouped(query: Query, columns: list[str], a: str, b: str) -> tuple[dict[str, dict], dict[str, int]]:
     """Each categorical column's counts per value in the two splits, in one scan; and, apart, the number of distinct
     values of the columns with more than :data:`MAX_CATEGORIES` (ids, free text), whose counts are not returned."""
     n = len(columns)
@@ -276,36 +281,35 @@ def _grouped(query: Query, columns: list[str], a: str, b: str) -> tuple[dict[str
                   f"WHERE k <= {MAX_CATEGORIES} OR r = 1")
     counts, many = {}, {}
     for i, col in enumerate(columns):
-        rows = frame.loc[frame[f"g{i}"] == 0]
-        if len(rows) and int(rows["k"].iloc[0]) > MAX_CATEGORIES:
-            many[col] = int(rows["k"].iloc[0])
+        rows = [j for j, g in enumerate(frame[f"g{i}"]) if g == 0]
+        if rows and frame["k"][rows[0]] > MAX_CATEGORIES:
+            many[col] = int(frame["k"][rows[0]])
         else:
-            counts[col] = rows[[f"v{i}", "na", "nb"]].set_axis(["value", "na", "nb"], axis=1)
+            counts[col] = {"value": [frame[f"v{i}"][j] for j in rows], "na": [frame["na"][j] for j in rows],
+                           "nb": [frame["nb"][j] for j in rows]}
     return counts, many
 
 
-def _class_mix(preds: Predictions, key: str, a: str, b: str) -> pd.DataFrame:
+def _class_mix(preds: Predictions, key: str, a: str, b: str) -> dict[str, list]:
     """The counts of each true or predicted class (``key``) in the two splits, from the load's count table."""
-    import pandas as pd
-
     table = preds.counts.where(split=[a, b])
     counts: dict[str, list[int]] = {}
     for split, value, n in zip(table.column("split"), table.column(key), table.n, strict=True):
         counts.setdefault(BLANK if value is None else str(value), [0, 0])[split == b] += int(n)
-    return pd.DataFrame([(v, na, nb) for v, (na, nb) in counts.items()], columns=["value", "na", "nb"])
+    return {"value": list(counts), "na": [na for na, _ in counts.values()], "nb": [nb for _, nb in counts.values()]}
 
 
-def _numbers(query: Query, numbers: list[str], b: str) -> pd.DataFrame:
+def _numbers(query: Query, numbers: list[str], b: str) -> dict[str, np.ndarray]:
     """The ``numbers`` of every row of the view (the two splits), NaN as read (dropped afterwards: :func:`_value`
     would compute the view's expression twice), with ``__b``: whether the row is in split ``b``."""
     cols = ", ".join(f"CAST({ident(c)} AS DOUBLE) AS {ident(c)}" for c in numbers)
-    return query(f"SELECT split = {literal(b)} AS __b, {cols} FROM preds")
+    return query(f"SELECT split = {literal(b)} AS __b, {cols} FROM preds", "arrays")
 
 
 def _sample(query: Query, kinds: dict[str, str]) -> pd.DataFrame:
     """The rows of the view ``sampled`` (:func:`_reader`), with the columns of ``kinds``."""
     cols = ", ".join(f"{_value(c, k)} AS {ident(c)}" for c, k in kinds.items())
-    return query(f"SELECT split, {cols} FROM sampled")
+    return query(f"SELECT split, {cols} FROM sampled", "frame")
 
 
 # --- the domain classifier -----------------------------------------------------------------------------------------
@@ -378,6 +382,14 @@ def _domain_classifier(x: pd.DataFrame, is_b: np.ndarray, permutations: int, see
 # --- the check -------------------------------------------------------------------------------------------------------
 
 
+def _import_meanwhile(module: str) -> None:
+    """Import ``module`` in a thread while the engine reads the file (it releases the GIL): scipy.stats takes about
+    1 s to import, as long as the scans; the tests' own import waits for this one to finish."""
+    if module not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=(module,), daemon=True,
+                         name="errorscope-import").start()
+
+
 def _check(preds: Predictions, a: str, b: str, alpha: float, sample: int, permutations: int) -> tuple[str, str]:
     a, b = check_split(preds, a), check_split(preds, b)
     if a == b:
@@ -431,6 +443,7 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     """
     a, b = _check(preds, a, b, alpha, sample, permutations)
     _need_ml()
+    _import_meanwhile("scipy.stats")
     kinds = _chosen(preds, columns)
     rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
     metadata = [c for c, k in kinds.items() if k == "categorical" and c not in OUTPUTS]
@@ -439,7 +452,7 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
         grouped, many = _grouped(query, metadata, a, b) if metadata else ({}, {})
         skipped = {c: f"{n:,} distinct values (an id or free text?); not compared" for c, n in many.items()}
         values = _numbers(query, numbers, b) if numbers else None
-        in_b = None if values is None else values["__b"].to_numpy(dtype=bool)
+        in_b = None if values is None else np.asarray(values["__b"], dtype=bool)
         if domain:
             frame = _sample(query, {c: k for c, k in kinds.items() if c not in skipped})
     found = []
@@ -447,7 +460,7 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
         if col in skipped:
             continue
         if kind == "numeric":
-            x = values[col].to_numpy(dtype=float, na_value=np.nan)
+            x = np.asarray(values[col], dtype=float)
             x_a, x_b = x[~in_b & ~np.isnan(x)], x[in_b & ~np.isnan(x)]
             if not len(x_a) or not len(x_b):
                 skipped[col] = "no value in one of the splits"
@@ -455,7 +468,7 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
             found.append(_numeric_shift(col, x_a, x_b))
         else:
             c = grouped[col] if col in grouped else _class_mix(preds, col, a, b)
-            found.append(_categorical_shift(col, [str(v) for v in c["value"]], c["na"].to_numpy(), c["nb"].to_numpy()))
+            found.append(_categorical_shift(col, [str(v) for v in c["value"]], c["na"], c["nb"]))
     kept = {c: k for c, k in kinds.items() if c not in skipped}
     tests = len(found) + (1 if domain and kept else 0)
     check = None

@@ -25,7 +25,7 @@ from analysis.shift import shift
 from analysis.slices import error_by_slice
 from analysis.summary import summarize
 from bench.gen import chunk_table
-from tests.conftest import DEMO, ROOT
+from tests.conftest import DEMO, ROOT, TOX21
 
 pytestmark = pytest.mark.usefixtures("spark_session")
 
@@ -209,3 +209,14 @@ def test_an_unreadable_uri_is_one_clear_line(uri, says, capsys):
     assert main(["summary", uri, "--engine", "spark"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {uri}: ") and says in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_multi_task_file(capsys):
+    """Tox21's 12 tasks (a wide file with missing labels): every task's counts and scores from Spark as from DuckDB."""
+    path = TOX21 / "tox21_predictions.csv"
+    outputs = []
+    for engine in ("duckdb", "spark"):
+        assert main(["summary", str(path), "--json", "--engine", engine]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert len(outputs[0]["tasks"]) == 12
+    assert _close(outputs[1], outputs[0])

@@ -206,15 +206,20 @@ class Spark:
         path = str(source.path)
         if source.format == "parquet":
             return self.spark.read.parquet(path)
+        names, types = source.names, source.types
+        if source.cut is not None:  # a task's columns are computed from the file's: read the file's own
+            names, types = self.describe(source.path, source.format)
+            pinned = source.read_types()
+            types = [pinned.get(n, t) for n, t in zip(names, types, strict=True)]
         schema = ", ".join(f"`{n.replace('`', '``')}` {SPARK_TYPES.get(t, _decimal(t))}"
-                           for n, t in zip(source.names, source.types, strict=True))
+                           for n, t in zip(names, types, strict=True))
         return (self.spark.read.schema(schema)
                 .options(header="true", quote='"', escape='"', mode="FAILFAST", encoding="UTF-8",
                          multiLine="false", enforceSchema="true")
                 .csv(path))
 
     def table(self, source: Source, *, numbered: bool = True) -> str:
-        key = (str(source.path), numbered)
+        key = (str(source.path), numbered, source.cut and tuple(sorted(source.read_types().items())))
         if key not in self._tables:
             from pyspark.sql import functions as F
 
@@ -226,7 +231,8 @@ class Spark:
             name = f"__file{len(self._tables)}"
             df.createOrReplaceTempView(name)
             self._tables[key] = name
-        return self._tables[key]
+        read = self._tables[key]
+        return source.cut.sql(read, numbered=numbered) if source.cut else read  # one task of a multi-task file
 
     def grouped(self, source: Source, aggregates: Sequence[Aggregate]) -> list[Aggregate]:
         """Every aggregate rides in the one grouped scan."""
