@@ -139,12 +139,12 @@ def _rows(engine, preds: Predictions, split: str) -> str:
     return _RAW
 
 
-def _classes(engine, preds: Predictions, rows: str) -> None:
-    """Map each distinct given (and predicted) label of ``rows`` to its class, normalized on the distinct values as
-    the load's scan does (normalizing every row would cost more than reading the file)."""
+def _classes(engine, preds: Predictions, rows: str, *, predicted: bool) -> None:
+    """Map each distinct given (and, if ``predicted``, predicted) label of ``rows`` to its class, normalized on the
+    distinct values as the load's scan does (normalizing every row would cost more than reading the file)."""
     source, cm = preds.source, preds.columns
     index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
-    for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred)):
+    for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred if predicted else None)):
         if column is not None:
             _fetch(engine, f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
                    f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
@@ -158,14 +158,14 @@ def _within_bounds(engine, preds: Predictions, rows: str) -> bool:
     return all(v[0] is None or (0.0 <= v[0] if n.startswith("lo") else v[0] <= 1.0) for n, v in found.items())
 
 
-def _work_sql(preds: Predictions, rows: str, *, carry: bool, clip: bool = True) -> str:
+def _work_sql(preds: Predictions, rows: str, *, carry: bool, clip: bool = True, wrong: bool = True) -> str:
     """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
     ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked.
     ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself; ``clip``
-    False leaves out the clipping (:func:`_within_bounds`)."""
+    False leaves out the clipping (:func:`_within_bounds`); ``wrong`` False leaves out ``__wrong``."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
     clipped = ", ".join((f"least(greatest({p}, 0.0), 1.0)" if clip else p) + f" AS __p{j}"
@@ -177,15 +177,17 @@ def _work_sql(preds: Predictions, rows: str, *, carry: bool, clip: bool = True) 
     raised = f"__pg + {confident.EPSILON!r}"
     issue = (f"CASE WHEN __other > {raised} THEN true WHEN __other = {raised} THEN {first_other} < __given "
              "ELSE false END")  # the tie test on ties alone
-    if cm.y_pred is not None:
+    if not wrong:
+        pred, join = "", ""
+    elif cm.y_pred is not None:
         pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
     else:
-        ps = prob_exprs(source)
-        pred, join = argmax_sql(ps, class_literals(source)), ""
+        pred, join = argmax_sql(prob_exprs(source), class_literals(source)), ""
+    wrong_sql = f"{pred} IS DISTINCT FROM g.__label AS __wrong, " if wrong else ""
     return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {issue} AS __issue FROM "
             f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT {'r.*' if carry else 'r.__row'}, "
             f"g.__index AS __given, "
-            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {rows} r "
+            f"{wrong_sql}{clipped} FROM {rows} r "
             f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
 
 
@@ -328,9 +330,9 @@ def _label_issues(engine, preds: Predictions, split: str, method: str, top: int 
     try:
         rows = _rows(engine, preds, split)
         in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
-        _classes(engine, preds, rows)
+        _classes(engine, preds, rows, predicted=not include_correct)
         clip = not in_memory or not _within_bounds(engine, preds, rows)  # a second read of a file would cost more
-        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, clip=clip))
+        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, clip=clip, wrong=not include_correct))
         flagged, estimated, joint = _confident_learning(engine, len(classes))
         issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT)
     except InputError as exc:
