@@ -139,43 +139,55 @@ def _rows(engine, preds: Predictions, split: str) -> str:
     return _RAW
 
 
-def _classes(engine, preds: Predictions, rows: str) -> None:
-    """Map each distinct given (and predicted) label of ``rows`` to its class, normalized on the distinct values as
-    the load's scan does (normalizing every row would cost more than reading the file)."""
+def _classes(engine, preds: Predictions, rows: str, *, predicted: bool) -> None:
+    """Map each distinct given (and, if ``predicted``, predicted) label of ``rows`` to its class, normalized on the
+    distinct values as the load's scan does (normalizing every row would cost more than reading the file)."""
     source, cm = preds.source, preds.columns
     index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
-    for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred)):
+    for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred if predicted else None)):
         if column is not None:
             _fetch(engine, f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
                    f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
                    f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
 
 
-def _work_sql(preds: Predictions, rows: str, *, carry: bool) -> str:
+def _within_bounds(engine, preds: Predictions, rows: str) -> bool:
+    """Whether every probability of ``rows`` lies in [0, 1] already (then clipping them changes none)."""
+    found = _fetch(engine, "SELECT " + ", ".join(f"min({p}) AS lo{j}, max({p}) AS hi{j}"
+                                                 for j, p in enumerate(prob_exprs(preds.source))) + f" FROM {rows}")
+    return all(v[0] is None or (0.0 <= v[0] if n.startswith("lo") else v[0] <= 1.0) for n, v in found.items())
+
+
+def _work_sql(preds: Predictions, rows: str, *, carry: bool, clip: bool = True, wrong: bool = True) -> str:
     """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
     accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
     ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
     ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked.
-    ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself."""
+    ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself; ``clip``
+    False leaves out the clipping (:func:`_within_bounds`); ``wrong`` False leaves out ``__wrong``."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
-    clipped = ", ".join(f"least(greatest({p}, 0.0), 1.0) AS __p{j}" for j, p in enumerate(prob_exprs(source)))
+    clipped = ", ".join((f"least(greatest({p}, 0.0), 1.0)" if clip else p) + f" AS __p{j}"
+                        for j, p in enumerate(prob_exprs(source)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
     others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
     other = f"greatest({others})" if k > 1 else "-1.0"
     first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
     raised = f"__pg + {confident.EPSILON!r}"
-    issue = f"(__other > {raised} OR (__other = {raised} AND {first_other} < __given))"
-    if cm.y_pred is not None:
+    issue = (f"CASE WHEN __other > {raised} THEN true WHEN __other = {raised} THEN {first_other} < __given "
+             "ELSE false END")  # the tie test on ties alone
+    if not wrong:
+        pred, join = "", ""
+    elif cm.y_pred is not None:
         pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
     else:
-        ps = prob_exprs(source)
-        pred, join = argmax_sql(ps, class_literals(source)), ""
+        pred, join = argmax_sql(prob_exprs(source), class_literals(source)), ""
+    wrong_sql = f"{pred} IS DISTINCT FROM g.__label AS __wrong, " if wrong else ""
     return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {issue} AS __issue FROM "
             f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT {'r.*' if carry else 'r.__row'}, "
             f"g.__index AS __given, "
-            f"{pred} IS DISTINCT FROM g.__label AS __wrong, {clipped} FROM {rows} r "
+            f"{wrong_sql}{clipped} FROM {rows} r "
             f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
 
 
@@ -219,15 +231,16 @@ def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int =
     if not pairs:
         _fetch(engine, f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
         return
-    values = ", ".join(f"({g}, {j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
+    values = ", ".join(f"({g}, {j}, {g * k + j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
     compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
-    _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns
+    _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns, partitioned
+                    # by one integer per (given, true) pair (faster than by two columns)
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
-        f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY g, j ORDER BY __margin DESC, __row) AS r FROM ("
-        f"SELECT s.__row, s.__issue, q.g, q.j, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
-        f"JOIN (VALUES {values}) AS q(g, j, m, pos) ON s.__given = q.g WHERE {compete}) "
+        f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY pair ORDER BY __margin DESC, __row) AS r FROM ("
+        f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
+        f"JOIN (VALUES {values}) AS q(g, j, pair, m, pos) ON s.__given = q.g WHERE {compete}) "
         "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
 
@@ -259,10 +272,11 @@ def _top(engine, preds: Predictions, method: str, top: int | None, include_corre
     order = ("flagged DESC, " if flag_first else "") + "score, __row"
     k = len(preds.source.probs)
     suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source))
-    _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, {_score_sql(score, k)} "
-           f"AS score, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT} "
-           + ("" if include_correct else "WHERE __wrong ")
-           + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}"))
+    probs = ", ".join(f"__p{j}" for j in range(k))  # the suggested label computed for the top rows alone
+    _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, score, flagged FROM ("
+           f"SELECT __row, {probs}, {_score_sql(score, k)} AS score, __row IN (SELECT __row FROM {_FLAGGED}) "
+           f"AS flagged FROM {_SPLIT} " + ("" if include_correct else "WHERE __wrong ")
+           + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}") + ")")
     view = view_sql(preds.source, f"(SELECT * FROM {rows} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
                   f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
@@ -316,8 +330,9 @@ def _label_issues(engine, preds: Predictions, split: str, method: str, top: int 
     try:
         rows = _rows(engine, preds, split)
         in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
-        _classes(engine, preds, rows)
-        _fetch(engine, _work_sql(preds, rows, carry=not in_memory))
+        _classes(engine, preds, rows, predicted=not include_correct)
+        clip = not in_memory or not _within_bounds(engine, preds, rows)  # a second read of a file would cost more
+        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, clip=clip, wrong=not include_correct))
         flagged, estimated, joint = _confident_learning(engine, len(classes))
         issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT)
     except InputError as exc:

@@ -206,6 +206,21 @@ def test_reading_the_split_alone_gives_what_the_whole_load_gives(mnist_path, dem
             assert alone.ranked == whole.ranked
 
 
+def test_probabilities_within_bounds_give_what_clipped_ones_give(mnist_path, imdb_path, tmp_path):
+    """The split read alone skips clipping when every probability lies in [0, 1] (MNIST's do; IMDB's reach
+    1.00001); a Parquet file read where it lies always clips: both must rank alike."""
+    for file in (mnist_path, imdb_path):
+        frame = pd.read_csv(file, dtype={"id": str, "y_true": str, "y_pred": str})
+        copy = tmp_path / f"{file.stem}.parquet"
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), copy)
+        whole, alone = label_issues(load_predictions(copy), method="self_confidence"), split_label_issues(
+            copy, method="self_confidence")
+        assert (alone.flagged, alone.estimated_pairs, alone.ranked) == (whole.flagged, whole.estimated_pairs,
+                                                                       whole.ranked)
+    probs = frame[[c for c in frame.columns if c.startswith("p_")]].to_numpy(float)
+    assert probs.max() > 1  # IMDB's, clipped on both paths
+
+
 def _two_splits(rows: int = 80, seed: int = 0) -> pd.DataFrame:
     """A small file of three classes whose train and dev rows alternate, with noisy out-of-sample probabilities."""
     rng = np.random.default_rng(seed)
