@@ -271,8 +271,9 @@ def cmd_splits(args: argparse.Namespace) -> None:
 
 
 def cmd_shift(args: argparse.Namespace) -> None:
-    from analysis.shift import OUTPUTS, shift
+    from analysis.shift import OUTPUTS, prepare, shift
 
+    prepare()  # scipy.stats imported while the file loads
     preds = _load(args.file, engine=args.engine)
     found = shift(preds, a=args.a, b=args.b, columns=args.columns, sample=args.sample, domain=not args.no_domain)
     if args.json:
