@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -164,18 +164,39 @@ def open_source(engine: Engine, path: str | os.PathLike, columns: Mapping[str, s
     return make_source(path, fmt, *_schema(engine, path, fmt), columns)
 
 
-def load_grouped(engine: Engine, source: Source, groups: Mapping[str, list], *, unique_ids: bool = False
-                 ) -> Predictions:
-    """A file's :class:`Predictions` from its grouped counts taken by another query (one that reads several files
-    at once): ``raw_split``, ``y_true``, ``y_pred``, ``n`` and ``w`` as :func:`analysis.view.labels_sql` gives them.
-    The checks' aggregates run in plain scans of the file, then every check as a load runs it; ``unique_ids`` as
-    in :func:`_scan`."""
-    _check_numeric(engine, source)
+def load_grouped(engine: Engine, sources: Sequence[Source], groups: Sequence[Mapping[str, list]], *,
+                 unique_ids: bool = False, scanned: Sequence[dict[str, list]] | None = None) -> Iterator[Predictions]:
+    """Each file's :class:`Predictions` from its grouped counts taken by another query (one that reads several
+    files, or several tasks of one file, at once): ``raw_split``, ``y_true``, ``y_pred``, ``n`` and ``w`` as
+    :func:`analysis.view.labels_sql` gives them. The checks' aggregates of every source (:func:`scan_aggregates`,
+    unless ``scanned`` already) run in one plain query, then each source is checked as a load checks it, in order:
+    the first that fails raises when it is reached. ``unique_ids``: every source after the first has the first's
+    ids, row by row (its check of repeats suffices)."""
+    scanned = scan_aggregates(engine, sources) if scanned is None else scanned
+    for i, (source, counted, found) in enumerate(zip(sources, groups, scanned, strict=True)):
+        specs = _whole_file(engine, source)
+        counts = _checked_counts(engine, source, dict(counted) | found, specs, unique_ids and i > 0)
+        yield Predictions(source, counts, engine.name)
+
+
+def scan_aggregates(engine: Engine, sources: Sequence[Source]) -> list[dict[str, list]]:
+    """The aggregates every check of each source reads (:func:`analysis.checks.aggregates`), for sources whose
+    grouped counts were taken elsewhere: one plain query over them all."""
+    for source in sources:
+        _check_numeric(engine, source)
+    specs = [_whole_file(engine, s) for s in sources]
+    parts = [f"(SELECT {', '.join(f'{a.sql} AS {a.name}__{i}' for a in aggs)} "
+             f"FROM ({raw_sql(source, engine.table(source, numbered=False))}))"
+             for i, (source, aggs) in enumerate(zip(sources, specs, strict=True))]
+    found = engine.fetch(f"SELECT * FROM {' CROSS JOIN '.join(parts)}")
+    return [{a.name: found[f"{a.name}__{i}"] for a in aggs} for i, aggs in enumerate(specs)]
+
+
+def _whole_file(engine: Engine, source: Source) -> list[checks.Aggregate]:
+    """Every aggregate of the checks, and those the engine adds, as plain (not grouped) aggregates."""
     specs = checks.aggregates(source)
-    specs = [replace(a, whole_file=a.whole_file or "rows")
-             for a in [*specs, *(a for a in engine.grouped(source, specs) if a not in specs)]]
-    scanned = engine.scan(source, None, specs, raw_sql(source, engine.table(source, numbered=False)))
-    return Predictions(source, _checked_counts(engine, source, dict(groups) | scanned, specs, unique_ids), engine.name)
+    return [replace(a, whole_file=a.whole_file or "rows")
+            for a in [*specs, *(a for a in engine.grouped(source, specs) if a not in specs)]]
 
 
 @contextmanager
