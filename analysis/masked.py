@@ -191,9 +191,11 @@ def ranked_scores(probs: list[np.ndarray], column: np.ndarray, at: int | None
 def loss_sum(given: list[np.ndarray]) -> tuple[float | None, int]:
     """The log loss summed over rows, and their number, from each class's rows' probabilities of that class (in the
     file's order; NaN left out), summed class by class; None without rows."""
-    kept = [g[~np.isnan(g)] for g in given]
+    kept = [g[~np.isnan(g)] if np.isnan(g).any() else g for g in given]
     rows = sum(map(len, kept))
-    return (float(sum(-np.log(np.clip(g, EPS, 1 - EPS)).sum() for g in kept)) if rows else None), rows
+    if not rows:
+        return None, 0
+    return float(sum(-np.log(clipped, out=clipped).sum() for clipped in (np.clip(g, EPS, 1 - EPS) for g in kept))), rows
 
 
 def positive_scores(counts: CountTable, positive: str | None) -> dict[str, float | None]:

@@ -31,10 +31,10 @@ from analysis.load import Predictions, _scan, _schema, load_grouped, scan_aggreg
 from analysis.normalize import literal, natural_key
 from analysis.source import Cut, Source, file_format, ident, location, make_source
 from analysis.view import id_sql
-from analysis.wide import Counted, count_wide, task_aggregates
 
 if TYPE_CHECKING:
     from analysis.masked import TaskScores
+    from analysis.wide import Counted
 
 #: Name of the task column of a long file (compared case-insensitively).
 TASK_COLUMN = "task"
@@ -261,6 +261,8 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
 def _load_wide(eng: Engine, sources: Sequence[Source]) -> tuple[list[Counted], Iterator[Predictions]] | None:
     """A wide file's tasks counted and scored from their arrays (:mod:`analysis.wide`), and their loads, checked
     in order as they are taken; None for a file that path does not read."""
+    from analysis.wide import count_wide, task_aggregates  # its threads and scores: not for a single-task file
+
     counted = count_wide(eng, sources, lambda: scan_aggregates(eng, sources[:1]))
     if counted is None:
         return None

@@ -171,7 +171,7 @@ def _counted(codes: np.ndarray | int, raw_splits: list[str], read) -> Counted | 
         groups["w"].append(float(found[k]))
     one, zero = (classes.index(c) if c in classes else -2 for c in CLASSES)
     positive, negative = p[label == one], p[label == zero]
-    loss, given = loss_sum([positive, 1 - negative])  # in the file's order, before the sorts
+    loss, given = loss_sum([positive, np.subtract(1, negative)])  # in the file's order, before the sorts
     positive.sort()
     negative.sort()
     return Counted(groups, *(sorted_ranking_scores(positive, negative) or (None, None)), loss, given,
@@ -180,8 +180,11 @@ def _counted(codes: np.ndarray | int, raw_splits: list[str], read) -> Counted | 
 
 def _aggregates(p: np.ndarray) -> dict[str, list]:
     """The checks' aggregates of a task's own columns (:func:`analysis.checks.aggregates` over ``__p0``, its
-    ``p_1``, and ``__p1``, its ``p_0 = 1 - p_1``), computed as the SQL computes them, from its probabilities."""
-    q = 1 - p
-    off = ~(np.abs((p + q) - 1) <= PROB_TOLERANCE)
-    return {"min_p0": [float(p.min())], "max_p0": [float(p.max())], "min_p1": [float(q.min())],
-            "max_p1": [float(q.max())], "bad_p": [int(off.sum())]}
+    ``p_1``, and ``__p1``, its ``p_0 = 1 - p_1``), as the SQL computes them, from its probabilities (no NaN).
+
+    ``1 - p`` rounds monotonically, so its bounds are ``1 - max(p)`` and ``1 - min(p)``; for ``p`` in [-1, 2] the
+    sum ``p + (1 - p)`` is 1 to within 2**-52, so no row is off 1 and the rows need no second pass.
+    """
+    lo, hi = float(p.min()), float(p.max())
+    off = 0 if -1 <= lo and hi <= 2 else int(np.count_nonzero(~(np.abs((p + (1 - p)) - 1) <= PROB_TOLERANCE)))
+    return {"min_p0": [lo], "max_p0": [hi], "min_p1": [1 - hi], "max_p1": [1 - lo], "bad_p": [off]}
