@@ -92,7 +92,9 @@ def count_wide(eng, sources: Sequence[Source], meanwhile: Callable[[], T]) -> tu
         for i, source in enumerate(sources):  # the engine reads a task while the threads count the ones before
             cm = source.columns
             try:
-                read = eng.arrow(f"SELECT {ident(cm.y_true)} AS t, {ident(cm.probs['1'])} AS p "
+                label = ident(cm.y_true)  # a blank double as NaN: one array of numbers
+                label = f"coalesce({label}, 'NaN'::DOUBLE)" if source.typed[cm.y_true] == "DOUBLE" else label
+                read = eng.arrow(f"SELECT {label} AS t, {ident(cm.probs['1'])} AS p "
                                  f"FROM {eng.table(source, numbered=False)}")
             except InputError:  # the ordinary load reads the file again and says what is wrong with it
                 return None
@@ -150,16 +152,13 @@ def _counted(codes: np.ndarray | int, raw_splits: list[str], read) -> Counted | 
     p = _numbers(column, np.float64)
     if np.isnan(p).any():
         return None
-    encoded = read.column("t").combine_chunks().dictionary_encode(null_encoding="encode")
-    labels = [label_text(v) for v in encoded.dictionary.to_pylist()]
-    classes = sorted({c for c in labels if c is not None}, key=natural_key)
-    if len(classes) > MAX_CLASSES:
+    found = _labels(read.column("t"))
+    if found is None:
         return None
-    at = np.array([classes.index(c) if c is not None else -1 for c in labels], dtype=np.int8)
-    label = at[_numbers(encoded.indices, np.int32)]  # the class's index, -1 where missing
+    classes, label, one, zero = found
     # class 1 where its probability is the greatest (p >= 1 - p, ties to p_1, the first column): for a double p,
     # 1 - p is exact from 0.5 up (Sterbenz) and rounds to at least 0.5 below it, so this is p >= 0.5
-    key = (np.asarray(codes, dtype=np.int32) * (len(classes) + 1) + (label + 1)) * 2 + (p < 0.5)
+    key = (np.asarray(codes, dtype=np.int32) * (len(classes) + 1) + label) * 2 + (p < 0.5)
     found = np.bincount(key, minlength=len(raw_splits) * (len(classes) + 1) * 2)
     groups: dict[str, list] = {"raw_split": [], "y_true": [], "y_pred": [], "n": [], "w": []}
     for k in np.flatnonzero(found):
@@ -169,13 +168,36 @@ def _counted(codes: np.ndarray | int, raw_splits: list[str], read) -> Counted | 
         groups["y_pred"].append(CLASSES[rest % 2])
         groups["n"].append(int(found[k]))
         groups["w"].append(float(found[k]))
-    one, zero = (classes.index(c) if c in classes else -2 for c in CLASSES)
-    positive, negative = p[label == one], p[label == zero]
+    positive, negative = p[one], p[zero]
     loss, given = loss_sum([positive, np.subtract(1, negative)])  # in the file's order, before the sorts
     positive.sort()
     negative.sort()
     return Counted(groups, *(sorted_ranking_scores(positive, negative) or (None, None)), loss, given,
                    _aggregates(p))
+
+
+def _labels(column) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None:
+    """A task's classes (its labels normalized, naturally sorted), each row's class as 1 + its index (0 where the
+    label is missing), and which rows are labeled ``1`` and ``0``; None beyond :data:`MAX_CLASSES`.
+
+    Labels are normalized on their distinct values; a column of doubles holding only 0, 1 and NaN (a blank, read
+    so) needs no look-up."""
+    if column.type == "double":
+        v = _numbers(column, np.float64)
+        one, zero = v == 1, v == 0
+        if np.count_nonzero(one) + np.count_nonzero(zero) + np.count_nonzero(np.isnan(v)) == len(v):
+            classes = [c for c, rows in (("0", zero), ("1", one)) if rows.any()]
+            label = zero.view(np.int8) + one.view(np.int8) * np.int8(len(classes))  # "1" is the last class
+            return classes, label, one, zero
+    encoded = column.combine_chunks().dictionary_encode(null_encoding="encode")
+    labels = [label_text(v) for v in encoded.dictionary.to_pylist()]
+    classes = sorted({c for c in labels if c is not None}, key=natural_key)
+    if len(classes) > MAX_CLASSES:
+        return None
+    at = np.array([classes.index(c) if c is not None else -1 for c in labels], dtype=np.int8)
+    label = at[_numbers(encoded.indices, np.int32)]
+    one, zero = (label == (classes.index(c) if c in classes else -2) for c in CLASSES)
+    return classes, label + 1, one, zero
 
 
 def _aggregates(p: np.ndarray) -> dict[str, list]:
