@@ -168,12 +168,12 @@ def load_grouped(engine: Engine, sources: Sequence[Source], groups: Sequence[Map
                  unique_ids: bool = False, scanned: Sequence[dict[str, list]] | None = None) -> Iterator[Predictions]:
     """Each file's :class:`Predictions` from its grouped counts taken by another query (one that reads several
     files, or several tasks of one file, at once): ``raw_split``, ``y_true``, ``y_pred``, ``n`` and ``w`` as
-    :func:`analysis.view.labels_sql` gives them. The checks' aggregates of every source (:func:`scan_aggregates`,
-    unless ``scanned`` already) run in one plain query, then each source is checked as a load checks it, in order:
-    the first that fails raises when it is reached. ``unique_ids``: every source after the first has the first's
+    :func:`analysis.view.labels_sql` gives them. Each source in turn is scanned for its checks' aggregates
+    (:func:`scan_aggregates`, unless ``scanned`` holds them) and checked as a load checks it: the first that fails
+    raises when it is reached. ``unique_ids``: every source after the first has the first's
     ids, row by row (its check of repeats suffices)."""
-    scanned = scan_aggregates(engine, sources) if scanned is None else scanned
-    for i, (source, counted, found) in enumerate(zip(sources, groups, scanned, strict=True)):
+    for i, (source, counted) in enumerate(zip(sources, groups, strict=True)):
+        found = scan_aggregates(engine, [source])[0] if scanned is None else scanned[i]
         specs = _whole_file(engine, source)
         counts = _checked_counts(engine, source, dict(counted) | found, specs, unique_ids and i > 0)
         yield Predictions(source, counts, engine.name)
@@ -181,15 +181,13 @@ def load_grouped(engine: Engine, sources: Sequence[Source], groups: Sequence[Map
 
 def scan_aggregates(engine: Engine, sources: Sequence[Source]) -> list[dict[str, list]]:
     """The aggregates every check of each source reads (:func:`analysis.checks.aggregates`), for sources whose
-    grouped counts were taken elsewhere: one plain query over them all."""
+    grouped counts were taken elsewhere: plain scans, as the engine runs them apart from a grouped scan."""
+    found = []
     for source in sources:
         _check_numeric(engine, source)
-    specs = [_whole_file(engine, s) for s in sources]
-    parts = [f"(SELECT {', '.join(f'{a.sql} AS {a.name}__{i}' for a in aggs)} "
-             f"FROM ({raw_sql(source, engine.table(source, numbered=False))}))"
-             for i, (source, aggs) in enumerate(zip(sources, specs, strict=True))]
-    found = engine.fetch(f"SELECT * FROM {' CROSS JOIN '.join(parts)}")
-    return [{a.name: found[f"{a.name}__{i}"] for a in aggs} for i, aggs in enumerate(specs)]
+        found.append(engine.scan(source, None, _whole_file(engine, source),
+                                 raw_sql(source, engine.table(source, numbered=False))))
+    return found
 
 
 def _whole_file(engine: Engine, source: Source) -> list[checks.Aggregate]:
