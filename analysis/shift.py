@@ -15,8 +15,9 @@ the true-class mix) is compared between two splits:
   ranked by permutation importance.
 
 After the load, the tests read the file again, never for the class mixes, which the load's count table already
-holds; the rows of the two splits are picked by their split as written, and the file is not numbered. On Parquet each test reads only its columns where they lie; a CSV is parsed once, the tests' columns of
-the two splits copied into an engine table. One read counts each categorical column's values (a ``GROUP BY`` per
+holds; the rows of the two splits are picked by their split as written, and the file is not numbered. On Parquet
+each test reads only its columns where they lie; a CSV is parsed once, the tests' columns of the two splits copied
+into an engine table. One read counts each categorical column's values (a ``GROUP BY`` per
 column, their results in one; a column with more than 10,000 values, an id or free text, is left out, its counts not
 returned); one fetches the numbers of the two splits as arrays, so that the KS test is scipy's own ``ks_2samp`` on
 the values (the exact statistic, scipy's exact p-value up to 10,000 rows a split, else Smirnov's asymptotic one; 8
