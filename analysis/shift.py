@@ -45,7 +45,7 @@ from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, split_wheres
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
-from analysis.source import Source
+from analysis.source import TEXT, Source
 from analysis.view import RESERVED, classes_sql, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
@@ -309,8 +309,10 @@ def _confidence(query: Query, source: Source) -> str:
     written: dict[int, list[str]] = {}
     for i, raw in sorted((i, raw) for raw, i in zip(found["raw"], found["__index"], strict=True) if i is not None):
         written.setdefault(i, []).append(literal(raw))
-    cases = " ".join(f"WHEN CAST({ident(pred)} AS VARCHAR) IN ({', '.join(raws)}) THEN {ps[i]}"
-                     for i, raws in written.items())
+    col = ident(pred) if source.typed[pred] == TEXT else f"CAST({ident(pred)} AS VARCHAR)"
+    # = for a class written one way: an engine compares it faster than a list of one
+    cases = " ".join(f"WHEN {col} {'= ' + raws[0] if len(raws) == 1 else 'IN (' + ', '.join(raws) + ')'} "
+                     f"THEN {ps[i]}" for i, raws in written.items())
     return f"CASE {cases} END" if cases else "CAST(NULL AS DOUBLE)"
 
 
