@@ -24,7 +24,7 @@ the values (the exact statistic, scipy's exact p-value up to 10,000 rows a split
 bytes a value in memory, 16 MB per number column for two splits of a million rows), run in a thread while the
 engine counts the categories; the model's confidence is picked by the predicted class as written, each written form
 normalized once (normalizing every row's label costs more than reading its probabilities); and one reads the domain
-classifier's sample. The command line starts importing scipy.stats (about a second) before it loads the file.
+classifier's sample.
 """
 
 from __future__ import annotations
@@ -466,13 +466,6 @@ def _need_ml() -> None:
                               "pip install 'errorscope[ml]'")
 
 
-def prepare() -> None:
-    """Refuse early when scipy or scikit-learn is missing, and start importing scipy.stats in a thread; the command
-    line calls it before it loads the file, so that the import overlaps the load's scan."""
-    _need_ml()
-    _import_meanwhile("scipy.stats")
-
-
 def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: Sequence[str] | None = None,
           alpha: float = 0.05, domain: bool = True, sample: int = 5_000, permutations: int = 3,
           seed: int = 0) -> Shift:
@@ -502,7 +495,8 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
         Flagged columns first, then by ``distance``, largest first.
     """
     a, b = _check(preds, a, b, alpha, sample, permutations)
-    prepare()
+    _need_ml()
+    _import_meanwhile("scipy.stats")
     kinds = _chosen(preds, columns)
     rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
     metadata = [c for c, k in kinds.items() if k == "categorical" and c not in OUTPUTS]
