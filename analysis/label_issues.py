@@ -12,7 +12,8 @@ into an engine-side table, then:
 3. window functions pick, for each (given k, true j) with a prune count m, the m examples labeled k with the
    largest margin ``p_j - p_k`` (ties by file order), as cleanlab's ``prune_by_noise_rate`` does; those whose
    given label is still the argmax after adding 1e-6 to it are dropped, as cleanlab drops them;
-4. the top rows by the method's score come back.
+4. the top rows by the method's score come back (from the flagged rows alone when the method ranks them first
+   and they fill the top).
 
 The scores are those of cleanlab's ``get_label_quality_scores``; lower means more likely mislabeled.
 """
