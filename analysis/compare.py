@@ -145,11 +145,11 @@ def _aligned(path_a: Path, path_b: Path) -> Comparison | None:
         if sum(groups["misaligned"]):
             return None
         names = ("raw_split", "y_true", "y_pred", "n", "w", "w_high", "w_low", "w_far")  # as a load's scan names them
-        a = load_grouped(engine, sa, {k: groups[c] for k, c in zip(
-            names, ("sa", "ta", "ya", "n", "w", "w_high", "w_low", "w_far"), strict=True)})
-        b = load_grouped(engine, sb, {k: groups[c] for k, c in zip(
-            names, ("sb", "tb", "yb", "n", "wb", "wb_high", "wb_low", "wb_far"), strict=True)},
-                         unique_ids=True)  # B's ids are A's, row by row, which A's load checked
+        a, b = load_grouped(engine, [sa, sb], [{k: groups[c] for k, c in zip(names, columns, strict=True)}
+                                               for columns in (("sa", "ta", "ya", "n", "w", "w_high", "w_low", "w_far"),
+                                                               ("sb", "tb", "yb", "n", "wb", "wb_high", "wb_low",
+                                                                "wb_far"))],
+                            unique_ids=True)  # B's ids are A's, row by row, which A's load checked
     return _comparison(a, b, groups, shared=False)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -164,18 +164,37 @@ def open_source(engine: Engine, path: str | os.PathLike, columns: Mapping[str, s
     return make_source(path, fmt, *_schema(engine, path, fmt), columns)
 
 
-def load_grouped(engine: Engine, source: Source, groups: Mapping[str, list], *, unique_ids: bool = False
-                 ) -> Predictions:
-    """A file's :class:`Predictions` from its grouped counts taken by another query (one that reads several files
-    at once): ``raw_split``, ``y_true``, ``y_pred``, ``n`` and ``w`` as :func:`analysis.view.labels_sql` gives them.
-    The checks' aggregates run in plain scans of the file, then every check as a load runs it; ``unique_ids`` as
-    in :func:`_scan`."""
-    _check_numeric(engine, source)
+def load_grouped(engine: Engine, sources: Sequence[Source], groups: Sequence[Mapping[str, list]], *,
+                 unique_ids: bool = False, scanned: Sequence[dict[str, list]] | None = None) -> Iterator[Predictions]:
+    """Each file's :class:`Predictions` from its grouped counts taken by another query (one that reads several
+    files, or several tasks of one file, at once): ``raw_split``, ``y_true``, ``y_pred``, ``n`` and ``w`` as
+    :func:`analysis.view.labels_sql` gives them. Each source in turn is scanned for its checks' aggregates
+    (:func:`scan_aggregates`, unless ``scanned`` holds them) and checked as a load checks it: the first that fails
+    raises when it is reached. ``unique_ids``: every source after the first has the first's
+    ids, row by row (its check of repeats suffices)."""
+    for i, (source, counted) in enumerate(zip(sources, groups, strict=True)):
+        found = scan_aggregates(engine, [source])[0] if scanned is None else scanned[i]
+        specs = _whole_file(engine, source)
+        counts = _checked_counts(engine, source, dict(counted) | found, specs, unique_ids and i > 0)
+        yield Predictions(source, counts, engine.name)
+
+
+def scan_aggregates(engine: Engine, sources: Sequence[Source]) -> list[dict[str, list]]:
+    """The aggregates every check of each source reads (:func:`analysis.checks.aggregates`), for sources whose
+    grouped counts were taken elsewhere: plain scans, as the engine runs them apart from a grouped scan."""
+    found = []
+    for source in sources:
+        _check_numeric(engine, source)
+        found.append(engine.scan(source, None, _whole_file(engine, source),
+                                 raw_sql(source, engine.table(source, numbered=False))))
+    return found
+
+
+def _whole_file(engine: Engine, source: Source) -> list[checks.Aggregate]:
+    """Every aggregate of the checks, and those the engine adds, as plain (not grouped) aggregates."""
     specs = checks.aggregates(source)
-    specs = [replace(a, whole_file=a.whole_file or "rows")
-             for a in [*specs, *(a for a in engine.grouped(source, specs) if a not in specs)]]
-    scanned = engine.scan(source, None, specs, raw_sql(source, engine.table(source, numbered=False)))
-    return Predictions(source, _checked_counts(engine, source, dict(groups) | scanned, specs, unique_ids), engine.name)
+    return [replace(a, whole_file=a.whole_file or "rows")
+            for a in [*specs, *(a for a in engine.grouped(source, specs) if a not in specs)]]
 
 
 @contextmanager

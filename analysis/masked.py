@@ -14,19 +14,22 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from analysis.counts import CountTable
 from analysis.engine import open_engine
 from analysis.load import Predictions
-from analysis.metrics import per_class
+from analysis.metrics import class_scores
 from analysis.normalize import label_text
 from analysis.registry import Value, measure
 from analysis.source import Cut, Source, text_columns
 from analysis.summary import summarize
-from analysis.tasks import TaskSet
 from analysis.view import ident
+
+if TYPE_CHECKING:
+    from analysis.tasks import TaskSet
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before the log, as scikit-learn's ``log_loss`` does for doubles.
 EPS = float(np.finfo(np.float64).eps)
@@ -105,14 +108,33 @@ def ranking_scores(pos: np.ndarray, p: np.ndarray) -> tuple[float, float] | None
     >>> ranking_scores(np.array([False, False, True, True]), np.array([0.1, 0.4, 0.35, 0.8]))
     (0.75, 0.8333333333333333)
     """
-    positive, negative = np.sort(p[pos]), np.sort(p[~pos])
+    return sorted_ranking_scores(np.sort(p[pos]), np.sort(p[~pos]))
+
+
+def sorted_ranking_scores(positive: np.ndarray, negative: np.ndarray) -> tuple[float, float] | None:
+    """:func:`ranking_scores` from the positives' scores and the negatives', each sorted."""
     if not len(positive) or not len(negative):
         return None
-    # per positive: the negatives scored below it and those tied with it (counted half), the positives at or above it
-    below, upto = np.searchsorted(negative, positive, "left"), np.searchsorted(negative, positive, "right")
+    # per positive: the negatives scored below it, and at or below it (ties counted half in the AUROC)
+    below, upto = _below(positive, negative)
     auroc = float(np.sum(below + upto)) / (2 * len(positive) * len(negative))
-    above = len(positive) - np.searchsorted(positive, positive, "left")
+    # per positive: the positives scored at or above it (the first of its ties counts them all)
+    run = np.empty(len(positive), dtype=bool)
+    run[0] = True
+    np.not_equal(positive[1:], positive[:-1], out=run[1:])
+    above = len(positive) - np.maximum.accumulate(np.where(run, np.arange(len(positive)), 0))
     return auroc, float(np.mean(above / (above + len(negative) - below)))
+
+
+def _below(values: np.ndarray, others: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``values`` (sorted), how many of ``others`` (sorted) lie below it, and at or below it: a binary
+    search of the fewer among the more (when ``others`` are fewer, each is counted in the gap it falls in)."""
+    if len(values) <= len(others):
+        return np.searchsorted(others, values, "left"), np.searchsorted(others, values, "right")
+    # another lies below values[j] when fewer than j + 1 values lie at or below it
+    size = len(values) + 1
+    return (np.cumsum(np.bincount(np.searchsorted(values, others, "right"), minlength=size))[:-1],
+            np.cumsum(np.bincount(np.searchsorted(values, others, "left"), minlength=size))[:-1])
 
 
 def positive_class(preds: Predictions) -> str | None:
@@ -144,28 +166,46 @@ def _scores(preds: Predictions, probs: list[np.ndarray] | None, column: np.ndarr
     if probs is None or column is None:
         return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
     positive = positive_class(preds)
-    given = np.full(len(column), np.nan)
-    for i, p in enumerate(probs):
-        given[column == i] = p[column == i]
-    given = given[~np.isnan(given)]
-    loss = float(-np.log(np.clip(given, EPS, 1 - EPS)).sum()) if len(given) else None
+    at = None if positive is None else [c for c, _ in preds.source.probs].index(positive)
+    auroc, ap, loss, given = ranked_scores(probs, column, at)
+    return TaskScores(task, preds.rows, labeled, coverage, auroc, ap, loss / given if loss is not None else None,
+                      loss)
+
+
+def ranked_scores(probs: list[np.ndarray], column: np.ndarray, at: int | None
+                  ) -> tuple[float | None, float | None, float | None, int]:
+    """AUROC and average precision of the class of ``probs[at]`` (None without ``at`` or without both classes),
+    the log loss summed over the rows whose given class has a probability (None without any) and their number;
+    ``probs`` holds the labeled rows' probabilities of each class, ``column`` each row's given class (an index into
+    ``probs``, -1 for a class without one)."""
+    loss, given = loss_sum([p[column == i] for i, p in enumerate(probs)])
     ranks = None
-    if positive is not None:
-        at = [c for c, _ in preds.source.probs].index(positive)
+    if at is not None:
         keep = ~np.isnan(probs[at])
-        ranks = ranking_scores(column[keep] == at, probs[at][keep])
+        ranks = (ranking_scores(column == at, probs[at]) if keep.all() else
+                 ranking_scores(column[keep] == at, probs[at][keep]))
     auroc, ap = ranks or (None, None)
-    return TaskScores(task, preds.rows, labeled, coverage, auroc, ap,
-                      loss / len(given) if loss is not None else None, loss)
+    return auroc, ap, loss, given
+
+
+def loss_sum(given: list[np.ndarray]) -> tuple[float | None, int]:
+    """The log loss summed over rows, and their number, from each class's rows' probabilities of that class (in the
+    file's order; NaN left out), summed class by class; None without rows."""
+    kept = [g[~np.isnan(g)] if np.isnan(g).any() else g for g in given]
+    rows = sum(map(len, kept))
+    if not rows:
+        return None, 0
+    return float(sum(-np.log(clipped, out=clipped).sum() for clipped in (np.clip(g, EPS, 1 - EPS) for g in kept))), rows
 
 
 def positive_scores(counts: CountTable, positive: str | None) -> dict[str, float | None]:
     """Precision, recall and F1 of the ``positive`` class (scikit-learn's binary average), None without it or
     without labels; on a table pooling binary tasks, scikit-learn's multi-label ``average="micro"``."""
-    table = per_class(counts)
-    if positive is None or positive not in table.index or not counts.labeled().rows:
+    table = class_scores(counts)
+    if positive is None or positive not in table["class"] or not counts.labeled().rows:
         return dict.fromkeys(("precision", "recall", "f1"))
-    return {k: float(table.loc[positive, k]) for k in ("precision", "recall", "f1")}
+    at = table["class"].index(positive)
+    return {k: float(table[k][at]) for k in ("precision", "recall", "f1")}
 
 
 def masked_loss(scores: list[TaskScores], examples: int) -> float | None:
@@ -188,7 +228,7 @@ def summarize_tasks(tasks: TaskSet, *, human: float | None = None) -> dict:
     pooled = Predictions(first.source, tasks.counts, first.engine)
     out = summarize(pooled, human=human)
     out["examples"] = tasks.examples
-    scores = scores_of(list(tasks.tasks.values()))
+    scores = list(tasks.scores.values()) if tasks.scores is not None else scores_of(list(tasks.tasks.values()))
     per_task = {}
     for s, (name, preds) in zip(scores, tasks.tasks.items(), strict=True):
         single = summarize(preds, human=human)

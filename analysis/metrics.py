@@ -99,9 +99,14 @@ def per_class(counts: CountTable, *, zero_division: float = 0.0) -> pd.DataFrame
     """
     import pandas as pd
 
+    scores = class_scores(counts, zero_division=zero_division)
+    return pd.DataFrame(scores, index=pd.Index(scores.pop("class"), name="class"))
+
+
+def class_scores(counts: CountTable, *, zero_division: float = 0.0) -> dict[str, np.ndarray | list[str]]:
+    """:func:`per_class` as plain arrays (no pandas): ``class`` (the classes present) and one array per column."""
     scores = _scores(counts, zero_division)
-    classes = [c for c, keep in zip(counts.classes, scores.pop("present"), strict=True) if keep]
-    return pd.DataFrame(scores, index=pd.Index(classes, name="class"))
+    return {"class": [c for c, keep in zip(counts.classes, scores.pop("present"), strict=True) if keep], **scores}
 
 
 def _scores(counts: CountTable, zero_division: float) -> dict[str, np.ndarray]:

@@ -17,19 +17,24 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analysis.columns import ALIASES, ColumnMap, shown_names
 from analysis.counts import CountTable
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, _scan, _schema
+from analysis.load import Predictions, _scan, _schema, load_grouped, scan_aggregates
 from analysis.normalize import literal, natural_key
 from analysis.source import Cut, Source, file_format, ident, location, make_source
 from analysis.view import id_sql
+
+if TYPE_CHECKING:
+    from analysis.masked import TaskScores
+    from analysis.wide import Counted
 
 #: Name of the task column of a long file (compared case-insensitively).
 TASK_COLUMN = "task"
@@ -164,6 +169,9 @@ class TaskSet:
     layout: str
     tasks: Mapping[str, Predictions]
     examples: int
+    #: Each task's masked scores when the load computed them from the arrays it read (:mod:`analysis.wide`), else
+    #: None (:func:`analysis.masked.scores_of` reads them).
+    scores: Mapping[str, TaskScores] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -235,15 +243,32 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
         share = getattr(eng, "share", None)  # an engine that can parse a CSV once for every task
         if share is not None:
             share(sources)
+        loaded = _load_wide(eng, sources) if layout.kind == "wide" else None  # None: each task's own scan
+        counted, loaded = loaded or (None, None)
         tasks: dict[str, Predictions] = {}
         for (cut, _, _), source in zip(cuts, sources, strict=True):
             unique = layout.kind == "wide" and bool(tasks)  # a wide file's tasks share its ids: checked once
             try:
-                tasks[cut.task] = Predictions(source, _scan(eng, source, unique_ids=unique)[0], engine)
+                tasks[cut.task] = (next(loaded) if loaded else
+                                   Predictions(source, _scan(eng, source, unique_ids=unique)[0], engine))
             except InputError as exc:
                 raise _in_task(exc, cut, path) from None
         examples = _examples(eng, tasks, layout)
-    return TaskSet(path, layout.kind, tasks, examples)
+    scores = {n: c.scores(p) for (n, p), c in zip(tasks.items(), counted, strict=True)} if counted else None
+    return TaskSet(path, layout.kind, tasks, examples, scores)
+
+
+def _load_wide(eng: Engine, sources: Sequence[Source]) -> tuple[list[Counted], Iterator[Predictions]] | None:
+    """A wide file's tasks counted and scored from their arrays (:mod:`analysis.wide`), and their loads, checked
+    in order as they are taken; None for a file that path does not read."""
+    from analysis.wide import count_wide, task_aggregates  # its threads and scores: not for a single-task file
+
+    counted = count_wide(eng, sources, lambda: scan_aggregates(eng, sources[:1]))
+    if counted is None:
+        return None
+    counted, (first,) = counted
+    scanned = task_aggregates(first, counted) or scan_aggregates(eng, sources)
+    return counted, load_grouped(eng, sources, [c.groups for c in counted], unique_ids=True, scanned=scanned)
 
 
 def _in_task(exc: InputError, cut: Cut, path: Path) -> InputError:

@@ -14,9 +14,9 @@ warm-up, wall-clock time and CPU time (user + sys, which other work on the machi
   log loss; the masked loss J; macro and micro);
 - ``one task``: ``errorscope summary WIDE --task T0 --json`` (Parquet only).
 
-In process (Parquet), the parts of ``tasks``: ``load_tasks`` (a scan and its checks per task) and the masked
-scores (one read of every task's labels and probabilities, then a sort of each class's scores). Writes
-bench/TASKS.md.
+In process (Parquet), the parts of ``tasks``: ``load_tasks`` (one read of each task's label and probability,
+counted, checked and scored from the arrays: analysis/wide.py) and ``summarize_tasks`` (the summaries from the
+count tables). Writes bench/TASKS.md.
 """
 
 from __future__ import annotations
@@ -81,18 +81,18 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 
 def in_process(wide: Path, runs: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
-    from analysis.masked import scores_of
+    from analysis.masked import summarize_tasks
     from analysis.tasks import load_tasks
 
-    load, scores = [], []
+    load, summary = [], []
     for _ in range(runs):
         start = time.perf_counter()
         tasks = load_tasks(wide)
         load.append(time.perf_counter() - start)
         start = time.perf_counter()
-        scores_of(list(tasks.tasks.values()))
-        scores.append(time.perf_counter() - start)
-    return {"load_tasks": statistics.median(load), "masked scores": statistics.median(scores)}
+        summarize_tasks(tasks)
+        summary.append(time.perf_counter() - start)
+    return {"load_tasks": statistics.median(load), "summarize_tasks": statistics.median(summary)}
 
 
 def main() -> int:
