@@ -687,11 +687,22 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked (the lookup would cost every command ~50 ms)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"errorscope {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from analysis.rankings import DEFAULT_METHOD, METHODS
 
     parser = _Parser(prog="errorscope", description="Error analysis for classifiers.")
-    parser.add_argument("--version", action="version", version=f"errorscope {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("summary", help="per-split metrics and the bias/variance gaps of a predictions file")
