@@ -12,7 +12,8 @@ into an engine-side table, then:
 3. window functions pick, for each (given k, true j) with a prune count m, the m examples labeled k with the
    largest margin ``p_j - p_k`` (ties by file order), as cleanlab's ``prune_by_noise_rate`` does; those whose
    given label is still the argmax after adding 1e-6 to it are dropped, as cleanlab drops them;
-4. the top rows by the method's score come back.
+4. the top rows by the method's score come back (from the flagged rows alone when the method ranks them first
+   and they fill the top).
 
 The scores are those of cleanlab's ``get_label_quality_scores``; lower means more likely mislabeled.
 """
@@ -129,10 +130,12 @@ def _rows(engine, preds: Predictions, split: str) -> str:
 
     A Parquet file is read again by each (it reads only the columns a query names, and skips the rows of other
     splits by the split column); a CSV, slow to parse, is copied once into an engine-side table; rows already
-    copied (:func:`split_label_issues`) are read from their table.
+    copied (:func:`split_label_issues`: the split's rows alone) are read from their table as they are.
     """
+    if preds.source.table:
+        return preds.source.table
     rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {_fetch(engine, split_where, preds.source, split)})"
-    if preds.format == "parquet" or preds.source.table:
+    if preds.format == "parquet":
         return rows
     _fetch(engine, f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {rows}")
     return _RAW
@@ -147,32 +150,40 @@ def _classes(engine, preds: Predictions, rows: str, *, predicted: bool) -> None:
             _fetch(engine, f"CREATE TEMP TABLE {name} AS {classes_sql(preds.source, column, rows)}")
 
 
-def _within_bounds(engine, preds: Predictions, rows: str) -> bool:
-    """Whether every probability of ``rows`` lies in [0, 1] already (then clipping them changes none)."""
+def _bounds(engine, preds: Predictions, rows: str) -> list[tuple[float | None, float | None]]:
+    """Each probability column's lowest and highest value in ``rows`` (None when all are missing)."""
     found = _fetch(engine, "SELECT " + ", ".join(f"min({p}) AS lo{j}, max({p}) AS hi{j}"
                                                  for j, p in enumerate(prob_exprs(preds.source))) + f" FROM {rows}")
-    return all(v[0] is None or (0.0 <= v[0] if n.startswith("lo") else v[0] <= 1.0) for n, v in found.items())
+    return [(found[f"lo{j}"][0], found[f"hi{j}"][0]) for j in range(len(preds.source.probs))]
 
 
-def _work_sql(preds: Predictions, rows: str, *, carry: bool, clip: bool = True, wrong: bool = True) -> str:
+def _clipped(p: str, lo: float | None = -math.inf, hi: float | None = math.inf) -> str:
+    """``p`` clipped to [0, 1] on the sides its bounds (:func:`_bounds`; unknown: both) cross."""
+    if lo is not None and lo < 0:
+        p = f"greatest({p}, 0.0)"
+    return f"least({p}, 1.0)" if hi is not None and hi > 1 else p
+
+
+def _other_sql(k: int) -> str:
+    """The highest probability of a class other than the given one."""
+    if k == 1:
+        return "-1.0"
+    return "greatest(" + ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k)) + ")"
+
+
+def _work_sql(preds: Predictions, rows: str, *, carry: bool, bounds: list | None = None, wrong: bool = True) -> str:
     """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
-    ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader
-    accepts rounding up to 0.01 outside; cleanlab accepts none), ``__pg`` (the given class's clipped probability),
-    ``__other`` (the highest probability of another class), ``__wrong`` (the prediction is not the given label) and
-    ``__issue`` (the given label is not the argmax once raised by 1e-6); the scores are computed where ranked.
-    ``carry`` copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself; ``clip``
-    False leaves out the clipping (:func:`_within_bounds`); ``wrong`` False leaves out ``__wrong``."""
+    ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader accepts rounding up to 0.01 outside;
+    cleanlab accepts none; only the columns whose ``bounds`` cross it, all when not given), ``__pg`` (the given
+    class's clipped probability), ``__top`` (the highest probability) and ``__wrong`` (the prediction is not the
+    given label); the scores are computed where ranked. ``carry`` copies the file's columns too, for the top rows'
+    view, when ``rows`` reads the file itself; ``wrong`` False leaves out ``__wrong``."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
-    clipped = ", ".join((f"least(greatest({p}, 0.0), 1.0)" if clip else p) + f" AS __p{j}"
-                        for j, p in enumerate(prob_exprs(source)))
+    bounds = bounds or [(-math.inf, math.inf)] * k
+    clipped = ", ".join(f"{_clipped(p, *b)} AS __p{j}" for j, (p, b) in enumerate(zip(prob_exprs(source), bounds,
+                                                                                         strict=True)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
-    others = ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k))
-    other = f"greatest({others})" if k > 1 else "-1.0"
-    first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __other THEN {j}" for j in range(k)) + " END"
-    raised = f"__pg + {confident.EPSILON!r}"
-    issue = (f"CASE WHEN __other > {raised} THEN true WHEN __other = {raised} THEN {first_other} < __given "
-             "ELSE false END")  # the tie test on ties alone
     if not wrong:
         pred, join = "", ""
     elif cm.y_pred is not None:
@@ -180,11 +191,20 @@ def _work_sql(preds: Predictions, rows: str, *, carry: bool, clip: bool = True, 
     else:
         pred, join = argmax_sql(prob_exprs(source), class_literals(source)), ""
     wrong_sql = f"{pred} IS DISTINCT FROM g.__label AS __wrong, " if wrong else ""
-    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {issue} AS __issue FROM "
-            f"(SELECT *, {own} AS __pg, {other} AS __other FROM (SELECT {'r.*' if carry else 'r.__row'}, "
-            f"g.__index AS __given, "
-            f"{wrong_sql}{clipped} FROM {rows} r "
-            f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL))")
+    top = ", ".join(f"__p{j}" for j in range(k))
+    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {own} AS __pg, greatest({top}) AS __top FROM ("
+            f"SELECT {'r.*' if carry else 'r.__row'}, g.__index AS __given, {wrong_sql}{clipped} FROM {rows} r "
+            f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL)")
+
+
+def _issue_sql(k: int) -> str:
+    """Whether the given label is not the argmax once raised by 1e-6, as cleanlab tests it (ties to the first
+    other class in the file's order), over ``__given``, ``__pg``, ``__top`` and ``__p*`` (the highest probability
+    of another class is ``__top`` wherever it exceeds ``__pg``)."""
+    first_other = "CASE " + " ".join(f"WHEN __given <> {j} AND __p{j} = __top THEN {j}" for j in range(k)) + " END"
+    raised = f"__pg + {confident.EPSILON!r}"
+    return (f"CASE WHEN __top > {raised} THEN true WHEN __top = {raised} THEN {first_other} < __given "
+            "ELSE false END")  # the tie test on ties alone
 
 
 def _class_stats(engine, k: int) -> dict[int, dict]:
@@ -202,7 +222,7 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     k = len(limits)
     conf = [f"__p{j} >= {float(limits[j])!r}" for j in range(k)]
     many = " + ".join(f"CAST({c} AS INTEGER)" for c in conf)
-    argmax = argmax_sql([f"__p{j}" for j in range(k)], [str(j) for j in range(k)])
+    argmax = argmax_sql([f"__p{j}" for j in range(k)], [str(j) for j in range(k)], "__top")
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
     rows = _fetch(engine, f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
                    f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
@@ -229,14 +249,17 @@ def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int =
         return
     values = ", ".join(f"({g}, {j}, {g * k + j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
-    compete = "s.__other > s.__pg" + (f" OR s.__given IN ({', '.join(map(str, whole))})" if whole else "")
+    compete = "__top > __pg" + (f" OR __given IN ({', '.join(map(str, whole))})" if whole else "")
     p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
+    probs = ", ".join(f"__p{j}" for j in range(k))
     _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns, partitioned
-                    # by one integer per (given, true) pair (faster than by two columns)
+                    # by one integer per (given, true) pair (faster than by two columns); the issue test on the
+                    # competing rows alone
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
         f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY pair ORDER BY __margin DESC, __row) AS r FROM ("
-        f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, {p_j} - s.__pg AS __margin FROM {_SPLIT} s "
-        f"JOIN (VALUES {values}) AS q(g, j, pair, m, pos) ON s.__given = q.g WHERE {compete}) "
+        f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, {p_j} - s.__pg AS __margin FROM ("
+        f"SELECT __row, __given, __pg, {probs}, {_issue_sql(k)} AS __issue FROM {_SPLIT} WHERE {compete}) s "
+        f"JOIN (VALUES {values}) AS q(g, j, pair, m, pos) ON s.__given = q.g) "
         "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
 
@@ -260,19 +283,24 @@ def _pairs(joint: np.ndarray, classes: list[str]) -> tuple[tuple[str, str, int],
     return tuple(sorted(rows, key=lambda r: -r[2]))
 
 
-def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool, rows: str
-         ) -> dict[str, list]:
+def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool, rows: str,
+         flagged: int) -> dict[str, list]:
     """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone, read
-    from ``rows``)."""
+    from ``rows``). A method that ranks the ``flagged`` rows first ranks them alone when they fill the top."""
     score, flag_first = RANKINGS[method]
-    order = ("flagged DESC, " if flag_first else "") + "score, __row"
     k = len(preds.source.probs)
-    suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source))
+    suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source), "__top")
     probs = ", ".join(f"__p{j}" for j in range(k))  # the suggested label computed for the top rows alone
+    if flag_first and include_correct and top is not None and flagged >= top:  # a flagged row's other is its top
+        ranked = f"__top AS __other, true AS flagged FROM {_SPLIT} WHERE __row IN (SELECT __row FROM {_FLAGGED})"
+        order = "score, __row"
+    else:
+        ranked = (f"{_other_sql(k)} AS __other, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT}"
+                  + ("" if include_correct else " WHERE __wrong"))
+        order = ("flagged DESC, " if flag_first else "") + "score, __row"
     _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, score, flagged FROM ("
-           f"SELECT __row, {probs}, {_score_sql(score, k)} AS score, __row IN (SELECT __row FROM {_FLAGGED}) "
-           f"AS flagged FROM {_SPLIT} " + ("" if include_correct else "WHERE __wrong ")
-           + f"ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}") + ")")
+           f"SELECT __row, {probs}, __top, {_score_sql(score, k)} AS score, flagged FROM (SELECT __row, {probs}, "
+           f"__given, __pg, __top, {ranked}) ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}") + ")")
     view = view_sql(preds.source, f"(SELECT * FROM {rows} WHERE __row IN (SELECT __row FROM {_TOP}))")
     return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
                   f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
@@ -327,10 +355,10 @@ def _label_issues(engine, preds: Predictions, split: str, method: str, top: int 
         rows = _rows(engine, preds, split)
         in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
         _classes(engine, preds, rows, predicted=not include_correct)
-        clip = not in_memory or not _within_bounds(engine, preds, rows)  # a second read of a file would cost more
-        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, clip=clip, wrong=not include_correct))
+        bounds = _bounds(engine, preds, rows) if in_memory else None  # a second read of a file would cost more
+        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, bounds=bounds, wrong=not include_correct))
         flagged, estimated, joint = _confident_learning(engine, len(classes))
-        issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT)
+        issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT, flagged)
     except InputError as exc:
         raise InputError(f"{preds.path}: {exc}") from exc
     issues["flagged"] = [bool(v) for v in issues["flagged"]]

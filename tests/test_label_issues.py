@@ -99,6 +99,20 @@ def test_ranking_top_and_include_correct(mnist_path):
     assert DEFAULT_METHOD in METHODS
 
 
+def test_flagged_rows_ranked_alone_when_they_fill_the_top(mnist_path):
+    """A flag-first method ranks the flagged rows alone when they fill the top: the same head as the whole
+    ranking's, at and around the flagged count."""
+    preds = load_predictions(mnist_path)
+    for method in ("flag_then_margin", "flag_then_self_confidence"):
+        full = label_issues(preds, method=method)
+        assert full.flagged == 15
+        for top in (10, 15, 16):
+            head = label_issues(preds, method=method, top=top)
+            assert head.flagged == full.flagged
+            pd.testing.assert_frame_equal(head.issues, full.issues.head(top))
+        assert label_issues(preds, method=method, top=16).issues["flagged"].tolist() == [True] * 15 + [False]
+
+
 def test_bad_inputs_are_clear_errors(write, mnist_path):
     no_probs = load_predictions(write("p.csv", "id,y_true,y_pred\n1,a,a\n2,b,a\n"))
     with pytest.raises(ErrorscopeError, match="label issues need p_<class> probability columns"):

@@ -275,7 +275,7 @@ def test_non_numeric_value_far_down_a_numeric_column(write):
 
 
 @pytest.mark.parametrize("ids", [["-3", "1", "3", "1"], ["10", "99999999999", "10", "5"], ["a", "b", "a", "c"],
-                                 ["3", "1", "1", "0"], ["-2", "0", "0", "1"]])
+                                 ["3", "1", "1", "0"], ["-2", "0", "0", "1"], ["7", "90000000", "7", "-5"]])
 def test_duplicate_ids_dense_sparse_and_text(write, ids):
     body = "".join(f"{i},a,a\n" for i in ids)
     repeated = next(i for n, i in enumerate(ids) if i in ids[:n])

@@ -36,6 +36,8 @@ MEMORY_LIMIT = os.environ.get("ERRORSCOPE_MEMORY_LIMIT", "512MB")
 #: A CSV up to this size and about this many rows keeps its mistakes' rows in memory from the open (bench/REVIEW.md:
 #: what it costs); one of mostly mistakes may still not fit, and is then scanned again without them.
 KEEP_MAX_BYTES, KEEP_MAX_ROWS = 512 * 2**20, 3_000_000
+#: Integer ids spanning up to this many values are checked for repeats in a bitmap (16 MiB at most, or a byte a row).
+BITMAP_BITS = 2**27
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -131,11 +133,15 @@ class DuckDB:
 
     def keep(self, source: Source, where: str, name: str = "__kept") -> Source:
         """Copy the rows of the file that meet ``where`` (its columns and ``__row``) into an engine-side table, in
-        one read; the source returned reads that table instead of the file."""
+        one read; the source returned reads that table instead of the file. The rows are numbered, so they are
+        copied in any order (faster: the threads need not merge their parts in the file's order)."""
         try:
+            self.con.execute("SET preserve_insertion_order = false")
             self.con.execute(f"CREATE TEMP TABLE {ident(name)} AS SELECT * FROM {self.table(source)} WHERE {where}")
         except duckdb.Error as exc:
             raise self._error(source.path, source.format, exc, scanning=True) from exc
+        finally:
+            self.con.execute("RESET preserve_insertion_order")
         return replace(source, table=ident(name))
 
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str, plain: str | None = None
@@ -219,14 +225,15 @@ class DuckDB:
         return found == sum(groups["id_hash"])
 
     def _duplicates_sql(self, source: Source, groups: Mapping[str, list]) -> str:
-        """Integer ids in a dense range (as row numbers are) set one bit each in a bitmap, several times faster
-        and smaller than hashing them; other ids are counted distinct (integers as they are, text normalized)."""
+        """Integer ids in a dense range (as row numbers are), or in a range of up to :data:`BITMAP_BITS` (one split's
+        ids among a file's), set one bit each in a bitmap, several times faster than hashing them; other ids are
+        counted distinct (integers as they are, text normalized)."""
         read = self.table(source, numbered=False)
         if not integer_ids(source):
             return f"SELECT count(*) - count(DISTINCT {id_sql(source)}) FROM {read}"
         col = ident(source.columns.id)
         lo, hi = int(min(groups["min_id"])), int(max(groups["max_id"]))
-        if hi - lo < 8 * sum(groups["n"]):
+        if hi - lo < max(8 * sum(groups["n"]), BITMAP_BITS):
             return f"SELECT count(*) - bit_count(bitstring_agg({col} - {lo}, 0, {hi - lo})) FROM {read}"
         return f"SELECT count(*) - count(DISTINCT {col}) FROM {read}"
 
