@@ -33,9 +33,8 @@ from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, load_split, split_where
-from analysis.normalize import label_sql, literal
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
-from analysis.view import argmax_sql, class_literals, ident, prob_exprs, view_sql
+from analysis.view import argmax_sql, class_literals, classes_sql, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -145,13 +144,10 @@ def _rows(engine, preds: Predictions, split: str) -> str:
 def _classes(engine, preds: Predictions, rows: str, *, predicted: bool) -> None:
     """Map each distinct given (and, if ``predicted``, predicted) label of ``rows`` to its class, normalized on the
     distinct values as the load's scan does (normalizing every row would cost more than reading the file)."""
-    source, cm = preds.source, preds.columns
-    index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
+    cm = preds.columns
     for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred if predicted else None)):
         if column is not None:
-            _fetch(engine, f"CREATE TEMP TABLE {name} AS SELECT __raw, __label, {index} END AS __index FROM "
-                   f"(SELECT {ident(column)} AS __raw, {label_sql(ident(column), source.typed[column])} "
-                   f"AS __label FROM (SELECT DISTINCT {ident(column)} FROM {rows}))")
+            _fetch(engine, f"CREATE TEMP TABLE {name} AS {classes_sql(preds.source, column, rows)}")
 
 
 def _bounds(engine, preds: Predictions, rows: str) -> list[tuple[float | None, float | None]]:

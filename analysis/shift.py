@@ -14,13 +14,17 @@ the true-class mix) is compared between two splits:
   classifier trained and scored on permuted labels is shown as the baseline, and the columns it relies on are
   ranked by permutation importance.
 
-The engine reads the file at most three times, and never for the class mixes, which the count table of the load
-already holds: one grouped count per categorical column (``GROUPING SETS``, one scan; a column with more than
-10,000 values, an id or free text, is left out, its counts not returned), the numbers of the two splits (one scan,
-back as arrays, so that the KS test is scipy's own ``ks_2samp`` on the values: the exact statistic, scipy's exact
-p-value up to 10,000 rows a split, else Smirnov's asymptotic one; 8 bytes a value in memory, 16 MB per number column
-for two splits of a million rows), and the domain classifier's sample. The rows of the two splits are picked before
-the normalized view computes its columns, and the file is not numbered.
+After the load, the tests read the file again, never for the class mixes, which the load's count table already
+holds; the rows of the two splits are picked by their split as written, and the file is not numbered. On Parquet
+each test reads only its columns where they lie; a CSV is parsed once, the tests' columns of the two splits copied
+into an engine table. One read counts each categorical column's values (a ``GROUP BY`` per
+column, their results in one; a column with more than 10,000 values, an id or free text, is left out, its counts not
+returned); one fetches the numbers of the two splits as arrays, so that the KS test is scipy's own ``ks_2samp`` on
+the values (the exact statistic, scipy's exact p-value up to 10,000 rows a split, else Smirnov's asymptotic one; 8
+bytes a value in memory, 16 MB per number column for two splits of a million rows), run in a thread while the
+engine counts the categories; the model's confidence is picked by the predicted class as written, each written form
+normalized once (normalizing every row's label costs more than reading its probabilities); and one reads the domain
+classifier's sample.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import math
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
@@ -40,7 +45,8 @@ from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, split_wheres
 from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
-from analysis.view import RESERVED, ident, view_sql
+from analysis.source import TEXT, Source
+from analysis.view import RESERVED, classes_sql, ident, prob_exprs, view_sql
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -178,6 +184,18 @@ def _numeric_shift(name: str, x_a: np.ndarray, x_b: np.ndarray) -> ColumnShift:
     return ColumnShift(name, "numeric", "ks", d, float(result.pvalue), float(result.pvalue), d, effect, text, False)
 
 
+def _numeric_shifts(values: dict[str, np.ndarray], numbers: list[str]) -> dict[str, ColumnShift | str]:
+    """The KS test of each of ``numbers`` between the rows of ``values`` outside and in split b (``__b``), NaN left
+    out; for a column without a value in one of the splits, the reason it is skipped."""
+    in_b = np.asarray(values["__b"], dtype=bool)
+    tested: dict[str, ColumnShift | str] = {}
+    for col in numbers:
+        x = np.asarray(values[col], dtype=float)
+        x_a, x_b = x[~in_b & ~np.isnan(x)], x[in_b & ~np.isnan(x)]
+        tested[col] = _numeric_shift(col, x_a, x_b) if len(x_a) and len(x_b) else "no value in one of the splits"
+    return tested
+
+
 def _categorical_shift(name: str, categories: Sequence[str], n_a, n_b) -> ColumnShift:
     n_a, n_b = np.asarray(n_a, dtype=float), np.asarray(n_b, dtype=float)
     stat, p = chi2_from_counts(n_a, n_b)
@@ -224,15 +242,24 @@ def _chosen(preds: Predictions, columns: Sequence[str] | None) -> dict[str, str]
 
 
 @contextmanager
-def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Iterator[Query]:
+def _reader(preds: Predictions, a: str, b: str, kinds: dict[str, str], sample: int | None, seed: int
+            ) -> Iterator[Query]:
     """One engine for the queries of a check: ``query(sql, read)`` (``read`` one of the engine's ``fetch``,
-    ``arrays`` or ``frame``), with ``preds`` naming the normalized view of the rows of
-    splits ``a`` and ``b``, and ``sampled`` that of about ``sample`` rows of each (all of a smaller split), chosen
-    by a hash of the row's id and ``seed`` (of its values when the file has no id: identical rows fall together).
-    The rows are picked from the file before the view normalizes them, so that its expressions (labels, confidence)
-    run on those rows only, and the file is not numbered (numbering a CSV's rows costs a window over the whole
-    file): the views' ``row`` is NULL."""
-    cm = preds.columns
+    ``arrays`` or ``frame``), with these tables of the rows of splits ``a`` and ``b``:
+
+    - ``__rows``: ``__b`` (whether the row is in ``b``) and the metadata columns of ``kinds`` (:func:`_value`, the
+      numbers as read); with the confidence among ``kinds``, also the predicted class and ``p_*`` columns as read;
+    - ``__numbers``: ``__b`` and the number columns of ``kinds`` (NaN as read), with the model's ``confidence``
+      (:func:`_confidence`);
+    - unless ``sample`` is None, ``sampled``: the normalized view of about ``sample`` rows of each split (all of a
+      smaller split), chosen by a hash of the row's id and ``seed`` (of its values when the file has no id:
+      identical rows fall together).
+
+    The rows are picked by the split values as written, and the file is not numbered (numbering a CSV's rows costs
+    a window over the whole file): ``sampled``'s ``row`` is NULL. A Parquet file is read where it lies by each query
+    (it reads only the columns a query names); a CSV, slow to parse, is parsed once, ``__rows`` copied into an
+    engine-side table."""
+    source, cm = preds.source, preds.columns
     hashed = [cm.id] if cm.id else [c for c in (cm.split, cm.y_true, cm.y_pred, cm.text, *cm.probs.values(),
                                                  *cm.metadata) if c]
     with open_engine(preds.engine) as engine:
@@ -244,17 +271,49 @@ def _reader(preds: Predictions, a: str, b: str, sample: int, seed: int) -> Itera
                 raise InputError(f"{preds.path}: {exc}") from exc
 
         # the raw split values of a and b (a Parquet reader then skips the other splits' rows; no row normalized)
-        where = split_wheres(engine, preds.source, (a, b))
-        pick = []
-        for s in (a, b):
-            share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
-            pick.append(f"(({where[s]}) AND hash({', '.join(map(ident, hashed))}, {int(seed)}) % 1000000 "
-                        f"< {round(share * 1e6)})")
-        table = engine.table(preds.source, numbered=False)
-        for name, cond in (("preds", f"({where[a]}) OR ({where[b]})"), ("sampled", " OR ".join(pick))):
-            rows = f"(SELECT *, CAST(NULL AS BIGINT) AS __row FROM {table} WHERE {cond})"
-            query(f"CREATE TEMP VIEW {name} AS {view_sql(preds.source, rows)}")
+        where = split_wheres(engine, source, (a, b))
+        table = engine.table(source, numbered=False)
+        metadata = {c: k for c, k in kinds.items() if c not in OUTPUTS}
+        outputs = [*(cm.probs.values() if "confidence" in kinds else ()),
+                   *([cm.y_pred] if "confidence" in kinds and cm.y_pred else ())]
+        cols = [f"({where[b]}) AS __b", *(f"CAST({ident(c)} AS DOUBLE) AS {ident(c)}" if k == "numeric" else
+                                          f"{_value(c, k)} AS {ident(c)}" for c, k in metadata.items()),
+                *map(ident, outputs)]
+        kept = "VIEW" if preds.format == "parquet" or source.table else "TABLE"
+        query(f"CREATE TEMP {kept} __rows AS SELECT {', '.join(cols)} FROM {table} "
+              f"WHERE ({where[a]}) OR ({where[b]})")
+        numbers = [ident(c) for c, k in metadata.items() if k == "numeric"]
+        if "confidence" in kinds:
+            numbers.append(f"{_confidence(query, source)} AS confidence")
+        query(f"CREATE TEMP VIEW __numbers AS SELECT {', '.join(['__b', *numbers])} FROM __rows")
+        if sample is not None:
+            pick = []
+            for s in (a, b):
+                share = min(1.0, sample / max(preds.counts.where(split=s).rows, 1))
+                pick.append(f"(({where[s]}) AND hash({', '.join(map(ident, hashed))}, {int(seed)}) % 1000000 "
+                            f"< {round(share * 1e6)})")
+            rows = f"(SELECT *, CAST(NULL AS BIGINT) AS __row FROM {table} WHERE {' OR '.join(pick)})"
+            query(f"CREATE TEMP VIEW sampled AS {view_sql(source, rows)}")
         yield query
+
+
+def _confidence(query: Query, source: Source) -> str:
+    """The view's confidence (:func:`analysis.view.view_sql`) as an expression over ``__rows``: the probability of
+    the predicted class, picked by the predicted class as written (each distinct value normalized once:
+    :func:`analysis.view.classes_sql`), or the greatest when the prediction is their argmax."""
+    ps, pred = prob_exprs(source), source.columns.y_pred
+    if pred is None:
+        return f"greatest({', '.join(ps)})"
+    # no condition on the lookup's columns: the engine would push it below the DISTINCT, normalizing every row
+    found = query(f"SELECT CAST(__raw AS VARCHAR) AS raw, __index FROM ({classes_sql(source, pred, '__rows')})")
+    written: dict[int, list[str]] = {}
+    for i, raw in sorted((i, raw) for raw, i in zip(found["raw"], found["__index"], strict=True) if i is not None):
+        written.setdefault(i, []).append(literal(raw))
+    col = ident(pred) if source.typed[pred] == TEXT else f"CAST({ident(pred)} AS VARCHAR)"
+    # = for a class written one way: an engine compares it faster than a list of one
+    cases = " ".join(f"WHEN {col} {'= ' + raws[0] if len(raws) == 1 else 'IN (' + ', '.join(raws) + ')'} "
+                     f"THEN {ps[i]}" for i, raws in written.items())
+    return f"CASE {cases} END" if cases else "CAST(NULL AS DOUBLE)"
 
 
 def _value(col: str, kind: str) -> str:
@@ -264,28 +323,24 @@ def _value(col: str, kind: str) -> str:
     return f"coalesce(CAST({ident(col)} AS VARCHAR), {literal(BLANK)})"
 
 
-def _grouped(query: Query, columns: list[str], a: str, b: str) -> tuple[dict[str, dict], dict[str, int]]:
-    """Each categorical column's counts per value in the two splits, in one scan; and, apart, the number of distinct
-    values of the columns with more than :data:`MAX_CATEGORIES` (ids, free text), whose counts are not returned."""
-    n = len(columns)
-    values = ", ".join(f"{_value(col, 'categorical')} AS v{i}" for i, col in enumerate(columns))
-    flags = ", ".join(f"grouping(v{i}) AS g{i}" for i in range(n))
-    sets = ", ".join(f"(v{i})" for i in range(n))
-    each = f"PARTITION BY {', '.join(f'g{i}' for i in range(n))}"
-    frame = query(f"SELECT * FROM (SELECT *, count(*) OVER ({each}) AS k, "
-                  f"row_number() OVER ({each} ORDER BY na DESC) AS r FROM ("
-                  f"SELECT {', '.join(f'v{i}' for i in range(n))}, {flags}, "
-                  f"count(*) FILTER (WHERE split = {literal(a)}) AS na, "
-                  f"count(*) FILTER (WHERE split = {literal(b)}) AS nb "
-                  f"FROM (SELECT split, {values} FROM preds) GROUP BY GROUPING SETS ({sets}))) "
-                  f"WHERE k <= {MAX_CATEGORIES} OR r = 1")
+def _grouped(query: Query, columns: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
+    """Each categorical column's counts per value in the two splits (``na``, ``nb``), from one read of ``__rows``
+    (a ``GROUP BY`` per column over it, their results in one); and, apart, the number of distinct values of the
+    columns with more than :data:`MAX_CATEGORIES` (ids, free text), whose counts are not returned."""
+    each = " UNION ALL ".join(f"SELECT {i} AS g, {ident(col)} AS v, count(*) FILTER (WHERE NOT __b) AS na, "
+                              f"count(*) FILTER (WHERE __b) AS nb FROM __r GROUP BY {ident(col)}"
+                              for i, col in enumerate(columns))
+    frame = query(f"WITH __r AS (SELECT __b, {', '.join(map(ident, columns))} FROM __rows) "
+                  f"SELECT g, v, na, nb, k FROM (SELECT *, count(*) OVER (PARTITION BY g) AS k, "
+                  f"row_number() OVER (PARTITION BY g ORDER BY na DESC, v) AS r FROM ({each})) "
+                  f"WHERE k <= {MAX_CATEGORIES} OR r = 1 ORDER BY g, na + nb DESC, v")
     counts, many = {}, {}
     for i, col in enumerate(columns):
-        rows = [j for j, g in enumerate(frame[f"g{i}"]) if g == 0]
+        rows = [j for j, g in enumerate(frame["g"]) if g == i]
         if rows and frame["k"][rows[0]] > MAX_CATEGORIES:
             many[col] = int(frame["k"][rows[0]])
         else:
-            counts[col] = {"value": [frame[f"v{i}"][j] for j in rows], "na": [frame["na"][j] for j in rows],
+            counts[col] = {"value": [frame["v"][j] for j in rows], "na": [frame["na"][j] for j in rows],
                            "nb": [frame["nb"][j] for j in rows]}
     return counts, many
 
@@ -299,11 +354,9 @@ def _class_mix(preds: Predictions, key: str, a: str, b: str) -> dict[str, list]:
     return {"value": list(counts), "na": [na for na, _ in counts.values()], "nb": [nb for _, nb in counts.values()]}
 
 
-def _numbers(query: Query, numbers: list[str], b: str) -> dict[str, np.ndarray]:
-    """The ``numbers`` of every row of the view (the two splits), NaN as read (dropped afterwards: :func:`_value`
-    would compute the view's expression twice), with ``__b``: whether the row is in split ``b``."""
-    cols = ", ".join(f"CAST({ident(c)} AS DOUBLE) AS {ident(c)}" for c in numbers)
-    return query(f"SELECT split = {literal(b)} AS __b, {cols} FROM preds", "arrays")
+def _numbers(query: Query, numbers: list[str]) -> dict[str, np.ndarray]:
+    """The ``numbers`` of every row of the two splits (NaN as read), with ``__b`` (:func:`_reader`)."""
+    return query(f"SELECT __b, {', '.join(map(ident, numbers))} FROM __numbers", "arrays")
 
 
 def _sample(query: Query, kinds: dict[str, str]) -> pd.DataFrame:
@@ -448,24 +501,24 @@ def shift(preds: Predictions, *, a: str = "train_dev", b: str = "dev", columns: 
     rows = {s: preds.counts.where(split=s).rows for s in (a, b)}
     metadata = [c for c, k in kinds.items() if k == "categorical" and c not in OUTPUTS]
     numbers = [c for c, k in kinds.items() if k == "numeric"]
-    with _reader(preds, a, b, sample, seed) as query:
-        grouped, many = _grouped(query, metadata, a, b) if metadata else ({}, {})
+    with _reader(preds, a, b, kinds, sample if domain else None, seed) as query, ThreadPoolExecutor(1) as pool:
+        values = _numbers(query, numbers) if numbers else None
+        # the KS tests (numpy and scipy sort without holding the GIL) run while the engine counts the categories
+        numeric = pool.submit(_numeric_shifts, values, numbers) if numbers else None
+        grouped, many = _grouped(query, metadata) if metadata else ({}, {})
         skipped = {c: f"{n:,} distinct values (an id or free text?); not compared" for c, n in many.items()}
-        values = _numbers(query, numbers, b) if numbers else None
-        in_b = None if values is None else np.asarray(values["__b"], dtype=bool)
         if domain:
             frame = _sample(query, {c: k for c, k in kinds.items() if c not in skipped})
+        tested = numeric.result() if numeric else {}
     found = []
     for col, kind in kinds.items():
         if col in skipped:
             continue
         if kind == "numeric":
-            x = np.asarray(values[col], dtype=float)
-            x_a, x_b = x[~in_b & ~np.isnan(x)], x[in_b & ~np.isnan(x)]
-            if not len(x_a) or not len(x_b):
-                skipped[col] = "no value in one of the splits"
+            if isinstance(tested[col], str):
+                skipped[col] = tested[col]
                 continue
-            found.append(_numeric_shift(col, x_a, x_b))
+            found.append(tested[col])
         else:
             c = grouped[col] if col in grouped else _class_mix(preds, col, a, b)
             found.append(_categorical_shift(col, [str(v) for v in c["value"]], c["na"], c["nb"]))

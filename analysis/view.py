@@ -58,6 +58,17 @@ def _by_class(source: Source, label: str, ps: list[str]) -> str:
     return f"CASE {label} {cases} END"
 
 
+def classes_sql(source: Source, column: str, rows: str) -> str:
+    """A lookup of each distinct value of the label ``column`` in ``rows`` as written (``__raw``): its class
+    (``__label``) and the position of that class's ``p_*`` column (``__index``, NULL for a class without one).
+    Joined on ``__raw``, it normalizes labels once per distinct value instead of once per row (which can cost more
+    than reading the file)."""
+    index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
+    return (f"SELECT __raw, __label, {index} END AS __index FROM (SELECT {ident(column)} AS __raw, "
+            f"{label_sql(ident(column), source.typed[column])} AS __label FROM (SELECT DISTINCT {ident(column)} "
+            f"FROM {rows}))")
+
+
 def _label(source: Source, column: str) -> str:
     return label_sql(ident(column), source.typed[column])
 

@@ -92,6 +92,35 @@ def test_the_sql_counts_give_the_statistics_of_the_rows(adult, adult_dev_test):
             assert abs(c.effect) == pytest.approx(change.abs().max(), abs=1e-12)
 
 
+@pytest.mark.parametrize("written", ["csv text", "parquet text", "parquet float"])
+def test_the_confidence_is_the_views_however_the_classes_are_written(tmp_path, written):
+    """The column tests pick each row's confidence by its predicted class as written (each written form normalized
+    once): the numbers are the normalized view's, with dev's classes written plainly and test's as ``01``, ``1.0``,
+    `` 1``, ``+2``... (or as floats), so that a form left unmatched would change test's sample."""
+    rng = np.random.default_rng(2)
+    n = 600
+    split = np.where(np.arange(n) % 2, "test", "dev")
+    frame = pd.DataFrame({"y_true": rng.choice(["1", "2", "3"], size=n), "split": split})
+    forms = {1: ["1", "01", "1.0", " 1"], 2: ["2", "+2", "2.00"], 3: ["3", "3.", "003"]}
+    predicted = rng.integers(1, 4, size=n)
+    frame["y_pred"] = [forms[c][0] if s == "dev" else forms[c][rng.integers(1, len(forms[c]))]
+                       for c, s in zip(predicted, split, strict=True)]
+    if written == "parquet float":
+        frame["y_pred"] = predicted.astype(float)
+    for k, column in enumerate(rng.dirichlet(np.ones(3), size=n).T, start=1):
+        frame[f"p_{k}"] = column
+    path = tmp_path / ("p.csv" if written == "csv text" else "p.parquet")
+    frame.to_csv(path, index=False) if written == "csv text" else frame.to_parquet(path, index=False)
+    preds = load_predictions(path)
+    view = preds.query("SELECT split, confidence FROM preds")
+    x, y = (view.loc[view["split"] == s, "confidence"].to_numpy() for s in ("dev", "test"))
+    assert len(x) + len(y) == n and not np.isnan(np.concatenate([x, y])).any()
+    found = shift(preds, a="dev", b="test", columns=["confidence"], domain=False).columns[0]
+    expected = stats.ks_2samp(x, y)
+    assert (found.statistic, found.raw_p_value) == (expected.statistic, expected.pvalue)
+    assert found.effect_text.startswith(f"mean {x.mean():.4g} → {y.mean():.4g}")
+
+
 def test_a_split_sorted_by_one_column_is_flagged_with_that_column_first(adult, tmp_path):
     _, frame = adult
     rows = frame[frame["split"] == "train"].head(3000).sort_values("age", kind="stable")
