@@ -243,7 +243,8 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
         share = getattr(eng, "share", None)  # an engine that can parse a CSV once for every task
         if share is not None:
             share(sources)
-        loaded = _load_wide(eng, sources) if layout.kind == "wide" else None  # None: each task's own scan
+        # one task alone is scanned as a single-task file is: the arrays pay off when several share the read
+        loaded = _load_wide(eng, sources) if layout.kind == "wide" and len(sources) > 1 else None
         counted, loaded = loaded or (None, None)
         tasks: dict[str, Predictions] = {}
         for (cut, _, _), source in zip(cuts, sources, strict=True):
