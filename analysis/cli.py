@@ -813,22 +813,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _keep_freed_memory() -> None:
-    """Let glibc's malloc keep the large arrays a command frees for the next ones instead of handing them back to
-    the system and faulting them in again (a multi-task summary spends a fifth of its time so: bench/TASKS.md).
-    Elsewhere than glibc, nothing changes."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD: blocks up to 32 MiB come from the heap, which keeps them
-    mallopt(-1, 2**30)  # M_TRIM_THRESHOLD: the heap gives back only its free top beyond 1 GiB
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _keep_freed_memory()
     args = build_parser().parse_args(argv)
     if getattr(args, "spark_remote", None):  # read by the Spark engine, here and in the app's server
         os.environ["SPARK_REMOTE"] = args.spark_remote
