@@ -53,6 +53,15 @@ class TaskScores:
     log_loss: float | None
     loss_sum: float | None
 
+    @classmethod
+    def of(cls, preds: Predictions, auroc: float | None = None, average_precision: float | None = None,
+           loss_sum: float | None = None, given: int = 0) -> TaskScores:
+        """A task's scores: its labeled count and coverage from its count table (``preds``), with the ranking
+        scores and the log loss summed over ``given`` rows."""
+        labeled = preds.counts.labeled().rows
+        return cls(preds.source.task or "", preds.rows, labeled, labeled / preds.rows if preds.rows else None, auroc,
+                   average_precision, loss_sum / given if loss_sum is not None else None, loss_sum)
+
     def to_dict(self) -> dict:
         out = asdict(self)
         del out["task"], out["loss_sum"]
@@ -160,16 +169,11 @@ def scores_of(tasks: Sequence[Predictions]) -> list[TaskScores]:
 
 
 def _scores(preds: Predictions, probs: list[np.ndarray] | None, column: np.ndarray | None) -> TaskScores:
-    labeled = preds.counts.labeled().rows
-    task = preds.source.task or ""
-    coverage = labeled / preds.rows if preds.rows else None
     if probs is None or column is None:
-        return TaskScores(task, preds.rows, labeled, coverage, None, None, None, None)
+        return TaskScores.of(preds)
     positive = positive_class(preds)
     at = None if positive is None else [c for c, _ in preds.source.probs].index(positive)
-    auroc, ap, loss, given = ranked_scores(probs, column, at)
-    return TaskScores(task, preds.rows, labeled, coverage, auroc, ap, loss / given if loss is not None else None,
-                      loss)
+    return TaskScores.of(preds, *ranked_scores(probs, column, at))
 
 
 def ranked_scores(probs: list[np.ndarray], column: np.ndarray, at: int | None

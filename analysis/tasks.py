@@ -27,7 +27,7 @@ from analysis.columns import ALIASES, ColumnMap, shown_names
 from analysis.counts import CountTable
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.load import Predictions, _scan, _schema, load_grouped, scan_aggregates
+from analysis.load import Predictions, _scan, _schema, load_grouped
 from analysis.normalize import literal, natural_key
 from analysis.source import Cut, Source, file_format, ident, location, make_source
 from analysis.view import id_sql
@@ -262,13 +262,12 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
 def _load_wide(eng: Engine, sources: Sequence[Source]) -> tuple[list[Counted], Iterator[Predictions]] | None:
     """A wide file's tasks counted and scored from their arrays (:mod:`analysis.wide`), and their loads, checked
     in order as they are taken; None for a file that path does not read."""
-    from analysis.wide import count_wide, task_aggregates  # its threads and scores: not for a single-task file
+    from analysis.wide import count_wide  # its threads and scores: not for a single-task file
 
-    counted = count_wide(eng, sources, lambda: scan_aggregates(eng, sources[:1]))
-    if counted is None:
+    found = count_wide(eng, sources)
+    if found is None:
         return None
-    counted, (first,) = counted
-    scanned = task_aggregates(first, counted) or scan_aggregates(eng, sources)
+    counted, scanned = found
     return counted, load_grouped(eng, sources, [c.groups for c in counted], unique_ids=True, scanned=scanned)
 
 

@@ -17,21 +17,18 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
 from analysis.checks import PROB_TOLERANCE
 from analysis.errors import InputError
-from analysis.load import Predictions
+from analysis.load import Predictions, scan_aggregates
 from analysis.masked import TaskScores, loss_sum, sorted_ranking_scores
 from analysis.normalize import label_text, literal, natural_key, raw_split_sql
 from analysis.source import TEXT, Source, ident
-
-T = TypeVar("T")
 
 #: More raw split values than this, and the file is loaded the ordinary way (its check names the unknown one).
 MAX_SPLIT_VALUES = 64
@@ -57,11 +54,7 @@ class Counted:
 
     def scores(self, preds: Predictions) -> TaskScores:
         """The task's :class:`~analysis.masked.TaskScores`, once its checks passed (``preds``)."""
-        labeled = preds.counts.labeled().rows
-        coverage = labeled / preds.rows if preds.rows else None
-        loss = self.loss_sum / self.given if self.loss_sum is not None else None
-        return TaskScores(preds.source.task or "", preds.rows, labeled, coverage, self.auroc, self.average_precision,
-                          loss, self.loss_sum)
+        return TaskScores.of(preds, self.auroc, self.average_precision, self.loss_sum, self.given)
 
 
 def _simple(source: Source) -> bool:
@@ -75,10 +68,11 @@ def _simple(source: Source) -> bool:
     return source.typed[cm.probs["1"]] == "DOUBLE" and (cm.split is None or source.typed[cm.split] == TEXT)
 
 
-def count_wide(eng, sources: Sequence[Source], meanwhile: Callable[[], T]) -> tuple[list[Counted], T] | None:
-    """Each task's :class:`Counted`, from one read of its label and probability columns, and what ``meanwhile``
-    returns: more work for the engine, done while threads count and sort the first tasks. None when a task is not
-    one this path reads (:func:`_simple`) or its file holds what only the ordinary load's checks can name."""
+def count_wide(eng, sources: Sequence[Source]) -> tuple[list[Counted], list[dict[str, list]]] | None:
+    """Each task's :class:`Counted`, from one read of its label and probability columns, and each task's checks'
+    aggregates (:func:`task_aggregates`; the engine's scan of the first task runs while threads count and sort the
+    first tasks). None when a task is not one this path reads (:func:`_simple`) or its file holds what only the
+    ordinary load's checks can name."""
     if not sources or not hasattr(eng, "arrow") or not all(map(_simple, sources)):
         return None
     split = _split_codes(eng, sources[0])
@@ -100,11 +94,13 @@ def count_wide(eng, sources: Sequence[Source], meanwhile: Callable[[], T]) -> tu
                 return None
             running.append(pool.submit(_counted, codes, raw_splits, read))
             if i + 1 == min(workers, len(sources)):
-                done = meanwhile()
+                (first,) = scan_aggregates(eng, sources[:1])
             if len(running) > workers:
                 out.append(running.popleft().result())
         out += [f.result() for f in running]
-    return None if None in out else (out, done)
+    if None in out:
+        return None
+    return out, task_aggregates(first, out) or scan_aggregates(eng, sources)
 
 
 def task_aggregates(first: dict[str, list], counted: Sequence[Counted]) -> list[dict[str, list]] | None:
