@@ -168,6 +168,15 @@ def _probability_checks(source: Source) -> list[Check]:
     ]
 
 
+def bounds(source: Source, scan: Scan) -> tuple[tuple[float | None, float | None], ...]:
+    """Each probability column's lowest and highest value as the scan found them (those of all the columns for
+    each, past :data:`BOUNDS_PER_COLUMN` columns); None where the column holds no number."""
+    k = len(source.probs)
+    if k <= BOUNDS_PER_COLUMN:
+        return tuple((scan.total(f"min_p{i}"), scan.total(f"max_p{i}")) for i in range(k))
+    return ((scan.total("min_p"), scan.total("max_p")),) * k
+
+
 def _bound(scan: Scan, fn: Callable, prefix: str) -> float:
     """The least (``min``) or greatest (``max``) probability, from whichever bounds the scan took."""
     values = [v for name, column in scan.groups.items() if name.startswith(f"{prefix}_p") for v in column]

@@ -150,15 +150,8 @@ def _classes(engine, preds: Predictions, rows: str, *, predicted: bool) -> None:
             _fetch(engine, f"CREATE TEMP TABLE {name} AS {classes_sql(preds.source, column, rows)}")
 
 
-def _bounds(engine, preds: Predictions, rows: str) -> list[tuple[float | None, float | None]]:
-    """Each probability column's lowest and highest value in ``rows`` (None when all are missing)."""
-    found = _fetch(engine, "SELECT " + ", ".join(f"min({p}) AS lo{j}, max({p}) AS hi{j}"
-                                                 for j, p in enumerate(prob_exprs(preds.source))) + f" FROM {rows}")
-    return [(found[f"lo{j}"][0], found[f"hi{j}"][0]) for j in range(len(preds.source.probs))]
-
-
 def _clipped(p: str, lo: float | None = -math.inf, hi: float | None = math.inf) -> str:
-    """``p`` clipped to [0, 1] on the sides its bounds (:func:`_bounds`; unknown: both) cross."""
+    """``p`` clipped to [0, 1] on the sides its bounds (:attr:`Predictions.bounds`; unknown: both) cross."""
     if lo is not None and lo < 0:
         p = f"greatest({p}, 0.0)"
     return f"least({p}, 1.0)" if hi is not None and hi > 1 else p
@@ -171,16 +164,17 @@ def _other_sql(k: int) -> str:
     return "greatest(" + ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k)) + ")"
 
 
-def _work_sql(preds: Predictions, rows: str, *, carry: bool, bounds: list | None = None, wrong: bool = True) -> str:
+def _work_sql(preds: Predictions, rows: str, *, carry: bool, wrong: bool = True) -> str:
     """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader accepts rounding up to 0.01 outside;
-    cleanlab accepts none; only the columns whose ``bounds`` cross it, all when not given), ``__pg`` (the given
+    cleanlab accepts none; only the columns whose bounds, as the load found them in the file or the split, cross
+    it; all when not known), ``__pg`` (the given
     class's clipped probability), ``__top`` (the highest probability) and ``__wrong`` (the prediction is not the
     given label); the scores are computed where ranked. ``carry`` copies the file's columns too, for the top rows'
     view, when ``rows`` reads the file itself; ``wrong`` False leaves out ``__wrong``."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
-    bounds = bounds or [(-math.inf, math.inf)] * k
+    bounds = preds.bounds or [(-math.inf, math.inf)] * k
     clipped = ", ".join(f"{_clipped(p, *b)} AS __p{j}" for j, (p, b) in enumerate(zip(prob_exprs(source), bounds,
                                                                                          strict=True)))
     own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
@@ -355,8 +349,7 @@ def _label_issues(engine, preds: Predictions, split: str, method: str, top: int 
         rows = _rows(engine, preds, split)
         in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
         _classes(engine, preds, rows, predicted=not include_correct)
-        bounds = _bounds(engine, preds, rows) if in_memory else None  # a second read of a file would cost more
-        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, bounds=bounds, wrong=not include_correct))
+        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, wrong=not include_correct))
         flagged, estimated, joint = _confident_learning(engine, len(classes))
         issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT, flagged)
     except InputError as exc:

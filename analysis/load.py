@@ -47,6 +47,9 @@ class Predictions:
     #: The rows of the mistakes as read (a superset: :func:`analysis.view.kept_sql`), kept by the open's scan for
     #: review samples drawn without reading the file again (:mod:`analysis.review`); None when not kept.
     mistakes: pa.Table | None = field(default=None, repr=False)
+    #: Each probability column's lowest and highest value, as the load's scan found them
+    #: (:func:`analysis.checks.bounds`); empty when not known.
+    bounds: tuple[tuple[float | None, float | None], ...] = ()
 
     path = property(lambda self: self.source.path)
     format = property(lambda self: self.source.format)
@@ -134,9 +137,7 @@ def load_predictions(path: str | os.PathLike, *, columns: Mapping[str, str | Non
     """
     path = location(path, engine)
     with open_engine(engine) as eng, _watching(_progress_of(eng, path, file_format(path)), progress):
-        source = open_source(eng, path, columns)
-        counts, mistakes = _scan(eng, source, keep=keep_mistakes)
-    return Predictions(source, counts, engine, mistakes)
+        return _scan(eng, open_source(eng, path, columns), keep=keep_mistakes)
 
 
 def _bytes_read() -> int | None:
@@ -175,8 +176,7 @@ def load_grouped(engine: Engine, sources: Sequence[Source], groups: Sequence[Map
     for i, (source, counted) in enumerate(zip(sources, groups, strict=True)):
         found = scan_aggregates(engine, [source])[0] if scanned is None else scanned[i]
         specs = _whole_file(engine, source)
-        counts = _checked_counts(engine, source, dict(counted) | found, specs, unique_ids and i > 0)
-        yield Predictions(source, counts, engine.name)
+        yield _checked(engine, source, dict(counted) | found, specs, unique_ids and i > 0)
 
 
 def scan_aggregates(engine: Engine, sources: Sequence[Source]) -> list[dict[str, list]]:
@@ -214,9 +214,9 @@ def load_split(path: str | os.PathLike, split: str, *, columns: Mapping[str, str
         if canonical is not None and hasattr(eng, "keep"):
             kept = eng.keep(source, split_where(eng, source, canonical))
             if eng.fetch(f"SELECT count(*) AS n FROM {kept.table}")["n"][0]:
-                yield eng, Predictions(kept, _scan(eng, kept)[0], engine)
+                yield eng, _scan(eng, kept)
                 return
-        yield eng, Predictions(source, _scan(eng, source)[0], engine)
+        yield eng, _scan(eng, source)
 
 
 def split_where(engine: Engine, source: Source, split: str) -> str:
@@ -304,11 +304,10 @@ def file_columns(path: str | os.PathLike, *, engine: str = "duckdb") -> tuple[st
         return tuple(_schema(eng, path, fmt)[0])
 
 
-def _scan(engine: Engine, source: Source, *, unique_ids: bool = False, keep: bool = False
-          ) -> tuple[CountTable, pa.Table | None]:
+def _scan(engine: Engine, source: Source, *, unique_ids: bool = False, keep: bool = False) -> Predictions:
     """Check the file and build its count table in one grouped scan (plus what the engine runs apart); when asked
     to ``keep`` them and the engine can (:meth:`~analysis.engine.duckdb.DuckDB.keeps_mistakes`), the same scan
-    keeps the rows of the mistakes (:func:`analysis.view.kept_sql`), else None.
+    keeps the rows of the mistakes (:func:`analysis.view.kept_sql`) in :attr:`Predictions.mistakes`.
 
     ``unique_ids``: the ids were found unique already (another task of the same rows), so they are not checked again.
     """
@@ -327,12 +326,13 @@ def _scan(engine: Engine, source: Source, *, unique_ids: bool = False, keep: boo
     else:
         groups = engine.scan(source, sql, apart, raw)
     mistakes = groups.pop("kept", None)
-    return _checked_counts(engine, source, groups, [*specs, *grouped], unique_ids), mistakes
+    return replace(_checked(engine, source, groups, [*specs, *grouped], unique_ids), mistakes=mistakes)
 
 
-def _checked_counts(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],
-                    unique_ids: bool = False) -> CountTable:
-    """The count table of the scan's ``groups``, after every check (the first that fails raises)."""
+def _checked(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],
+             unique_ids: bool = False) -> Predictions:
+    """The file's predictions from the scan's ``groups`` (its count table, its probabilities' bounds), after every
+    check (the first that fails raises)."""
     if not groups["n"]:
         raise InputError(f"{source.path}: the file has a header but no rows; add one row per example")
     if source.columns.weight and "w_high" in groups:
@@ -345,8 +345,9 @@ def _checked_counts(engine: Engine, source: Source, groups: dict[str, list], spe
             raise InputError(f"{source.path}: {message} at {where(source.format, scan.rows(condition))}; {check.fix}")
     entries = zip(map(SPLIT_ALIASES.get, groups["raw_split"]), groups["y_true"], groups["y_pred"], groups["n"],
                   groups["w"], strict=True)
-    return CountTable.from_rows(("split", "y_true", "y_pred"), entries, classes=checks.classes(source, scan),
-                                weighted=source.columns.weight is not None)
+    counts = CountTable.from_rows(("split", "y_true", "y_pred"), entries, classes=checks.classes(source, scan),
+                                  weighted=source.columns.weight is not None)
+    return Predictions(source, counts, engine.name, bounds=checks.bounds(source, scan))
 
 
 def _checked_scan(engine: Engine, source: Source, groups: dict[str, list], specs: list[checks.Aggregate],

@@ -250,8 +250,7 @@ def load_tasks(path: str | os.PathLike, *, columns: Mapping[str, str | None] | N
         for (cut, _, _), source in zip(cuts, sources, strict=True):
             unique = layout.kind == "wide" and bool(tasks)  # a wide file's tasks share its ids: checked once
             try:
-                tasks[cut.task] = (next(loaded) if loaded else
-                                   Predictions(source, _scan(eng, source, unique_ids=unique)[0], engine))
+                tasks[cut.task] = next(loaded) if loaded else _scan(eng, source, unique_ids=unique)
             except InputError as exc:
                 raise _in_task(exc, cut, path) from None
         examples = _examples(eng, tasks, layout)

@@ -221,13 +221,17 @@ def test_reading_the_split_alone_gives_what_the_whole_load_gives(mnist_path, dem
 
 
 def test_probabilities_within_bounds_give_what_clipped_ones_give(mnist_path, imdb_path, tmp_path):
-    """The split read alone skips clipping when every probability lies in [0, 1] (MNIST's do; IMDB's reach
-    1.00001); a Parquet file read where it lies always clips: both must rank alike."""
+    """Only the probability columns whose bounds, as the load found them, cross [0, 1] are clipped (MNIST's lie
+    within; IMDB's reach 1.00001): the split read alone (its own bounds) and the file read where it lies (the
+    file's, from the Parquet statistics) must rank alike, and the bounds are the columns' own."""
     for file in (mnist_path, imdb_path):
         frame = pd.read_csv(file, dtype={"id": str, "y_true": str, "y_pred": str})
         copy = tmp_path / f"{file.stem}.parquet"
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), copy)
-        whole, alone = label_issues(load_predictions(copy), method="self_confidence"), split_label_issues(
+        preds = load_predictions(copy)
+        columns = [c for _, c in preds.source.probs]
+        assert preds.bounds == tuple(zip(frame[columns].min(), frame[columns].max(), strict=True))
+        whole, alone = label_issues(preds, method="self_confidence"), split_label_issues(
             copy, method="self_confidence")
         assert (alone.flagged, alone.estimated_pairs, alone.ranked) == (whole.flagged, whole.estimated_pairs,
                                                                        whole.ranked)
