@@ -45,6 +45,10 @@ def connect() -> duckdb.DuckDBPyConnection:
     spill = os.path.join(tempfile.gettempdir(), "errorscope-duckdb")
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill})
     con.execute("SET parquet_metadata_cache = true")  # the queries of one load read a Parquet footer once
+    # A Parquet scan reads each page as it decodes it, not a whole row group's columns ahead: ahead, the reads fill
+    # the memory limit, and each eviction hands the pages back to the system to be faulted in again (summary of the
+    # 10M-row file: 0.77 s and 380 MiB before, 0.61 s and 160 MiB after)
+    con.execute("SET disable_parquet_prefetching = true")
     con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false; "  # for query_progress()
                 "SET progress_bar_time = 200")
     return con
