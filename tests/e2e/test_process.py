@@ -22,7 +22,12 @@ def _refused(url: str) -> bool:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_stopping_errorscope_app_stops_the_server(tmp_path, demo_path, sig):
-    server = Server(["app", str(demo_path)], tmp_path / "tags.db", tmp_path).start()  # polls the health check
+    # a runner started with SIGINT ignored (a background job of a script) would pass that on to the server it starts
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        server = Server(["app", str(demo_path)], tmp_path / "tags.db", tmp_path).start()  # polls the health check
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         server.proc.send_signal(sig)  # to the errorscope process only, as a service manager or Ctrl+C in a shell
         poll(lambda: _refused(server.url), timeout=30, what="the port to refuse connections")
