@@ -168,10 +168,10 @@ def _work_sql(preds: Predictions, rows: str, *, carry: bool, wrong: bool = True)
     """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
     ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader accepts rounding up to 0.01 outside;
     cleanlab accepts none; only the columns whose bounds, as the load found them in the file or the split, cross
-    it; all when not known), ``__pg`` (the given
-    class's clipped probability), ``__top`` (the highest probability) and ``__wrong`` (the prediction is not the
-    given label); the scores are computed where ranked. ``carry`` copies the file's columns too, for the top rows'
-    view, when ``rows`` reads the file itself; ``wrong`` False leaves out ``__wrong``."""
+    it; all when not known), ``__pg`` (the given class's clipped probability), ``__top`` (the highest probability)
+    and ``__wrong`` (the prediction is not the given label); the scores are computed where ranked. ``carry``
+    copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself; ``wrong`` False
+    leaves out ``__wrong``."""
     source, cm = preds.source, preds.columns
     k = len(source.probs)
     bounds = preds.bounds or [(-math.inf, math.inf)] * k
