@@ -154,10 +154,10 @@ def _probability_checks(source: Source) -> list[Check]:
     cols = ", ".join(col for _, col in source.probs)
     blank = " OR ".join(f"{p} IS NULL OR isnan({p})" for p in ps)
     return [
-        Check("negative probability", lambda s: _bound(s, min, "min") < -tol,
+        Check("negative probability", lambda s: _bound(source, s, min) < -tol,
               f"least({', '.join(ps)}) < {-tol}", f"a probability ({cols}) is negative",
               "probabilities must lie in [0, 1]"),
-        Check("probability above 1", lambda s: _bound(s, max, "max") > 1 + tol,
+        Check("probability above 1", lambda s: _bound(source, s, max) > 1 + tol,
               f"greatest({', '.join(ps)}) > {1 + tol}", f"a probability ({cols}) is above 1",
               "probabilities must lie in [0, 1]"),
         Check("blank probability", lambda s: bool(s.total("bad_p") and s.rows(blank)), blank,
@@ -177,10 +177,10 @@ def bounds(source: Source, scan: Scan) -> tuple[tuple[float | None, float | None
     return ((scan.total("min_p"), scan.total("max_p")),) * k
 
 
-def _bound(scan: Scan, fn: Callable, prefix: str) -> float:
-    """The least (``min``) or greatest (``max``) probability, from whichever bounds the scan took."""
-    values = [v for name, column in scan.groups.items() if name.startswith(f"{prefix}_p") for v in column]
-    return fn((v for v in values if v is not None), default=0.0)
+def _bound(source: Source, scan: Scan, fn: Callable) -> float:
+    """The least (``min``) or greatest (``max``) probability of every column (:func:`bounds`)."""
+    side = 0 if fn is min else 1
+    return fn((b[side] for b in bounds(source, scan) if b[side] is not None), default=0.0)
 
 
 def _weight_overflow(scan: Scan) -> float | None:

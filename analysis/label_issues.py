@@ -150,7 +150,7 @@ def _classes(engine, preds: Predictions, rows: str, *, predicted: bool) -> None:
             _fetch(engine, f"CREATE TEMP TABLE {name} AS {classes_sql(preds.source, column, rows)}")
 
 
-def _clipped(p: str, lo: float | None = -math.inf, hi: float | None = math.inf) -> str:
+def _clipped(p: str, lo: float | None, hi: float | None) -> str:
     """``p`` clipped to [0, 1] on the sides its bounds (:attr:`Predictions.bounds`; unknown: both) cross."""
     if lo is not None and lo < 0:
         p = f"greatest({p}, 0.0)"
