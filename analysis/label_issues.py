@@ -1,9 +1,10 @@
 """Likely label errors: a ranked review queue of a split, each example's suggested label, and cleanlab's flags.
 
 Everything is computed by the engine over the file where it lies (:mod:`analysis.view`); only the top rows and
-K x K tables come back, as plain lists (the command line's JSON needs no pandas). One pass over the split's rows
-(read from a Parquet file, or from a copy of a CSV's split) writes its labeled rows and their probabilities, clipped,
-into an engine-side table, then:
+K x K tables come back, as plain lists (the command line's JSON needs no pandas). One pass over the file copies the
+split's rows into an engine-side table with the columns the passes read (:func:`scored_sql`: each row's given class,
+its probability and the highest; the load's own copy of the split when it made one, :func:`split_label_issues`),
+then:
 
 1. one grouped query gives each given class's count and mean probability (its confident threshold) and how many
    of its examples each other class outscores;
@@ -33,16 +34,19 @@ from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, load_split, split_where
+from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
-from analysis.view import argmax_sql, class_literals, classes_sql, ident, prob_exprs, view_sql
+from analysis.view import argmax_sql, class_index_sql, class_literals, prob_exprs, view_sql
+
+if TYPE_CHECKING:
+    from analysis.source import Source
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues", "split_label_issues"]
 
-_RAW = "__label_raw"
-_SPLIT = "__label_split"
+_SCORED = "__label_split"
 _TOP = "__label_top"
 _FLAGGED = "__label_flagged"
 
@@ -125,31 +129,6 @@ def _fetch(engine, sql, *args):
         raise InputError(first_line(exc)) from exc
 
 
-def _rows(engine, preds: Predictions, split: str) -> str:
-    """A table expression of the split's rows (the file's columns and ``__row``) for the queries that follow.
-
-    A Parquet file is read again by each (it reads only the columns a query names, and skips the rows of other
-    splits by the split column); a CSV, slow to parse, is copied once into an engine-side table; rows already
-    copied (:func:`split_label_issues`: the split's rows alone) are read from their table as they are.
-    """
-    if preds.source.table:
-        return preds.source.table
-    rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {_fetch(engine, split_where, preds.source, split)})"
-    if preds.format == "parquet":
-        return rows
-    _fetch(engine, f"CREATE TEMP TABLE {_RAW} AS SELECT * FROM {rows}")
-    return _RAW
-
-
-def _classes(engine, preds: Predictions, rows: str, *, predicted: bool) -> None:
-    """Map each distinct given (and, if ``predicted``, predicted) label of ``rows`` to its class, normalized on the
-    distinct values as the load's scan does (normalizing every row would cost more than reading the file)."""
-    cm = preds.columns
-    for name, column in (("__given", cm.y_true), ("__predicted", cm.y_pred if predicted else None)):
-        if column is not None:
-            _fetch(engine, f"CREATE TEMP TABLE {name} AS {classes_sql(preds.source, column, rows)}")
-
-
 def _clipped(p: str, lo: float | None, hi: float | None) -> str:
     """``p`` clipped to [0, 1] on the sides its bounds (:attr:`Predictions.bounds`; unknown: both) cross."""
     if lo is not None and lo < 0:
@@ -164,31 +143,41 @@ def _other_sql(k: int) -> str:
     return "greatest(" + ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k)) + ")"
 
 
-def _work_sql(preds: Predictions, rows: str, *, carry: bool, wrong: bool = True) -> str:
-    """A table of the split's labeled rows, computed in one pass over ``rows`` (:func:`_rows`), with
-    ``__given`` (class index), the ``__p*`` clipped to [0, 1] (the loader accepts rounding up to 0.01 outside;
-    cleanlab accepts none; only the columns whose bounds, as the load found them in the file or the split, cross
-    it; all when not known), ``__pg`` (the given class's clipped probability), ``__top`` (the highest probability)
-    and ``__wrong`` (the prediction is not the given label); the scores are computed where ranked. ``carry``
-    copies the file's columns too, for the top rows' view, when ``rows`` reads the file itself; ``wrong`` False
-    leaves out ``__wrong``."""
-    source, cm = preds.source, preds.columns
-    k = len(source.probs)
+def scored_sql(source: Source, rows: str, *, wrong: bool = False) -> str:
+    """``rows`` (a table expression of the split's rows as written) with the columns the passes read: ``__given``
+    (the position of the given label's class, NULL for an unlabeled row), ``__pg`` and ``__highest`` (that class's
+    probability and the highest, clipped to [0, 1]: the loader accepts rounding up to 0.01 outside, cleanlab none;
+    not ``__top``, which the load's view of a file without predictions computes) and, with ``wrong``, ``__wrong``
+    (the prediction is not the given label)."""
+    cm, ps = source.columns, prob_exprs(source)
+    own = "CASE __given " + " ".join(f"WHEN {j} THEN {p}" for j, p in enumerate(ps)) + " END"
+    wrong_sql = ""
+    if wrong:
+        pred = (class_index_sql(source, cm.y_pred) if cm.y_pred is not None
+                else argmax_sql(ps, [str(j) for j in range(len(ps))]))
+        wrong_sql = f", {pred} IS DISTINCT FROM __given AS __wrong"
+    top = _clipped(f"greatest({', '.join(ps)})", -1, 2)
+    return (f"SELECT *, {_clipped(own, -1, 2)} AS __pg, {top} AS __highest{wrong_sql} FROM "
+            f"(SELECT *, {class_index_sql(source, cm.y_true)} AS __given FROM {rows})")
+
+
+def _scorable(source: Source) -> bool:
+    """Whether :func:`scored_sql` can run over the file's rows before they are checked (its probabilities are
+    numbers), so that the load's copy of a split computes it (:func:`split_label_issues`)."""
+    return (source.columns.y_true is not None and bool(source.probs)
+            and all(INTEGER_TYPE.match(source.typed[c]) or FLOAT_TYPE.match(source.typed[c]) for _, c in source.probs))
+
+
+def _work(preds: Predictions, table: str, *, wrong: bool) -> str:
+    """The labeled rows of ``table`` (:func:`scored_sql`'s columns) with ``__p0``... as the passes read them: each
+    probability clipped to [0, 1] where its bounds, as the load found them in the file or the split, cross it (all
+    when not known)."""
+    k = len(preds.source.probs)
     bounds = preds.bounds or [(-math.inf, math.inf)] * k
-    clipped = ", ".join(f"{_clipped(p, *b)} AS __p{j}" for j, (p, b) in enumerate(zip(prob_exprs(source), bounds,
-                                                                                         strict=True)))
-    own = "CASE __given " + " ".join(f"WHEN {j} THEN __p{j}" for j in range(k)) + " END"
-    if not wrong:
-        pred, join = "", ""
-    elif cm.y_pred is not None:
-        pred, join = "pr.__label", f"LEFT JOIN __predicted pr ON pr.__raw = r.{ident(cm.y_pred)}"
-    else:
-        pred, join = argmax_sql(prob_exprs(source), class_literals(source)), ""
-    wrong_sql = f"{pred} IS DISTINCT FROM g.__label AS __wrong, " if wrong else ""
-    top = ", ".join(f"__p{j}" for j in range(k))
-    return (f"CREATE TEMP TABLE {_SPLIT} AS SELECT *, {own} AS __pg, greatest({top}) AS __top FROM ("
-            f"SELECT {'r.*' if carry else 'r.__row'}, g.__index AS __given, {wrong_sql}{clipped} FROM {rows} r "
-            f"JOIN __given g ON g.__raw = r.{ident(cm.y_true)} {join} WHERE g.__index IS NOT NULL)")
+    ps = ", ".join(f"{_clipped(p, *b)} AS __p{j}" for j, (p, b) in enumerate(zip(prob_exprs(preds.source), bounds,
+                                                                                    strict=True)))
+    return (f"(SELECT __row, __given, __pg, __highest AS __top{', __wrong' if wrong else ''}, {ps} FROM {table} "
+            "WHERE __given IS NOT NULL)")
 
 
 def _issue_sql(k: int) -> str:
@@ -201,17 +190,17 @@ def _issue_sql(k: int) -> str:
             "ELSE false END")  # the tie test on ties alone
 
 
-def _class_stats(engine, k: int) -> dict[int, dict]:
+def _class_stats(engine, work: str, k: int) -> dict[int, dict]:
     """Per given class: ``n``, ``mean`` (of its own probability, from its exact sum: alike on every engine) and
     ``above{j}`` (examples where ``p_j`` beats it)."""
     above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
     found = _fetch(engine, f"SELECT __given, count(*) AS n, sum(__pg) AS pg, {', '.join(exact.sums('__pg', 'pg'))}, "
-                   f"{above} FROM {_SPLIT} GROUP BY __given")
+                   f"{above} FROM {work} GROUP BY __given")
     found["mean"] = [t / n for t, n in zip(exact.totals(found, "pg"), found["n"], strict=True)]
     return {int(g): {name: values[i] for name, values in found.items()} for i, g in enumerate(found["__given"])}
 
 
-def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
+def _joint_counts(engine, work: str, limits: np.ndarray) -> np.ndarray:
     """The confident joint's counts ``[given, true]``, each probability compared with its class's limit."""
     k = len(limits)
     conf = [f"__p{j} >= {float(limits[j])!r}" for j in range(k)]
@@ -219,7 +208,7 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     argmax = argmax_sql([f"__p{j}" for j in range(k)], [str(j) for j in range(k)], "__top")
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
     rows = _fetch(engine, f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
-                   f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {_SPLIT}) WHERE __many > 0 "
+                   f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {work}) WHERE __many > 0 "
                    "GROUP BY ALL")
     counts = np.zeros((k, k), dtype=np.int64)
     for g, t, n in zip(rows["__given"], rows["__true"], rows["n"], strict=True):
@@ -227,7 +216,7 @@ def _joint_counts(engine, limits: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int = 1) -> None:
+def _flag(engine, work: str, prune: np.ndarray, stats: dict[int, dict], min_examples: int = 1) -> None:
     """Write the flagged rows into the engine-side table ``__label_flagged`` (cleanlab's prune_by_noise_rate).
 
     For a pair whose count does not exceed the examples that class j outscores, only those compete (the others
@@ -239,7 +228,7 @@ def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int =
              for g in range(k) for j in range(k)
              if g != j and prune[g, j] > 0 and g in stats and int(stats[g]["n"]) > min_examples]
     if not pairs:
-        _fetch(engine, f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {_SPLIT} WHERE false")
+        _fetch(engine, f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {work} WHERE false")
         return
     values = ", ".join(f"({g}, {j}, {g * k + j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
@@ -252,21 +241,21 @@ def _flag(engine, prune: np.ndarray, stats: dict[int, dict], min_examples: int =
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
         f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY pair ORDER BY __margin DESC, __row) AS r FROM ("
         f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, {p_j} - s.__pg AS __margin FROM ("
-        f"SELECT __row, __given, __pg, {probs}, {_issue_sql(k)} AS __issue FROM {_SPLIT} WHERE {compete}) s "
+        f"SELECT __row, __given, __pg, {probs}, {_issue_sql(k)} AS __issue FROM {work} WHERE {compete}) s "
         f"JOIN (VALUES {values}) AS q(g, j, pair, m, pos) ON s.__given = q.g) "
         "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
 
-def _confident_learning(engine, k: int) -> tuple[int, int, np.ndarray]:
+def _confident_learning(engine, work: str, k: int) -> tuple[int, int, np.ndarray]:
     """Flag the split's label issues in the engine; the flagged count, the estimate and the calibrated joint."""
-    stats = _class_stats(engine, k)
+    stats = _class_stats(engine, work, k)
     counts = np.zeros(k, dtype=np.int64)
     means = np.zeros(k)
     for g, row in stats.items():
         counts[g], means[g] = int(row["n"]), float(row["mean"])
     limits = confident.thresholds(means, counts) - 1e-6
-    joint = confident.calibrate(confident.confident_joint(_joint_counts(engine, limits)), counts)
-    _flag(engine, confident.prune_counts(joint), stats)
+    joint = confident.calibrate(confident.confident_joint(_joint_counts(engine, work, limits)), counts)
+    _flag(engine, work, confident.prune_counts(joint), stats)
     flagged = int(_fetch(engine, f"SELECT count(*) AS n FROM {_FLAGGED}")["n"][0])
     return flagged, confident.estimated_errors(joint, counts), joint
 
@@ -277,25 +266,28 @@ def _pairs(joint: np.ndarray, classes: list[str]) -> tuple[tuple[str, str, int],
     return tuple(sorted(rows, key=lambda r: -r[2]))
 
 
-def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool, rows: str,
+def _top(engine, preds: Predictions, method: str, top: int | None, include_correct: bool, table: str, work: str,
          flagged: int) -> dict[str, list]:
-    """The ``top`` rows by the method, with the normalized view's columns (computed for those rows alone, read
-    from ``rows``). A method that ranks the ``flagged`` rows first ranks them alone when they fill the top."""
+    """The ``top`` rows of ``work`` by the method, with the normalized view's columns (computed for those rows
+    alone, read from ``table``). A method that ranks the ``flagged`` rows first ranks them alone when they fill
+    the top."""
     score, flag_first = RANKINGS[method]
     k = len(preds.source.probs)
     suggested = argmax_sql([f"__p{j}" for j in range(k)], class_literals(preds.source), "__top")
     probs = ", ".join(f"__p{j}" for j in range(k))  # the suggested label computed for the top rows alone
     if flag_first and include_correct and top is not None and flagged >= top:  # a flagged row's other is its top
-        ranked = f"__top AS __other, true AS flagged FROM {_SPLIT} WHERE __row IN (SELECT __row FROM {_FLAGGED})"
+        ranked = f"__top AS __other, true AS flagged FROM {work} WHERE __row IN (SELECT __row FROM {_FLAGGED})"
         order = "score, __row"
     else:
-        ranked = (f"{_other_sql(k)} AS __other, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {_SPLIT}"
+        ranked = (f"{_other_sql(k)} AS __other, __row IN (SELECT __row FROM {_FLAGGED}) AS flagged FROM {work}"
                   + ("" if include_correct else " WHERE __wrong"))
         order = ("flagged DESC, " if flag_first else "") + "score, __row"
     _fetch(engine, f"CREATE TEMP TABLE {_TOP} AS SELECT __row, {suggested} AS suggested, score, flagged FROM ("
            f"SELECT __row, {probs}, __top, {_score_sql(score, k)} AS score, flagged FROM (SELECT __row, {probs}, "
            f"__given, __pg, __top, {ranked}) ORDER BY {order}" + ("" if top is None else f" LIMIT {int(top)}") + ")")
-    view = view_sql(preds.source, f"(SELECT * FROM {rows} WHERE __row IN (SELECT __row FROM {_TOP}))")
+    scored = "__given, __pg, __highest" + ("" if include_correct else ", __wrong")
+    view = view_sql(preds.source, f"(SELECT * EXCLUDE ({scored}) FROM {table} "
+                                  f"WHERE __row IN (SELECT __row FROM {_TOP}))")
     return _fetch(engine, f"SELECT v.*, v.y_true AS given, t.suggested, t.score, t.flagged "
                   f"FROM ({view}) v JOIN {_TOP} t ON t.__row = v.row ORDER BY "
                   + ("t.flagged DESC, " if flag_first else "") + "t.score, t.__row")
@@ -337,21 +329,32 @@ def label_issues(preds: Predictions, *, split: str = "dev", method: str = DEFAUL
 def split_label_issues(path, *, split: str = "dev", method: str = DEFAULT_METHOD, top: int | None = None,
                        include_correct: bool = True, engine: str = "duckdb") -> LabelIssues:
     """:func:`label_issues` of one split of a file, reading and checking that split's rows alone
-    (:func:`analysis.load.load_split`): a problem in another split's rows is not its concern."""
-    with load_split(path, split, engine=engine) as (eng, preds):
-        return _label_issues(eng, preds, _check(preds, split, method, top), method, top, include_correct)
+    (:func:`analysis.load.load_split`, whose copy of them computes :func:`scored_sql` as it reads them): a problem
+    in another split's rows is not its concern."""
+    def extend(source: Source, rows: str) -> str | None:
+        return scored_sql(source, rows, wrong=not include_correct) if _scorable(source) else None
+
+    with load_split(path, split, engine=engine, extend=extend) as (eng, preds):
+        split = _check(preds, split, method, top)
+        scored = preds.source.table if _scorable(preds.source) else None
+        return _label_issues(eng, preds, split, method, top, include_correct, scored)
 
 
 def _label_issues(engine, preds: Predictions, split: str, method: str, top: int | None,
-                  include_correct: bool) -> LabelIssues:
+                  include_correct: bool, scored: str | None = None) -> LabelIssues:
+    """The label issues of ``split``, from ``scored``, a table of its rows with :func:`scored_sql`'s columns (when
+    None, one read of the file makes it)."""
     classes = [c for c, _ in preds.source.probs]
+    wrong = not include_correct
     try:
-        rows = _rows(engine, preds, split)
-        in_memory = preds.format != "parquet" or preds.source.table is not None  # else rows read the file
-        _classes(engine, preds, rows, predicted=not include_correct)
-        _fetch(engine, _work_sql(preds, rows, carry=not in_memory, wrong=not include_correct))
-        flagged, estimated, joint = _confident_learning(engine, len(classes))
-        issues = _top(engine, preds, method, top, include_correct, rows if in_memory else _SPLIT, flagged)
+        if scored is None:
+            where = _fetch(engine, split_where, preds.source, split)
+            rows = f"(SELECT * FROM {engine.table(preds.source)} WHERE {where})"
+            _fetch(engine, f"CREATE TEMP TABLE {_SCORED} AS {scored_sql(preds.source, rows, wrong=wrong)}")
+            scored = _SCORED
+        work = _work(preds, scored, wrong=wrong)
+        flagged, estimated, joint = _confident_learning(engine, work, len(classes))
+        issues = _top(engine, preds, method, top, include_correct, scored, work, flagged)
     except InputError as exc:
         raise InputError(f"{preds.path}: {exc}") from exc
     issues["flagged"] = [bool(v) for v in issues["flagged"]]

@@ -199,11 +199,14 @@ def _whole_file(engine: Engine, source: Source) -> list[checks.Aggregate]:
 
 @contextmanager
 def load_split(path: str | os.PathLike, split: str, *, columns: Mapping[str, str | None] | None = None,
-               engine: str = "duckdb"):
+               engine: str = "duckdb", extend: Callable[[Source, str], str | None] | None = None):
     """Read and validate one split of a file alone: one read copies the split's rows (every column, and ``__row``,
     the file's row) into an engine-side table, and the load's checks and count table run over that table, so a
     problem in another split's rows is not seen. Yields the open engine and the split's :class:`Predictions`, whose
     queries must run on that engine (the table lives as long as it does).
+
+    ``extend``, given the file's source and the split's rows (a table expression), may give a query of those rows
+    with more columns of the caller's, to keep instead, computed in the same read (None: the rows as they are).
 
     A file without rows of ``split``, or an engine that cannot keep rows, is loaded whole instead (the split then
     named as the file's other queries expect, or refused with what the file holds).
@@ -212,8 +215,8 @@ def load_split(path: str | os.PathLike, split: str, *, columns: Mapping[str, str
         source = open_source(eng, path, columns)
         canonical = split_name(split) if isinstance(split, str) else None
         if canonical is not None and hasattr(eng, "keep"):
-            kept = eng.keep(source, split_where(eng, source, canonical))
-            if eng.fetch(f"SELECT count(*) AS n FROM {kept.table}")["n"][0]:
+            kept, rows = eng.keep(source, split_where(eng, source, canonical), extend)
+            if rows:
                 yield eng, _scan(eng, kept)
                 return
         yield eng, _scan(eng, source)

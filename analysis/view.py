@@ -15,8 +15,10 @@ The SQL is kept to what most engines share; labels, ids and splits follow :mod:`
 
 from __future__ import annotations
 
+import re
+
 from analysis import exact
-from analysis.normalize import label_sql, literal, raw_split_sql, split_sql
+from analysis.normalize import INTEGER_TYPE, label_sql, label_text, literal, raw_split_sql, split_sql
 from analysis.source import Source, ident
 
 #: Names the view gives its own columns; a metadata column of one of these names is left out of the view.
@@ -67,6 +69,25 @@ def classes_sql(source: Source, column: str, rows: str) -> str:
     return (f"SELECT __raw, __label, {index} END AS __index FROM (SELECT {ident(column)} AS __raw, "
             f"{label_sql(ident(column), source.typed[column])} AS __label FROM (SELECT DISTINCT {ident(column)} "
             f"FROM {rows}))")
+
+
+def class_index_sql(source: Source, column: str) -> str:
+    """The position of each row's class in the label ``column`` among the ``p_*`` columns (NULL for a blank label
+    or a class without one), as :func:`classes_sql` gives it, computed on the row.
+
+    Normalizing every row costs more than reading the file, so a label written as its class is named (``3`` in a
+    text column, 3 in an integer one) is matched as written, and only the others are normalized.
+    """
+    col, typed = ident(column), source.typed[column]
+    cases = " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
+    normalized = f"CASE {label_sql(col, typed)} {cases} END"
+    if INTEGER_TYPE.match(typed):  # the text of an integer is its digits: only such classes can match
+        ints = [(c, i) for i, (c, _) in enumerate(source.probs) if re.fullmatch(r"-?(0|[1-9][0-9]*)", c)]
+        return f"CASE {col} {' '.join(f'WHEN {c} THEN {i}' for c, i in ints)} END" if ints else "CAST(NULL AS INTEGER)"
+    if typed != "VARCHAR":
+        return normalized
+    exact_ = " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs) if label_text(c) == c)
+    return f"CASE {col} {exact_} ELSE {normalized} END" if exact_ else normalized
 
 
 def _label(source: Source, column: str) -> str:

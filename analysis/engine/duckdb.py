@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,24 +135,29 @@ class DuckDB:
             read = f"(SELECT *, row_number() OVER () AS __row FROM {read})"
         return source.cut.sql(read, numbered=numbered) if source.cut else read
 
-    def keep(self, source: Source, where: str, name: str = "__kept") -> Source:
-        """Copy the rows of the file that meet ``where`` (its columns and ``__row``) into an engine-side table, in
-        one read; the source returned reads that table instead of the file. The rows are numbered, so they are
-        copied in any order (faster: the threads need not merge their parts in the file's order)."""
+    def keep(self, source: Source, where: str, extend: Callable[[Source, str], str | None] | None = None,
+             name: str = "__kept") -> tuple[Source, int]:
+        """Copy the rows of the file that meet ``where`` (its columns and ``__row``, with the columns ``extend`` adds:
+        :func:`analysis.load.load_split`) into an engine-side table, in one read; the source returned reads that
+        table instead of the file, and the number of rows copied. The rows are numbered, so they are copied in any
+        order (faster: the threads need not merge their parts in the file's order)."""
+        rows = f"(SELECT * FROM {self.table(source)} WHERE {where})"
+        query = (extend and extend(source, rows)) or f"SELECT * FROM {rows}"
         try:
             self.con.execute("SET preserve_insertion_order = false")
-            self.con.execute(f"CREATE TEMP TABLE {ident(name)} AS SELECT * FROM {self.table(source)} WHERE {where}")
+            copied = self.con.execute(f"CREATE TEMP TABLE {ident(name)} AS {query}").fetchone()[0]
         except duckdb.Error as exc:
             raise self._error(source.path, source.format, exc, scanning=True) from exc
         finally:
             self.con.execute("RESET preserve_insertion_order")
-        return replace(source, table=ident(name))
+        return replace(source, table=ident(name)), copied
 
     def scan(self, source: Source, sql: str, apart: Sequence[Aggregate], raw: str, plain: str | None = None
              ) -> dict[str, list]:
         """On Parquet, bounds and null counts come from the file's statistics and the row checks from a plain
         scan of their columns (faster than inside the GROUP BY); on a CSV, which is slow to read twice, the
-        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan).
+        grouped ``sql`` holds them all and nothing runs ``apart`` (with ``sql`` None, all run in one plain scan); a
+        copy in a table (:meth:`keep`) has no statistics, and all those ``apart`` run in one plain scan of it.
         The kept mistakes come as ``kept``, an Arrow table (:meth:`keeps_mistakes`); when they do not fit in memory
         (a file of mostly mistakes), the scan ``plain`` (without them) runs instead."""
         try:
@@ -160,7 +165,7 @@ class DuckDB:
             if groups is None:
                 sql = plain or sql
                 groups = _columns(self.con.execute(sql)) if sql is not None else {}
-            kinds = ("stats", "rows") if source.format == "parquet" else (None,)
+            kinds = ("stats", "rows") if source.format == "parquet" and not source.table else (None,)
             for kind in kinds:
                 rest = [a for a in apart if kind is None or a.whole_file == kind]
                 if rest:
