@@ -126,15 +126,15 @@ def view_sql(source: Source, table: str, *, true: str | None = None, pred: str |
     true = true or _label(source, cm.y_true)
     pred = pred or _pred(source)
     confidence = p_given = "NULL"
-    if ps:
-        confidence = _by_class(source, pred, ps) if cm.y_pred is not None else "__top"
-        p_given = _by_class(source, true, ps)
+    if ps:  # of the classes normalized once, below
+        confidence = _by_class(source, "__view_pred", ps) if cm.y_pred is not None else "__top"
+        p_given = _by_class(source, "__view_true", ps)
     cols = [
         "__row AS row",
         f"{id_sql(source)} AS id",
         f"{split or split_sql(ident(cm.split) if cm.split else None)} AS split",
-        f"{true} AS y_true",
-        f"{pred} AS y_pred",
+        "__view_true AS y_true",
+        "__view_pred AS y_pred",
         f"{weight_sql(source)} AS weight",
         f"{confidence} AS confidence",
         f"{p_given} AS p_given",
@@ -142,7 +142,8 @@ def view_sql(source: Source, table: str, *, true: str | None = None, pred: str |
         (f"CAST({ident(cm.image)} AS VARCHAR)" if cm.image else "NULL") + " AS image",
     ]
     cols += [ident(m) for m in cm.metadata if m.lower() not in RESERVED]
-    return f"SELECT {', '.join(cols)} FROM {_with_top(source, table)}"
+    return (f"SELECT {', '.join(cols)} FROM (SELECT *, {true} AS __view_true, {pred} AS __view_pred "
+            f"FROM {_with_top(source, table)})")
 
 
 def raw_sql(source: Source, table: str, *, kept: bool = False) -> str:
