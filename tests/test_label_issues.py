@@ -289,3 +289,39 @@ def test_a_bad_row_in_the_split_gives_the_error_of_summary(tmp_path, suffix, bad
     assert ranked.returncode == summary.returncode == 2
     assert ranked.stderr == summary.stderr and len(ranked.stderr.splitlines()) == 1
     assert ("line 43" if suffix == ".csv" else "row 42") in ranked.stderr
+
+
+WRITTEN = {  # the classes "1", "2", "3" and missing labels, as files write them
+    "text": ["1", " 2", "3.0", "+1", "02", "3", "", None],
+    "int": [1, 2, 3, 1, 2, 3, None, None],
+    "float": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, float("nan"), None],
+}
+
+
+@pytest.mark.parametrize(("form", "suffix"), [("text", ".parquet"), ("text", ".csv"), ("int", ".parquet"),
+                                              ("float", ".parquet"), ("int", ".csv")])
+def test_labels_written_in_any_form_find_their_class(tmp_path, form, suffix):
+    """Each row's class, as the split's copy computes it (a label written as its class is named matched as
+    written, the others normalized), is the class the loader gives it, and ranks alike whichever way it is read."""
+    from analysis.engine import open_engine
+    from analysis.load import open_source
+    from analysis.normalize import label_text
+    from analysis.view import class_index_sql
+
+    frame = _two_splits(rows=160).rename(columns={"p_a": "p_1", "p_b": "p_2", "p_c": "p_3"})
+    given = frame["y_true"].map({"a": 0, "b": 1, "c": 2}).to_numpy()
+    frame["y_true"] = pd.Series([WRITTEN[form][(3 * i + g) % 8 if (i % 9) else 6 + i % 2] for i, g in
+                                 enumerate(given)], dtype=object)
+    _save(frame, path := tmp_path / f"labels{suffix}")
+    with open_engine("duckdb") as engine:
+        source = open_source(engine, path)
+        found = engine.fetch(f"SELECT __row, {class_index_sql(source, 'y_true')} AS i FROM {engine.table(source)} "
+                             "ORDER BY __row")["i"]
+    expected = [None if label_text(v) is None else ["1", "2", "3"].index(label_text(v)) for v in frame["y_true"]]
+    assert found == expected and None in found and len(set(found)) == 4
+    dev = frame[(frame["split"] == "dev") & frame["y_true"].map(label_text).notna()]
+    labels = dev["y_true"].map(lambda v: int(label_text(v)) - 1).to_numpy()
+    flags = find_label_issues(labels, dev[["p_1", "p_2", "p_3"]].to_numpy(float))
+    whole, alone = label_issues(load_predictions(path)), split_label_issues(path)
+    assert alone.ranked == whole.ranked and alone.flagged == whole.flagged == int(flags.sum()) > 0
+    assert sorted(alone.issues["id"][alone.issues["flagged"]]) == sorted(dev["id"][flags])
