@@ -39,10 +39,9 @@ from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
 from analysis.view import argmax_sql, class_index_sql, class_literals, prob_exprs, view_sql
 
 if TYPE_CHECKING:
-    from analysis.source import Source
-
-if TYPE_CHECKING:
     import pandas as pd
+
+    from analysis.source import Source
 
 __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues", "split_label_issues"]
 
