@@ -65,9 +65,8 @@ def classes_sql(source: Source, column: str, rows: str) -> str:
     (``__label``) and the position of that class's ``p_*`` column (``__index``, NULL for a class without one).
     Joined on ``__raw``, it normalizes labels once per distinct value instead of once per row (which can cost more
     than reading the file)."""
-    index = "CASE __label " + " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
-    return (f"SELECT __raw, __label, {index} END AS __index FROM (SELECT {ident(column)} AS __raw, "
-            f"{label_sql(ident(column), source.typed[column])} AS __label FROM (SELECT DISTINCT {ident(column)} "
+    return (f"SELECT __raw, __label, {_position_sql(source, '__label')} AS __index FROM (SELECT {ident(column)} AS "
+            f"__raw, {label_sql(ident(column), source.typed[column])} AS __label FROM (SELECT DISTINCT {ident(column)} "
             f"FROM {rows}))")
 
 
@@ -79,15 +78,23 @@ def class_index_sql(source: Source, column: str) -> str:
     text column, 3 in an integer one) is matched as written, and only the others are normalized.
     """
     col, typed = ident(column), source.typed[column]
-    cases = " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs))
-    normalized = f"CASE {label_sql(col, typed)} {cases} END"
+    normalized = _position_sql(source, label_sql(col, typed))
     if INTEGER_TYPE.match(typed):  # the text of an integer is its digits: only such classes can match
-        ints = [(c, i) for i, (c, _) in enumerate(source.probs) if re.fullmatch(r"-?(0|[1-9][0-9]*)", c)]
-        return f"CASE {col} {' '.join(f'WHEN {c} THEN {i}' for c, i in ints)} END" if ints else "CAST(NULL AS INTEGER)"
+        ints = {c: c for c, _ in source.probs if re.fullmatch(r"-?(0|[1-9][0-9]*)", c)}
+        return _position_sql(source, col, ints) if ints else "CAST(NULL AS INTEGER)"
     if typed != "VARCHAR":
         return normalized
-    exact_ = " ".join(f"WHEN {literal(c)} THEN {i}" for i, (c, _) in enumerate(source.probs) if label_text(c) == c)
-    return f"CASE {col} {exact_} ELSE {normalized} END" if exact_ else normalized
+    written = {c: literal(c) for c, _ in source.probs if label_text(c) == c}
+    return _position_sql(source, col, written, otherwise=normalized) if written else normalized
+
+
+def _position_sql(source: Source, label: str, written: dict[str, str] | None = None,
+                  otherwise: str | None = None) -> str:
+    """The position of the class ``label`` (an expression) among the ``p_*`` columns, for the classes ``written``
+    names (class -> SQL value; all, as text, when None), else ``otherwise`` (NULL when None)."""
+    whens = " ".join(f"WHEN {literal(c) if written is None else written[c]} THEN {i}"
+                     for i, (c, _) in enumerate(source.probs) if written is None or c in written)
+    return f"CASE {label} {whens}" + (f" ELSE {otherwise}" if otherwise else "") + " END"
 
 
 def _label(source: Source, column: str) -> str:
