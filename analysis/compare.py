@@ -23,7 +23,7 @@ from analysis.counts import CountTable
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, load_grouped, load_predictions, open_source
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, label_sql, natural_key, raw_split_sql
+from analysis.normalize import INTEGER_TYPE, SPLIT_ALIASES, label_sql, natural_key, numeric_type, raw_split_sql
 from analysis.registry import measure
 from analysis.source import Source
 from analysis.summary import SUMMARY_METRICS
@@ -465,8 +465,7 @@ def per_slice(cmp: Comparison, split: str, column: str) -> pd.DataFrame:
     right_a, right_b = "(a.y_pred = a.y_true)", "coalesce(b.y_pred = a.y_true, false)"
     rows = (f"SELECT a.{ident(column)} AS v, {right_a} AS ra, {right_b} AS rb FROM a JOIN b ON a.id = b.id "
             "WHERE a.split = ? AND a.y_true IS NOT NULL")
-    numeric = INTEGER_TYPE.match(cmp.a.types[cmp.a.names.index(column)]) or FLOAT_TYPE.match(
-        cmp.a.types[cmp.a.names.index(column)])
+    numeric = numeric_type(cmp.a.types[cmp.a.names.index(column)])
     if numeric and _joined(cmp, f"SELECT count(DISTINCT v) AS k FROM ({rows})", [split])["k"][0] > MAX_VALUES:
         rows = f"SELECT ntile({BINS}) OVER (ORDER BY v) AS bin, * FROM ({rows}) WHERE v IS NOT NULL"
         value, key = "printf('%.4g to %.4g', min(v), max(v))", "bin"

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.counts import CountTable
 from analysis.errors import ErrorscopeError
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE
+from analysis.normalize import numeric_type
 from analysis.view import RESERVED, ident
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def range_label(low: object, high: object) -> str:
 
 def kind_of(sql_type: str) -> str:
     """``number``, ``date``, ``boolean`` or ``text`` for an engine type."""
-    if INTEGER_TYPE.match(sql_type) or FLOAT_TYPE.match(sql_type):
+    if numeric_type(sql_type):
         return "number"
     if sql_type.upper() in DATE_TYPES:
         return "date"

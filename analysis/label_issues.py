@@ -34,7 +34,7 @@ from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, load_split, split_where
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE
+from analysis.normalize import numeric_type
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
 from analysis.view import argmax_sql, class_index_sql, class_literals, prob_exprs, view_sql
 
@@ -164,7 +164,7 @@ def _scorable(source: Source) -> bool:
     """Whether :func:`scored_sql` can run over the file's rows before they are checked (its probabilities are
     numbers), so that the load's copy of a split computes it (:func:`split_label_issues`)."""
     return (source.columns.y_true is not None and bool(source.probs)
-            and all(INTEGER_TYPE.match(source.typed[c]) or FLOAT_TYPE.match(source.typed[c]) for _, c in source.probs))
+            and all(numeric_type(source.typed[c]) for _, c in source.probs))
 
 
 def _work(preds: Predictions, table: str, *, wrong: bool) -> str:

@@ -21,7 +21,7 @@ from analysis.counts import CountTable
 from analysis.diagnose import where
 from analysis.engine import Engine, open_engine
 from analysis.errors import ErrorscopeError, InputError
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, SPLIT_ALIASES, SPLITS, literal, split_name, split_sql
+from analysis.normalize import SPLIT_ALIASES, SPLITS, literal, numeric_type, split_name, split_sql
 from analysis.source import Source, check_names, file_format, location, make_source, written_names
 from analysis.view import checked_sql, ident, kept_sql, labels_sql, mistakes_sql, raw_sql, view_sql
 
@@ -378,7 +378,7 @@ def _check_numeric(engine: Engine, source: Source) -> None:
     if source.columns.weight:
         numeric.append((source.columns.weight, "weight"))
     for col, what in numeric:
-        if INTEGER_TYPE.match(source.typed[col]) or FLOAT_TYPE.match(source.typed[col]):
+        if numeric_type(source.typed[col]):
             continue
         bad = engine.fetch(
             f"SELECT row, v FROM (SELECT __row AS row, CAST({ident(col)} AS VARCHAR) AS v "

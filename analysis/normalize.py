@@ -129,6 +129,15 @@ INTEGER_TYPE = re.compile(r"^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$|^U?HUGEINT$")
 FLOAT_TYPE = re.compile(r"^(FLOAT|DOUBLE|DECIMAL.*|REAL)$")
 
 
+def numeric_type(sql_type: str) -> bool:
+    """Whether an engine type holds numbers (integers, floats or decimals).
+
+    >>> [numeric_type(t) for t in ("BIGINT", "DECIMAL(18,3)", "VARCHAR", "BOOLEAN")]
+    [True, True, False, False]
+    """
+    return bool(INTEGER_TYPE.match(sql_type) or FLOAT_TYPE.match(sql_type))
+
+
 def literal(text: str) -> str:
     """``text`` quoted as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"

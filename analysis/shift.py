@@ -44,7 +44,7 @@ import numpy as np
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, split_wheres
-from analysis.normalize import FLOAT_TYPE, INTEGER_TYPE, literal
+from analysis.normalize import literal, numeric_type
 from analysis.source import TEXT, Source
 from analysis.view import RESERVED, classes_sql, ident, prob_exprs, view_sql
 
@@ -219,7 +219,7 @@ def shift_columns(preds: Predictions) -> dict[str, str]:
         if col.lower() in RESERVED:
             continue
         typ = preds.types[preds.names.index(col)]
-        kinds[col] = "numeric" if INTEGER_TYPE.match(typ) or FLOAT_TYPE.match(typ) else "categorical"
+        kinds[col] = "numeric" if numeric_type(typ) else "categorical"
     if preds.columns.probs:
         kinds["confidence"] = "numeric"
     kinds["y_pred"] = kinds["y_true"] = "categorical"
