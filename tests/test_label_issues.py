@@ -291,10 +291,10 @@ def test_a_bad_row_in_the_split_gives_the_error_of_summary(tmp_path, suffix, bad
     assert ("line 43" if suffix == ".csv" else "row 42") in ranked.stderr
 
 
-WRITTEN = {  # the classes "1", "2", "3" and missing labels, as files write them
-    "text": ["1", " 2", "3.0", "+1", "02", "3", "", None],
-    "int": [1, 2, 3, 1, 2, 3, None, None],
-    "float": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, float("nan"), None],
+WRITTEN = {  # each of the classes "1", "2", "3" written two ways, and two ways of leaving a label blank
+    "text": ([["1", "+1"], [" 2", "02"], ["3.0", "3"]], ["", None]),
+    "int": ([[1, 1], [2, 2], [3, 3]], [None, None]),
+    "float": ([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], [float("nan"), None]),
 }
 
 
@@ -309,9 +309,10 @@ def test_labels_written_in_any_form_find_their_class(tmp_path, form, suffix):
     from analysis.view import class_index_sql
 
     frame = _two_splits(rows=160).rename(columns={"p_a": "p_1", "p_b": "p_2", "p_c": "p_3"})
-    given = frame["y_true"].map({"a": 0, "b": 1, "c": 2}).to_numpy()
-    frame["y_true"] = pd.Series([WRITTEN[form][(3 * i + g) % 8 if (i % 9) else 6 + i % 2] for i, g in
-                                 enumerate(given)], dtype=object)
+    spellings, blanks = WRITTEN[form]
+    given = frame["y_true"].map({"a": 0, "b": 1, "c": 2})
+    frame["y_true"] = pd.Series([blanks[i % 2] if i % 9 == 0 else spellings[g][i % 2] for i, g in enumerate(given)],
+                                dtype=object)  # every ninth row unlabeled
     _save(frame, path := tmp_path / f"labels{suffix}")
     with open_engine("duckdb") as engine:
         source = open_source(engine, path)
