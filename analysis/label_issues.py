@@ -149,7 +149,7 @@ def scored_sql(source: Source, rows: str, *, wrong: bool = False) -> str:
     not ``__top``, which the load's view of a file without predictions computes) and, with ``wrong``, ``__wrong``
     (the prediction is not the given label)."""
     cm, ps = source.columns, prob_exprs(source)
-    own = "CASE __given " + " ".join(f"WHEN {j} THEN {p}" for j, p in enumerate(ps)) + " END"
+    own = f"[{', '.join(ps)}][__given + 1]"
     wrong_sql = ""
     if wrong:
         pred = (class_index_sql(source, cm.y_pred) if cm.y_pred is not None
