@@ -232,15 +232,14 @@ def _flag(engine, work: str, prune: np.ndarray, stats: dict[int, dict], min_exam
     values = ", ".join(f"({g}, {j}, {g * k + j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
     whole = sorted({g for g, _, _, pos in pairs if not pos})
     compete = "__top > __pg" + (f" OR __given IN ({', '.join(map(str, whole))})" if whole else "")
-    p_j = "CASE q.j " + " ".join(f"WHEN {j} THEN s.__p{j}" for j in range(k)) + " END"
     probs = ", ".join(f"__p{j}" for j in range(k))
     _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns, partitioned
                     # by one integer per (given, true) pair (faster than by two columns); the issue test on the
                     # competing rows alone
         f"CREATE TEMP TABLE {_FLAGGED} AS SELECT DISTINCT __row FROM ("
         f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY pair ORDER BY __margin DESC, __row) AS r FROM ("
-        f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, {p_j} - s.__pg AS __margin FROM ("
-        f"SELECT __row, __given, __pg, {probs}, {_issue_sql(k)} AS __issue FROM {work} WHERE {compete}) s "
+        f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, s.__ps[q.j + 1] - s.__pg AS __margin FROM ("
+        f"SELECT __row, __given, __pg, [{probs}] AS __ps, {_issue_sql(k)} AS __issue FROM {work} WHERE {compete}) s "
         f"JOIN (VALUES {values}) AS q(g, j, pair, m, pos) ON s.__given = q.g) "
         "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
