@@ -145,9 +145,8 @@ def _other_sql(k: int) -> str:
 def scored_sql(source: Source, rows: str, *, wrong: bool = False) -> str:
     """``rows`` (a table expression of the split's rows as written) with the columns the passes read: ``__given``
     (the position of the given label's class, NULL for an unlabeled row), ``__pg`` and ``__highest`` (that class's
-    probability and the highest, clipped to [0, 1]: the loader accepts rounding up to 0.01 outside, cleanlab none;
-    not ``__top``, which the load's view of a file without predictions computes) and, with ``wrong``, ``__wrong``
-    (the prediction is not the given label)."""
+    probability and the highest, as written: :func:`_work` clips them; not ``__top``, which the load's view of a
+    file without predictions computes) and, with ``wrong``, ``__wrong`` (the prediction is not the given label)."""
     cm, ps = source.columns, prob_exprs(source)
     own = f"[{', '.join(ps)}][__given + 1]"
     wrong_sql = ""
@@ -155,8 +154,7 @@ def scored_sql(source: Source, rows: str, *, wrong: bool = False) -> str:
         pred = (class_index_sql(source, cm.y_pred) if cm.y_pred is not None
                 else argmax_sql(ps, [str(j) for j in range(len(ps))]))
         wrong_sql = f", {pred} IS DISTINCT FROM __given AS __wrong"
-    top = _clipped(f"greatest({', '.join(ps)})", -1, 2)
-    return (f"SELECT *, {_clipped(own, -1, 2)} AS __pg, {top} AS __highest{wrong_sql} FROM "
+    return (f"SELECT *, {own} AS __pg, greatest({', '.join(ps)}) AS __highest{wrong_sql} FROM "
             f"(SELECT *, {class_index_sql(source, cm.y_true)} AS __given FROM {rows})")
 
 
@@ -170,13 +168,16 @@ def _scorable(source: Source) -> bool:
 def _work(preds: Predictions, table: str, *, wrong: bool) -> str:
     """The labeled rows of ``table`` (:func:`scored_sql`'s columns) with ``__p0``... as the passes read them: each
     probability clipped to [0, 1] where its bounds, as the load found them in the file or the split, cross it (all
-    when not known)."""
+    when not known; the loader accepts rounding up to 0.01 outside, cleanlab none), and ``__pg`` and ``__top`` (the
+    highest) where any class's do. Known bounds are known after the copy: clipping there would cost every row."""
     k = len(preds.source.probs)
     bounds = preds.bounds or [(-math.inf, math.inf)] * k
     ps = ", ".join(f"{_clipped(p, *b)} AS __p{j}" for j, (p, b) in enumerate(zip(prob_exprs(preds.source), bounds,
                                                                                     strict=True)))
-    return (f"(SELECT __row, __given, __pg, __highest AS __top{', __wrong' if wrong else ''}, {ps} FROM {table} "
-            "WHERE __given IS NOT NULL)")
+    lows, highs = [lo for lo, _ in bounds if lo is not None], [hi for _, hi in bounds if hi is not None]
+    either = (min(lows, default=None), max(highs, default=None))  # the bounds of any class's probability
+    return (f"(SELECT __row, __given, {_clipped('__pg', *either)} AS __pg, {_clipped('__highest', *either)} AS __top"
+            f"{', __wrong' if wrong else ''}, {ps} FROM {table} WHERE __given IS NOT NULL)")
 
 
 def _issue_sql(k: int) -> str:
