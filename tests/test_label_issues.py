@@ -302,7 +302,8 @@ WRITTEN = {  # each of the classes "1", "2", "3" written two ways, and two ways 
                                               ("float", ".parquet"), ("int", ".csv")])
 def test_labels_written_in_any_form_find_their_class(tmp_path, form, suffix):
     """Each row's class, as the split's copy computes it (a label written as its class is named matched as
-    written, the others normalized), is the class the loader gives it, and ranks alike whichever way it is read."""
+    written, the others normalized), is the class the loader gives it, and ranks alike whichever way it is read, with
+    or without the correct predictions."""
     from analysis.engine import open_engine
     from analysis.load import open_source
     from analysis.normalize import label_text
@@ -326,3 +327,6 @@ def test_labels_written_in_any_form_find_their_class(tmp_path, form, suffix):
     whole, alone = label_issues(load_predictions(path)), split_label_issues(path)
     assert alone.ranked == whole.ranked and alone.flagged == whole.flagged == int(flags.sum()) > 0
     assert sorted(alone.issues["id"][alone.issues["flagged"]]) == sorted(dev["id"][flags])
+    wrong = split_label_issues(path, include_correct=False)
+    assert wrong.ranked == label_issues(load_predictions(path), include_correct=False).ranked
+    assert 0 < len(wrong.ranked["id"]) < len(alone.ranked["id"])
