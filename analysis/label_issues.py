@@ -192,12 +192,18 @@ def _issue_sql(k: int) -> str:
 
 def _class_stats(engine, work: str, k: int) -> dict[int, dict]:
     """Per given class: ``n``, ``mean`` (of its own probability, from its exact sum: alike on every engine) and
-    ``above{j}`` (examples where ``p_j`` beats it)."""
-    above = ", ".join(f"count(*) FILTER (WHERE __p{j} - __pg > 0) AS above{j}" for j in range(k))
-    found = _fetch(engine, f"SELECT __given, count(*) AS n, sum(__pg) AS pg, {', '.join(exact.sums('__pg', 'pg'))}, "
-                   f"{above} FROM {work} GROUP BY __given")
+    ``above{j}`` (examples where ``p_j`` beats it, counted among those some class beats: a few of the rows)."""
+    found = _fetch(engine, f"SELECT __given, count(*) AS n, sum(__pg) AS pg, {', '.join(exact.sums('__pg', 'pg'))} "
+                   f"FROM {work} GROUP BY __given")
     found["mean"] = [t / n for t, n in zip(exact.totals(found, "pg"), found["n"], strict=True)]
-    return {int(g): {name: values[i] for name, values in found.items()} for i, g in enumerate(found["__given"])}
+    stats = {int(g): {name: values[i] for name, values in found.items()} for i, g in enumerate(found["__given"])}
+    above = _fetch(engine, f"SELECT __given, {', '.join(f'count_if(__p{j} > __pg) AS above{j}' for j in range(k))} "
+                   f"FROM {work} WHERE __top > __pg GROUP BY __given")
+    for g, row in stats.items():
+        row.update({f"above{j}": 0 for j in range(k)})
+    for i, g in enumerate(above["__given"]):
+        stats[int(g)].update({f"above{j}": above[f"above{j}"][i] for j in range(k)})
+    return stats
 
 
 def _joint_counts(engine, work: str, limits: np.ndarray) -> np.ndarray:
@@ -208,11 +214,11 @@ def _joint_counts(engine, work: str, limits: np.ndarray) -> np.ndarray:
     argmax = argmax_sql([f"__p{j}" for j in range(k)], [str(j) for j in range(k)], "__top")
     first = "CASE " + " ".join(f"WHEN {c} THEN {j}" for j, c in enumerate(conf)) + " END"
     rows = _fetch(engine, f"SELECT __given, CASE WHEN __many > 1 THEN {argmax} ELSE {first} END AS __true, "
-                   f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {work}) WHERE __many > 0 "
-                   "GROUP BY ALL")
+                   f"count(*) AS n FROM (SELECT *, {many} AS __many FROM {work}) GROUP BY ALL")
     counts = np.zeros((k, k), dtype=np.int64)
     for g, t, n in zip(rows["__given"], rows["__true"], rows["n"], strict=True):
-        counts[int(g), int(t)] = int(n)
+        if t is not None:  # no class reaches its limit (not filtered out in the query: that computes __many twice)
+            counts[int(g), int(t)] = int(n)
     return counts
 
 
