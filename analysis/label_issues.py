@@ -34,8 +34,9 @@ from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, load_split, split_where
-from analysis.normalize import numeric_type
+from analysis.normalize import literal, numeric_type
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
+from analysis.source import ident
 from analysis.view import argmax_sql, class_index_sql, class_literals, prob_exprs, view_sql
 
 if TYPE_CHECKING:
@@ -142,20 +143,59 @@ def _other_sql(k: int) -> str:
     return "greatest(" + ", ".join(f"CASE WHEN __given = {j} THEN -1.0 ELSE __p{j} END" for j in range(k)) + ")"
 
 
-def scored_sql(source: Source, rows: str, *, wrong: bool = False) -> str:
+def scored_sql(source: Source, rows: str, *, wrong: bool = False, given: str | None = None) -> str:
     """``rows`` (a table expression of the split's rows as written) with the columns the passes read: ``__given``
     (the position of the given label's class, NULL for an unlabeled row), ``__pg`` and ``__highest`` (that class's
     probability and the highest, as written: :func:`_work` clips them; not ``__top``, which the load's view of a
-    file without predictions computes) and, with ``wrong``, ``__wrong`` (the prediction is not the given label)."""
+    file without predictions computes) and, with ``wrong``, ``__wrong`` (the prediction is not the given label).
+    ``given``: the expression of ``__given`` (default :func:`class_index_sql`)."""
     cm, ps = source.columns, prob_exprs(source)
-    own = f"[{', '.join(ps)}][__given + 1]"
-    wrong_sql = ""
-    if wrong:
-        pred = (class_index_sql(source, cm.y_pred) if cm.y_pred is not None
-                else argmax_sql(ps, [str(j) for j in range(len(ps))]))
-        wrong_sql = f", {pred} IS DISTINCT FROM __given AS __wrong"
+    own = _own_sql(ps, "__given")
+    wrong_sql = f", {_wrong_sql(source, '__given')} AS __wrong" if wrong else ""
     return (f"SELECT *, {own} AS __pg, greatest({', '.join(ps)}) AS __highest{wrong_sql} FROM "
-            f"(SELECT *, {class_index_sql(source, cm.y_true)} AS __given FROM {rows})")
+            f"(SELECT *, {given or class_index_sql(source, cm.y_true)} AS __given FROM {rows})")
+
+
+def _own_sql(ps: list[str], given: str) -> str:
+    """The probability of the class at position ``given`` among ``ps`` (a list read by index: faster than a CASE
+    of K branches)."""
+    return f"[{', '.join(ps)}][{given} + 1]"
+
+
+def _wrong_sql(source: Source, given: str) -> str:
+    """Whether the prediction (``y_pred``, else the argmax) is not the class at position ``given``."""
+    ps = prob_exprs(source)
+    pred = (class_index_sql(source, source.columns.y_pred) if source.columns.y_pred is not None
+            else argmax_sql(ps, [str(j) for j in range(len(ps))]))
+    return f"{pred} IS DISTINCT FROM {given}"
+
+
+def _written_class_sql(source: Source) -> str | None:
+    """DuckDB: the position of a text label written exactly as its class is named, NULL for any other, by a cast
+    to an ENUM of the class names: on a Parquet file's dictionary-encoded text, one look-up per distinct value
+    instead of a comparison per row. :func:`_match_rest` then gives the other labels their class. None for a
+    label column that is not text."""
+    if source.typed[source.columns.y_true] != "VARCHAR":
+        return None
+    names = ", ".join(literal(c) for c, _ in source.probs)
+    return f"CAST(enum_code(TRY_CAST({ident(source.columns.y_true)} AS ENUM({names}))) AS INTEGER)"
+
+
+def _match_rest(engine, source: Source, table: str, *, wrong: bool) -> None:
+    """Give the rows of ``table`` whose label :func:`_written_class_sql` did not match their class as
+    :func:`class_index_sql` finds it (``" 3"``, ``"3.0"``), with their ``__pg`` (and ``__wrong``): their distinct
+    labels first (none in most files), then those rows alone."""
+    col = ident(source.columns.y_true)
+    found = _fetch(engine, f"SELECT {col} AS __raw, {class_index_sql(source, source.columns.y_true)} AS __pos FROM "
+                   f"(SELECT DISTINCT {col} FROM {table} WHERE __given IS NULL AND {col} IS NOT NULL)")
+    pairs = [(raw, pos) for raw, pos in zip(found["__raw"], found["__pos"], strict=True) if pos is not None]
+    if not pairs:
+        return
+    values = ", ".join(f"({literal(raw)}, {int(pos)})" for raw, pos in pairs)
+    fixed = f"__given = m.__pos, __pg = {_own_sql(prob_exprs(source), 'm.__pos')}"
+    if wrong:
+        fixed += f", __wrong = {_wrong_sql(source, 'm.__pos')}"
+    _fetch(engine, f"UPDATE {table} SET {fixed} FROM (VALUES {values}) AS m(__raw, __pos) WHERE {table}.{col} = m.__raw")
 
 
 def _scorable(source: Source) -> bool:
@@ -336,12 +376,17 @@ def split_label_issues(path, *, split: str = "dev", method: str = DEFAULT_METHOD
     """:func:`label_issues` of one split of a file, reading and checking that split's rows alone
     (:func:`analysis.load.load_split`, whose copy of them computes :func:`scored_sql` as it reads them): a problem
     in another split's rows is not its concern."""
+    wrong = not include_correct
+
     def extend(source: Source, rows: str) -> str | None:
-        return scored_sql(source, rows, wrong=not include_correct) if _scorable(source) else None
+        return (scored_sql(source, rows, wrong=wrong, given=_written_class_sql(source)) if _scorable(source)
+                else None)
 
     with load_split(path, split, engine=engine, extend=extend) as (eng, preds):
         split = _check(preds, split, method, top)
         scored = preds.source.table if _scorable(preds.source) else None
+        if scored is not None and _written_class_sql(preds.source) is not None:
+            _match_rest(eng, preds.source, scored, wrong=wrong)
         return _label_issues(eng, preds, split, method, top, include_correct, scored)
 
 
