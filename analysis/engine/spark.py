@@ -117,11 +117,14 @@ def stop() -> None:
 def spark_sql(sql: str) -> str:
     """DuckDB's SQL of errorscope's queries in Spark's dialect (sqlglot), with ``regexp_replace``'s group references
     written ``$1`` as Java's regular expressions want, DuckDB's ``quantile_cont(x, q)`` as Spark's
-    ``percentile(x, q)`` (both interpolate linearly between the two nearest values), and a sum of BIGINT casts as
-    one of DECIMAL(38, 0) (DuckDB's sum of BIGINT never overflows).
+    ``percentile(x, q)`` (both interpolate linearly between the two nearest values), a sum of BIGINT casts as
+    one of DECIMAL(38, 0) (DuckDB's sum of BIGINT never overflows), and a list read by index, ``l[i]``, counted from
+    1 in DuckDB and from 0 in Spark's brackets, as ``element_at(l, i)``.
 
     >>> spark_sql("SELECT regexp_replace(trim(\\"a b\\"), '^0*([0-9])', '\\\\1') AS x FROM t WHERE y = ?")
     "SELECT REGEXP_REPLACE(TRIM(`a b`), '^0*([0-9])', '$1') AS x FROM t WHERE y = ?"
+    >>> spark_sql("SELECT [a, b][i + 1] AS x FROM t")
+    'SELECT ELEMENT_AT(ARRAY(a, b), i + 1) AS x FROM t'
     """
     import sqlglot
     from sqlglot import exp
@@ -136,6 +139,8 @@ def spark_sql(sql: str) -> str:
             node.this.set("to", exp.DataType.build("DECIMAL(38, 0)"))
     for node in list(tree.find_all(exp.PercentileCont)):
         node.replace(exp.Anonymous(this="percentile", expressions=[node.this, node.expression]))
+    for node in list(tree.find_all(exp.Bracket)):
+        node.replace(exp.Anonymous(this="element_at", expressions=[node.this, *node.expressions]))
     return tree.sql(dialect="spark")
 
 
