@@ -195,7 +195,8 @@ def _match_rest(engine, source: Source, table: str, *, wrong: bool) -> None:
     fixed = f"__given = m.__pos, __pg = {_own_sql(prob_exprs(source), 'm.__pos')}"
     if wrong:
         fixed += f", __wrong = {_wrong_sql(source, 'm.__pos')}"
-    _fetch(engine, f"UPDATE {table} SET {fixed} FROM (VALUES {values}) AS m(__raw, __pos) WHERE {table}.{col} = m.__raw")
+    _fetch(engine, f"UPDATE {table} SET {fixed} FROM (VALUES {values}) AS m(__raw, __pos) "
+           f"WHERE {table}.{col} = m.__raw")
 
 
 def _scorable(source: Source) -> bool:
@@ -239,7 +240,7 @@ def _class_stats(engine, work: str, k: int) -> dict[int, dict]:
     stats = {int(g): {name: values[i] for name, values in found.items()} for i, g in enumerate(found["__given"])}
     above = _fetch(engine, f"SELECT __given, {', '.join(f'count_if(__p{j} > __pg) AS above{j}' for j in range(k))} "
                    f"FROM {work} WHERE __top > __pg GROUP BY __given")
-    for g, row in stats.items():
+    for row in stats.values():
         row.update({f"above{j}": 0 for j in range(k)})
     for i, g in enumerate(above["__given"]):
         stats[int(g)].update({f"above{j}": above[f"above{j}"][i] for j in range(k)})
