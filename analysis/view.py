@@ -91,9 +91,15 @@ def class_index_sql(source: Source, column: str) -> str:
 def _position_sql(source: Source, label: str, written: dict[str, str] | None = None,
                   otherwise: str | None = None) -> str:
     """The position of the class ``label`` (an expression) among the ``p_*`` columns, for the classes ``written``
-    names (class -> SQL value; all, as text, when None), else ``otherwise`` (NULL when None)."""
-    whens = " ".join(f"WHEN {literal(c) if written is None else written[c]} THEN {i}"
-                     for i, (c, _) in enumerate(source.probs) if written is None or c in written)
+    names (class -> SQL value; all, as text, when None), else ``otherwise`` (NULL when None).
+
+    All the classes are looked up in a list, where ``label`` appears once: a CASE of K branches repeats it K times,
+    and planning a normalized label repeated 100 times took 0.15 s."""
+    if written is None:
+        names = ", ".join(literal(c) for c, _ in source.probs)
+        # Spark's is 0 for a value not found, and a BIGINT where DuckDB's CASE gives an INTEGER
+        return f"CAST(nullif(array_position([{names}], {label}), 0) - 1 AS INTEGER)"
+    whens = " ".join(f"WHEN {written[c]} THEN {i}" for i, (c, _) in enumerate(source.probs) if c in written)
     return f"CASE {label} {whens}" + (f" ELSE {otherwise}" if otherwise else "") + " END"
 
 
