@@ -34,7 +34,7 @@ from analysis.diagnose import first_line
 from analysis.engine import open_engine
 from analysis.errors import ErrorscopeError, InputError
 from analysis.load import Predictions, check_split, load_split, split_where
-from analysis.normalize import literal, numeric_type
+from analysis.normalize import label_sql, literal, numeric_type
 from analysis.rankings import DEFAULT_METHOD, METHODS, RANKINGS
 from analysis.source import ident
 from analysis.view import argmax_sql, class_index_sql, class_literals, prob_exprs, view_sql
@@ -49,6 +49,7 @@ __all__ = ["DEFAULT_METHOD", "METHODS", "LabelIssues", "label_issues", "split_la
 _SCORED = "__label_split"
 _TOP = "__label_top"
 _FLAGGED = "__label_flagged"
+_PAIRS = "__label_pairs"
 
 
 @dataclass(frozen=True)
@@ -184,10 +185,15 @@ def _written_class_sql(source: Source) -> str | None:
 def _match_rest(engine, source: Source, table: str, *, wrong: bool) -> None:
     """Give the rows of ``table`` whose label :func:`_written_class_sql` did not match their class as
     :func:`class_index_sql` finds it (``" 3"``, ``"3.0"``), with their ``__pg`` (and ``__wrong``): their distinct
-    labels first (none in most files), then those rows alone."""
-    col = ident(source.columns.y_true)
-    found = _fetch(engine, f"SELECT {col} AS __raw, {class_index_sql(source, source.columns.y_true)} AS __pos FROM "
-                   f"(SELECT DISTINCT {col} FROM {table} WHERE __given IS NULL AND {col} IS NOT NULL)")
+    labels first (none in most files: the normalizing is planned only when some are left), then those rows alone."""
+    column = source.columns.y_true
+    col = ident(column)
+    left = _fetch(engine, f"SELECT DISTINCT {col} FROM {table} WHERE __given IS NULL AND {col} IS NOT NULL AND "
+                  f"{label_sql(col, source.typed[column])} IS NOT NULL")[column]
+    if not left:
+        return
+    found = _fetch(engine, f"SELECT {col} AS __raw, {class_index_sql(source, column)} AS __pos FROM "
+                   f"(VALUES {', '.join(f'({literal(v)})' for v in left)}) AS t({col})")
     pairs = [(raw, pos) for raw, pos in zip(found["__raw"], found["__pos"], strict=True) if pos is not None]
     if not pairs:
         return
@@ -277,8 +283,10 @@ def _flag(engine, work: str, prune: np.ndarray, stats: dict[int, dict], min_exam
     if not pairs:
         _fetch(engine, f"CREATE TEMP TABLE {_FLAGGED} AS SELECT __row FROM {work} WHERE false")
         return
-    values = ", ".join(f"({g}, {j}, {g * k + j}, {m}, {str(pos).lower()})" for g, j, m, pos in pairs)
-    whole = sorted({g for g, _, _, pos in pairs if not pos})
+    given, true, count, within = (np.array(column) for column in zip(*pairs, strict=True))
+    given, true = given.astype(np.int32), true.astype(np.int32)  # INTEGER: Spark's element_at takes no BIGINT
+    engine.register(_PAIRS, {"g": given, "j": true, "pair": given * k + true, "m": count, "pos": within})
+    whole = sorted(set(given[~within].tolist()))
     compete = "__top > __pg" + (f" OR __given IN ({', '.join(map(str, whole))})" if whole else "")
     probs = ", ".join(f"__p{j}" for j in range(k))
     _fetch(engine,  # the margin computed before the window, which then sorts a few narrow columns, partitioned
@@ -288,7 +296,7 @@ def _flag(engine, work: str, prune: np.ndarray, stats: dict[int, dict], min_exam
         f"SELECT __row, __issue, m, row_number() OVER (PARTITION BY pair ORDER BY __margin DESC, __row) AS r FROM ("
         f"SELECT s.__row, s.__issue, q.pair, q.m, q.pos, s.__ps[q.j + 1] - s.__pg AS __margin FROM ("
         f"SELECT __row, __given, __pg, [{probs}] AS __ps, {_issue_sql(k)} AS __issue FROM {work} WHERE {compete}) s "
-        f"JOIN (VALUES {values}) AS q(g, j, pair, m, pos) ON s.__given = q.g) "
+        f"JOIN {_PAIRS} AS q ON s.__given = q.g) "
         "WHERE NOT pos OR __margin > 0) WHERE r <= m AND __issue")
 
 

@@ -57,6 +57,10 @@ class Engine(Protocol):
         """A large query's result as one NumPy array per column (NULL as NaN in a column of numbers, None in one of
         text), without a DataFrame's copies."""
 
+    def register(self, name: str, columns: Mapping[str, np.ndarray]) -> None:
+        """A small table of NumPy ``columns`` under ``name``, for the queries after (values written into SQL text
+        take long to plan: thousands of them, most of a second)."""
+
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Run ``sql`` with ``frames`` (small pandas or Arrow tables) and ``views`` (name -> query) under their

@@ -253,6 +253,9 @@ class DuckDB:
             raise InputError(first_line(exc)) from exc
         return {name: _unmasked(values) for name, values in got.items()}
 
+    def register(self, name: str, columns: Mapping[str, np.ndarray]) -> None:
+        self.con.register(name, dict(columns))
+
     def arrow(self, sql: str) -> pa.Table:
         """A large query's result as an Arrow table (cheaper to take than NumPy arrays: :mod:`analysis.wide`)."""
         try:

@@ -262,12 +262,21 @@ class Spark:
         frame = self.frame(sql)
         return {name: frame[name].to_numpy() for name in frame.columns}
 
+    def register(self, name: str, columns: Mapping[str, np.ndarray]) -> None:
+        import pyarrow as pa
+
+        self._view(name, pa.table(dict(columns)))
+
+    def _view(self, name: str, value: object) -> None:
+        """A small pandas or Arrow table as a temporary view ``name``, dropped with the engine."""
+        self.spark.createDataFrame(_arrow(value)).createOrReplaceTempView(name)
+        self._tables[("frame", name)] = name
+
     def frame(self, sql: str, params: Sequence[object] = (), *, frames: Mapping[str, object] | None = None,
               views: Mapping[str, str] | None = None) -> pd.DataFrame:
         try:
             for name, value in (frames or {}).items():
-                self.spark.createDataFrame(_arrow(value)).createOrReplaceTempView(name)
-                self._tables[("frame", name)] = name
+                self._view(name, value)
             for name, query in (views or {}).items():
                 self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {spark_sql(query)}")
                 self._tables[("view", name)] = name
