@@ -216,7 +216,8 @@ def _work(preds: Predictions, table: str, *, wrong: bool) -> str:
     """The labeled rows of ``table`` (:func:`scored_sql`'s columns) with ``__p0``... as the passes read them: each
     probability clipped to [0, 1] where its bounds, as the load found them in the file or the split, cross it (all
     when not known; the loader accepts rounding up to 0.01 outside, cleanlab none), and ``__pg`` and ``__top`` (the
-    highest) where any class's do. Known bounds are known after the copy: clipping there would cost every row."""
+    highest) where any class's do: the bounds are known only after the copy, and clipping in it would cost every
+    row."""
     k = len(preds.source.probs)
     bounds = preds.bounds or [(-math.inf, math.inf)] * k
     ps = ", ".join(f"{_clipped(p, *b)} AS __p{j}" for j, (p, b) in enumerate(zip(prob_exprs(preds.source), bounds,
