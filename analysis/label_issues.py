@@ -183,26 +183,24 @@ def _written_class_sql(source: Source) -> str | None:
 
 
 def _match_rest(engine, source: Source, table: str, *, wrong: bool) -> None:
-    """Give the rows of ``table`` whose label :func:`_written_class_sql` did not match their class as
-    :func:`class_index_sql` finds it (``" 3"``, ``"3.0"``), with their ``__pg`` (and ``__wrong``): their distinct
-    labels first (none in most files: the normalizing is planned only when some are left), then those rows alone."""
+    """After a copy made with :func:`_written_class_sql`: give the rows whose label it did not match their class as
+    :func:`class_index_sql` finds it (``" 3"``, ``"3.0"``), with their ``__pg`` (and ``__wrong``). Their distinct
+    labels are found first (none in most files: the normalizing is planned only when some are left)."""
+    if _written_class_sql(source) is None:
+        return
     column = source.columns.y_true
     col = ident(column)
     left = _fetch(engine, f"SELECT DISTINCT {col} FROM {table} WHERE __given IS NULL AND {col} IS NOT NULL AND "
                   f"{label_sql(col, source.typed[column])} IS NOT NULL")[column]
     if not left:
         return
-    found = _fetch(engine, f"SELECT {col} AS __raw, {class_index_sql(source, column)} AS __pos FROM "
-                   f"(VALUES {', '.join(f'({literal(v)})' for v in left)}) AS t({col})")
-    pairs = [(raw, pos) for raw, pos in zip(found["__raw"], found["__pos"], strict=True) if pos is not None]
-    if not pairs:
-        return
-    values = ", ".join(f"({literal(raw)}, {int(pos)})" for raw, pos in pairs)
+    found = (f"SELECT {col} AS __raw, {class_index_sql(source, column)} AS __pos FROM "
+             f"(VALUES {', '.join(f'({literal(v)})' for v in left)}) AS t({col})")
     fixed = f"__given = m.__pos, __pg = {_own_sql(prob_exprs(source), 'm.__pos')}"
     if wrong:
         fixed += f", __wrong = {_wrong_sql(source, 'm.__pos')}"
-    _fetch(engine, f"UPDATE {table} SET {fixed} FROM (VALUES {values}) AS m(__raw, __pos) "
-           f"WHERE {table}.{col} = m.__raw")
+    _fetch(engine, f"UPDATE {table} SET {fixed} FROM ({found}) AS m "
+           f"WHERE m.__pos IS NOT NULL AND {table}.{col} = m.__raw")
 
 
 def _scorable(source: Source) -> bool:
@@ -395,7 +393,7 @@ def split_label_issues(path, *, split: str = "dev", method: str = DEFAULT_METHOD
     with load_split(path, split, engine=engine, extend=extend) as (eng, preds):
         split = _check(preds, split, method, top)
         scored = preds.source.table if _scorable(preds.source) else None
-        if scored is not None and _written_class_sql(preds.source) is not None:
+        if scored is not None:
             _match_rest(eng, preds.source, scored, wrong=wrong)
         return _label_issues(eng, preds, split, method, top, include_correct, scored)
 

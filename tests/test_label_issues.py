@@ -301,9 +301,10 @@ WRITTEN = {  # each of the classes "1", "2", "3" written two ways, and two ways 
 @pytest.mark.parametrize(("form", "suffix"), [("text", ".parquet"), ("text", ".csv"), ("int", ".parquet"),
                                               ("float", ".parquet"), ("int", ".csv")])
 def test_labels_written_in_any_form_find_their_class(tmp_path, form, suffix):
-    """Each row's class, as the split's copy computes it (a label written as its class is named matched as
-    written, the others normalized), is the class the loader gives it, and ranks alike whichever way it is read, with
-    or without the correct predictions."""
+    """Each row's class, as :func:`class_index_sql` computes it (a label written as its class is named matched as
+    written, the others normalized), is the class the loader gives it; and the split's copy (which matches labels
+    written as their class is named on its own, and updates the others after) ranks alike, with or without the
+    correct predictions."""
     from analysis.engine import open_engine
     from analysis.load import open_source
     from analysis.normalize import label_text
